@@ -1,0 +1,378 @@
+//! Command-line front end: `serve` and `analyze`. Raw arguments are resolved into a plan before any
+//! I/O; the analysis itself is the library's [`Engine`].
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use idforensics::engine::{AnalyzeError, AnalyzeRequest, Engine};
+use idforensics::ids::{AccountId, DocumentId};
+use idforensics::policy::{Decision, Policy};
+use idforensics::report::Report;
+use idforensics::settings::{DEFAULT_DATA_DIR, LogFormat, Overrides, Settings};
+use idforensics::store::Store;
+
+const EXIT_CODES: &str = "\
+Exit codes (analyze):
+  0  every file was analysed and accepted
+  1  every file was analysed and at least one was flagged (REVIEW or REJECT)
+  2  an error: bad arguments, an unreadable or undecodable file, a store failure";
+
+/// Identity-document image forensics for KYC: quality gate, document reuse, tamper evidence.
+#[derive(Debug, Parser)]
+#[command(name = "idforensics", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// TOML config file (keys as in README.md, "Configuration").
+    #[arg(long, env = "IDF_CONFIG", global = true)]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gRPC service on its embedded store.
+    Serve(ServeArgs),
+    /// Analyse image files offline and print one result per file.
+    #[command(after_help = EXIT_CODES)]
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:50051].
+    #[arg(long, env = "IDF_LISTEN")]
+    listen: Option<SocketAddr>,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Largest gRPC message in bytes [default: 26214400].
+    #[arg(long, env = "IDF_MAX_MESSAGE_BYTES")]
+    max_message_bytes: Option<usize>,
+    /// Analyses run at once; more are refused with RESOURCE_EXHAUSTED [default: 2 x cores].
+    #[arg(long, env = "IDF_MAX_CONCURRENT_ANALYSES")]
+    max_concurrent_analyses: Option<usize>,
+    /// Log format.
+    #[arg(long, env = "IDF_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormatArg>,
+}
+
+#[derive(Debug, Args)]
+struct CommonArgs {
+    /// Data directory of the embedded store [serve default: ./idforensics-data; analyze: none, so no
+    /// matching or registration].
+    #[arg(long, env = "IDF_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// A tuned copy of models/policy.toml.
+    #[arg(long, env = "IDF_POLICY_FILE")]
+    policy_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct AnalyzeArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// The uploading account: its own documents are not matches. Required with --register.
+    #[arg(long)]
+    account: Option<String>,
+    /// The document id (one FILE only) [default: the file path as given].
+    #[arg(long)]
+    document_id: Option<String>,
+    /// Register the documents for --account in the store (needs --data-dir).
+    #[arg(long)]
+    register: bool,
+    /// Print one JSON object per file, one per line.
+    #[arg(long)]
+    json: bool,
+    /// Image files (JPEG, PNG, WebP, TIFF).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
+}
+
+/// Runs the command line; returns the process exit code.
+pub(crate) fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(cli.config.as_deref(), args).map(|()| ExitCode::SUCCESS),
+        Command::Analyze(args) => {
+            AnalyzePlan::resolve(cli.config.as_deref(), args).and_then(|plan| plan.execute())
+        }
+    };
+    result.unwrap_or_else(|error| {
+        eprintln!("error: {error:#}");
+        ExitCode::from(2)
+    })
+}
+
+fn overrides(common: CommonArgs) -> Overrides {
+    Overrides { data_dir: common.data_dir, policy_file: common.policy_file, ..Overrides::default() }
+}
+
+fn load_policy(settings: &Settings) -> anyhow::Result<Policy> {
+    match &settings.policy_file {
+        Some(path) => Policy::load(path).with_context(|| format!("policy file {}", path.display())),
+        None => Ok(Policy::embedded()),
+    }
+}
+
+fn serve(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings::resolve(
+        config,
+        Overrides {
+            listen: args.listen,
+            max_message_bytes: args.max_message_bytes,
+            max_concurrent_analyses: args.max_concurrent_analyses,
+            log_format: args.log_format.map(|format| match format {
+                LogFormatArg::Text => LogFormat::Text,
+                LogFormatArg::Json => LogFormat::Json,
+            }),
+            ..overrides(args.common)
+        },
+    )?;
+    init_logging(settings.log_format);
+    let data_dir = settings.data_dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let store =
+        Store::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let policy = load_policy(&settings)?;
+    tracing::info!(
+        data_dir = %data_dir.display(),
+        documents = store.document_count()?,
+        policy_version = policy.version(),
+        "store opened"
+    );
+    let engine = Arc::new(Engine::new(settings.limits, policy, Some(store)));
+
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
+        tracing::info!(address = %listener.local_addr()?, "idforensics listening");
+        idforensics::server::serve(listener, engine, &settings, shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: draining in-flight calls");
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// `analyze`, resolved and validated before any file is read.
+struct AnalyzePlan {
+    engine: Engine,
+    files: Vec<(PathBuf, DocumentId)>,
+    account: Option<AccountId>,
+    register: bool,
+    json: bool,
+    max_bytes: u64,
+}
+
+impl AnalyzePlan {
+    fn resolve(config: Option<&Path>, args: AnalyzeArgs) -> anyhow::Result<Self> {
+        let settings = Settings::resolve(config, overrides(args.common))?;
+        let account = args.account.map(AccountId::new).transpose()?;
+        if args.register && account.is_none() {
+            anyhow::bail!("--register needs --account");
+        }
+        if args.register && settings.data_dir.is_none() {
+            anyhow::bail!("--register needs --data-dir (or IDF_DATA_DIR)");
+        }
+        if args.document_id.is_some() && args.files.len() != 1 {
+            anyhow::bail!("--document-id names one document: give exactly one FILE");
+        }
+        let files = args
+            .files
+            .into_iter()
+            .map(|path| {
+                let id = args.document_id.clone().unwrap_or_else(|| path.display().to_string());
+                Ok((path, DocumentId::new(id)?))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let store = match &settings.data_dir {
+            Some(dir) => {
+                Some(Store::open(dir).with_context(|| format!("opening the store in {}", dir.display()))?)
+            }
+            None => None,
+        };
+        let policy = load_policy(&settings)?;
+        Ok(AnalyzePlan {
+            engine: Engine::new(settings.limits, policy, store),
+            files,
+            account,
+            register: args.register,
+            json: args.json,
+            max_bytes: settings.limits.max_bytes,
+        })
+    }
+
+    fn execute(self) -> anyhow::Result<ExitCode> {
+        let mut worst = ExitCode::SUCCESS;
+        let mut flagged = false;
+        let mut errored = false;
+        let stdout = std::io::stdout();
+        for (path, document_id) in &self.files {
+            let outcome = read_bounded(path, self.max_bytes).and_then(|bytes| {
+                self.engine
+                    .analyze(AnalyzeRequest {
+                        image: &bytes,
+                        account_id: self.account.as_ref(),
+                        document_id: Some(document_id),
+                        register: self.register,
+                    })
+                    .map_err(FileError::from)
+            });
+            match &outcome {
+                Ok(report) => flagged |= report.decision != Decision::Accept,
+                Err(_) => errored = true,
+            }
+            let mut out = stdout.lock();
+            if self.json {
+                serde_json::to_writer(&mut out, &FileResult::new(path, document_id, outcome))?;
+                writeln!(out)?;
+            } else {
+                write_text(&mut out, path, &outcome)?;
+            }
+        }
+        if errored {
+            worst = ExitCode::from(2);
+        } else if flagged {
+            worst = ExitCode::from(1);
+        }
+        Ok(worst)
+    }
+}
+
+/// Why one file could not be analysed.
+#[derive(Debug, thiserror::Error)]
+enum FileError {
+    #[error("cannot read file: {0}")]
+    Read(std::io::Error),
+    #[error("the file is larger than the {limit}-byte limit")]
+    TooManyBytes { limit: u64 },
+    #[error(transparent)]
+    Analyze(#[from] AnalyzeError),
+}
+
+impl FileError {
+    fn reason(&self) -> &'static str {
+        match self {
+            FileError::Read(_) => "file.unreadable",
+            FileError::TooManyBytes { .. } => "image.too_many_bytes",
+            FileError::Analyze(error) => error.reason(),
+        }
+    }
+}
+
+/// Reads at most `limit` bytes, so a huge file is refused without being loaded.
+fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
+    let file = std::fs::File::open(path).map_err(FileError::Read)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(FileError::Read)?;
+    if bytes.len() as u64 > limit {
+        return Err(FileError::TooManyBytes { limit });
+    }
+    Ok(bytes)
+}
+
+/// One line of `analyze --json`.
+#[derive(Serialize)]
+struct FileResult<'a> {
+    file: String,
+    document_id: &'a DocumentId,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    report: Option<Report>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorJson>,
+}
+
+#[derive(Serialize)]
+struct ErrorJson {
+    reason: &'static str,
+    message: String,
+}
+
+impl<'a> FileResult<'a> {
+    fn new(path: &Path, document_id: &'a DocumentId, outcome: Result<Report, FileError>) -> Self {
+        let file = path.display().to_string();
+        match outcome {
+            Ok(mut report) => {
+                report.document_id = None; // printed once, above
+                FileResult { file, document_id, report: Some(report), error: None }
+            }
+            Err(error) => FileResult {
+                file,
+                document_id,
+                report: None,
+                error: Some(ErrorJson { reason: error.reason(), message: error.to_string() }),
+            },
+        }
+    }
+}
+
+fn write_text(out: &mut impl Write, path: &Path, outcome: &Result<Report, FileError>) -> std::io::Result<()> {
+    match outcome {
+        Err(error) => writeln!(out, "{}: ERROR {} ({error})", path.display(), error.reason()),
+        Ok(report) => {
+            writeln!(
+                out,
+                "{}: {} risk={:.2} {}x{} {}",
+                path.display(),
+                report.decision.as_str(),
+                report.risk_score,
+                report.image.width,
+                report.image.height,
+                report.image.format
+            )?;
+            for rated in &report.findings {
+                writeln!(out, "  {} [{:?}] {}", rated.finding.code, rated.severity, rated.finding.message)?;
+            }
+            for found in &report.matches {
+                writeln!(
+                    out,
+                    "  match {} account={} document={}",
+                    found.kind, found.account_id, found.document_id
+                )?;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The analysis pipeline every front end shares: decode once, fingerprint, match, decide, register.
+//!
+//! Synchronous and free of any RPC type: the gRPC service runs it on the blocking pool, the CLI calls
+//! it directly.
+
+use std::time::Instant;
+
+use crate::decode::{DecodeError, DecodeLimits, DecodedDocument, decode};
+use crate::fingerprint::ExactFingerprints;
+use crate::ids::{AccountId, DocumentId, IdError};
+use crate::policy::Policy;
+use crate::report::{ImageInfo, Match, MatchReport, Registration, Report, StageTiming};
+use crate::reuse;
+use crate::store::{NewRegistration, Store, StoreError};
+
+/// Most matches returned for one upload; the findings still count every account.
+pub const MAX_MATCHES: usize = 100;
+
+/// One upload to analyse.
+#[derive(Debug, Clone, Copy)]
+pub struct AnalyzeRequest<'a> {
+    /// The file as uploaded.
+    pub image: &'a [u8],
+    /// The uploading account: its own documents are not matches. Required to register.
+    pub account_id: Option<&'a AccountId>,
+    /// The caller's document id. Required to register.
+    pub document_id: Option<&'a DocumentId>,
+    /// Store the fingerprints so later uploads can match them.
+    pub register: bool,
+}
+
+/// Why an upload could not be analysed.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    /// The request itself is incomplete.
+    #[error(transparent)]
+    Request(#[from] IdError),
+    /// Registration asked of an engine without a store (CLI without `--data-dir`).
+    #[error("registration needs a data directory")]
+    NoStore,
+    /// The image could not be decoded.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The store failed or refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AnalyzeError {
+    /// The machine-readable reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AnalyzeError::Request(error) => error.reason(),
+            AnalyzeError::NoStore => "request.no_store",
+            AnalyzeError::Decode(error) => error.reason(),
+            AnalyzeError::Store(error) => error.reason(),
+        }
+    }
+}
+
+/// The analysis engine: limits, policy and (optionally) the store.
+#[derive(Debug)]
+pub struct Engine {
+    limits: DecodeLimits,
+    policy: Policy,
+    store: Option<Store>,
+}
+
+/// Collects stage timings.
+struct Stopwatch {
+    started: Instant,
+    timings: Vec<StageTiming>,
+}
+
+impl Stopwatch {
+    fn new() -> Self {
+        Stopwatch { started: Instant::now(), timings: Vec::new() }
+    }
+
+    /// Records the time since the previous lap under `stage`.
+    fn lap(&mut self, stage: &'static str) {
+        let now = Instant::now();
+        self.timings.push(StageTiming { stage, micros: (now - self.started).as_micros() as u64 });
+        self.started = now;
+    }
+}
+
+impl Engine {
+    /// An engine; without a store it analyses but neither matches nor registers.
+    pub fn new(limits: DecodeLimits, policy: Policy, store: Option<Store>) -> Self {
+        Engine { limits, policy, store }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The store, when there is one.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
+    /// Analyses one upload and registers it when asked.
+    pub fn analyze(&self, request: AnalyzeRequest<'_>) -> Result<Report, AnalyzeError> {
+        let registration_target = if request.register {
+            let account = request.account_id.ok_or(IdError::Missing { field: "account_id" })?;
+            let document = request.document_id.ok_or(IdError::Missing { field: "document_id" })?;
+            Some((self.store.as_ref().ok_or(AnalyzeError::NoStore)?, account, document))
+        } else {
+            None
+        };
+
+        let mut stopwatch = Stopwatch::new();
+        let document = decode(request.image, &self.limits)?;
+        stopwatch.lap("decode");
+        let fingerprints = ExactFingerprints::compute(request.image, &document);
+        stopwatch.lap("fingerprint");
+        let matches = self.matches(&fingerprints, request.account_id)?;
+        stopwatch.lap("match");
+
+        let findings = reuse::reuse_findings(&matches);
+        let assessment = self.policy.assess(findings);
+        stopwatch.lap("policy");
+
+        let registration = match registration_target {
+            Some((store, account_id, document_id)) => {
+                let outcome = store.register(&NewRegistration {
+                    account_id,
+                    document_id,
+                    fingerprints: &fingerprints,
+                    decision: assessment.decision,
+                    risk_score: assessment.risk_score,
+                    reason_codes: assessment.findings.iter().map(|f| f.finding.code.as_str()).collect(),
+                    policy_version: self.policy.version(),
+                })?;
+                stopwatch.lap("store");
+                Some(Registration {
+                    replayed: outcome.replayed,
+                    registered_at_unix_ms: outcome.registered_at_ms,
+                })
+            }
+            None => None,
+        };
+
+        Ok(Report {
+            document_id: request.document_id.cloned(),
+            decision: assessment.decision,
+            risk_score: assessment.risk_score,
+            findings: assessment.findings,
+            matches,
+            fingerprints,
+            image: ImageInfo::of(&document),
+            registration,
+            timings: stopwatch.timings,
+            policy_version: self.policy.version().to_owned(),
+        })
+    }
+
+    /// Searches for other accounts' documents matching an image, without registering it.
+    pub fn find_matches(
+        &self,
+        image: &[u8],
+        account_id: Option<&AccountId>,
+    ) -> Result<MatchReport, AnalyzeError> {
+        let document: DecodedDocument = decode(image, &self.limits)?;
+        let fingerprints = ExactFingerprints::compute(image, &document);
+        let matches = self.matches(&fingerprints, account_id)?;
+        Ok(MatchReport { matches, fingerprints })
+    }
+
+    /// Erases an account's registrations; returns how many were erased.
+    pub fn forget_account(&self, account_id: &AccountId) -> Result<u64, AnalyzeError> {
+        let store = self.store.as_ref().ok_or(AnalyzeError::NoStore)?;
+        Ok(store.forget_account(account_id)?)
+    }
+
+    fn matches(
+        &self,
+        fingerprints: &ExactFingerprints,
+        account_id: Option<&AccountId>,
+    ) -> Result<Vec<Match>, AnalyzeError> {
+        let Some(store) = &self.store else {
+            return Ok(Vec::new());
+        };
+        Ok(reuse::exact_matches(store.find_exact(fingerprints, account_id, MAX_MATCHES)?))
+    }
+}

@@ -1,0 +1,202 @@
+//! The vocabulary every analyser speaks: reason codes, findings and the evidence behind them.
+//!
+//! A finding is an observation, not a verdict: the policy (`crate::policy`) rates it and turns the
+//! findings of one upload into a decision.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+/// A stable, machine-readable reason code such as `reuse.same_image`.
+///
+/// Codes are part of the API contract: they never change meaning and are never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ReasonCode {
+    /// The same file bytes are registered on another account.
+    ReuseSameFile,
+    /// The same decoded pixels (another encoding of one image) are registered on another account.
+    ReuseSameImage,
+}
+
+impl ReasonCode {
+    /// Every code, in documentation order.
+    pub const ALL: &'static [ReasonCode] = &[ReasonCode::ReuseSameFile, ReasonCode::ReuseSameImage];
+
+    /// The code as it appears on the wire and in `models/policy.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::ReuseSameFile => "reuse.same_file",
+            ReasonCode::ReuseSameImage => "reuse.same_image",
+        }
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ReasonCode {
+    type Err = UnknownReasonCode;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ReasonCode::ALL
+            .iter()
+            .copied()
+            .find(|code| code.as_str() == s)
+            .ok_or_else(|| UnknownReasonCode(s.to_owned()))
+    }
+}
+
+impl Serialize for ReasonCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// A string that names no reason code.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown reason code {0:?}")]
+pub struct UnknownReasonCode(pub String);
+
+/// How much a finding matters, assigned by the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Context only; never a reason on its own.
+    Info,
+    /// Worth recording.
+    Low,
+    /// Worth a look.
+    Medium,
+    /// Strong evidence.
+    High,
+}
+
+/// A named value behind a finding: a measurement, a threshold or a fact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    /// Stable name, e.g. `laplacian_variance` or `threshold`.
+    pub name: String,
+    /// The value.
+    pub value: EvidenceValue,
+}
+
+/// The value of one piece of evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum EvidenceValue {
+    /// A measurement or threshold.
+    Number(f64),
+    /// A fact such as a software name or a hash.
+    Text(String),
+    /// A yes/no fact.
+    Flag(bool),
+}
+
+impl Evidence {
+    /// A numeric piece of evidence.
+    pub fn number(name: impl Into<String>, value: f64) -> Self {
+        Evidence { name: name.into(), value: EvidenceValue::Number(value) }
+    }
+
+    /// A textual piece of evidence.
+    pub fn text(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Evidence { name: name.into(), value: EvidenceValue::Text(value.into()) }
+    }
+
+    /// A yes/no piece of evidence.
+    pub fn flag(name: impl Into<String>, value: bool) -> Self {
+        Evidence { name: name.into(), value: EvidenceValue::Flag(value) }
+    }
+}
+
+/// Serialises evidence as one JSON object (`{"name": value, ...}`) in its stable order.
+pub fn serialize_evidence<S: Serializer>(evidence: &[Evidence], serializer: S) -> Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(Some(evidence.len()))?;
+    for item in evidence {
+        map.serialize_entry(&item.name, &item.value)?;
+    }
+    map.end()
+}
+
+/// An axis-aligned box in pixels of the orientation-corrected image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Region {
+    /// Left edge.
+    pub x: u32,
+    /// Top edge.
+    pub y: u32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// What the region is (`glare`, `portrait`, ...).
+    pub label: String,
+}
+
+/// One observation of an analyser, before the policy rates it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// What was observed.
+    pub code: ReasonCode,
+    /// Strength of the signal, 0..1.
+    pub score: f64,
+    /// The values that produced it.
+    #[serde(serialize_with = "serialize_evidence")]
+    pub evidence: Vec<Evidence>,
+    /// Where it applies, when it applies somewhere.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<Region>,
+    /// One sentence for a reviewer.
+    pub message: String,
+    /// For the end user: how to retake the picture, when retrying can help.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// Whether a new upload can clear the finding.
+    pub retryable: bool,
+}
+
+impl Finding {
+    /// A finding with no regions, hint or retry.
+    pub fn new(code: ReasonCode, score: f64, message: impl Into<String>, evidence: Vec<Evidence>) -> Self {
+        Finding {
+            code,
+            score: score.clamp(0.0, 1.0),
+            evidence,
+            regions: Vec::new(),
+            message: message.into(),
+            hint: None,
+            retryable: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_round_trips_through_its_string() {
+        for &code in ReasonCode::ALL {
+            assert_eq!(code.as_str().parse::<ReasonCode>().unwrap(), code);
+        }
+        assert!("reuse.nonsense".parse::<ReasonCode>().is_err());
+    }
+
+    #[test]
+    fn evidence_serialises_as_an_ordered_object() {
+        let finding = Finding::new(
+            ReasonCode::ReuseSameImage,
+            2.0,
+            "seen before",
+            vec![Evidence::number("other_accounts", 2.0), Evidence::text("kind", "pixels")],
+        );
+        let json = serde_json::to_string(&finding).unwrap();
+        assert!(json.contains(r#""evidence":{"other_accounts":2.0,"kind":"pixels"}"#), "{json}");
+        assert!(json.contains(r#""score":1.0"#), "score is clamped to 0..1: {json}");
+    }
+}

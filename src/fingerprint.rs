@@ -1,0 +1,82 @@
+//! Exact fingerprints: SHA-256 of the file bytes and of the decoded pixels.
+//!
+//! The pixel digest covers the orientation-corrected 8-bit RGB planes and the dimensions, so a
+//! lossless re-encoding (JPEG decoded and saved as PNG, EXIF orientation baked in, metadata stripped)
+//! has the same pixel digest while its file digest differs.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+use crate::decode::DecodedDocument;
+
+/// A SHA-256 digest.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sha256Digest(pub [u8; 32]);
+
+impl Sha256Digest {
+    /// Digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        Sha256Digest(Sha256::digest(bytes).into())
+    }
+
+    /// Lower-case hex, 64 characters.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+}
+
+impl fmt::Debug for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sha256Digest({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl Serialize for Sha256Digest {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+/// The exact fingerprints of one upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ExactFingerprints {
+    /// SHA-256 of the file as uploaded.
+    pub file_sha256: Sha256Digest,
+    /// SHA-256 of width, height and the orientation-corrected RGB pixels.
+    pub pixel_sha256: Sha256Digest,
+}
+
+impl ExactFingerprints {
+    /// Fingerprints of an upload and its decoded form.
+    pub fn compute(file: &[u8], document: &DecodedDocument) -> Self {
+        let mut pixels = Sha256::new();
+        pixels.update(document.rgb.width().to_le_bytes());
+        pixels.update(document.rgb.height().to_le_bytes());
+        pixels.update(document.rgb.as_raw());
+        ExactFingerprints {
+            file_sha256: Sha256Digest::of(file),
+            pixel_sha256: Sha256Digest(pixels.finalize().into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_answer() {
+        assert_eq!(
+            Sha256Digest::of(b"abc").to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! Reuse: has this document been seen on another account?
+//!
+//! Exact reuse compares SHA-256 digests of the file and of the decoded pixels: the same file
+//! re-uploaded, or the same image re-encoded losslessly (metadata stripped, PNG re-save, orientation
+//! baked in).
+
+use std::collections::BTreeSet;
+
+use crate::findings::{Evidence, Finding, ReasonCode};
+use crate::report::Match;
+use crate::store::ExactHit;
+
+/// Turns exact hits into matches, oldest registration first.
+pub fn exact_matches(hits: Vec<ExactHit>) -> Vec<Match> {
+    hits.into_iter()
+        .map(|hit| {
+            let (kind, fingerprint) = if hit.same_file {
+                (ReasonCode::ReuseSameFile, "file_sha256")
+            } else {
+                (ReasonCode::ReuseSameImage, "pixel_sha256")
+            };
+            Match {
+                account_id: hit.account_id,
+                document_id: hit.document_id,
+                kind,
+                distance: Some(0),
+                score: 1.0,
+                evidence: vec![Evidence::text("fingerprint", fingerprint)],
+                registered_at_unix_ms: hit.registered_at_ms,
+            }
+        })
+        .collect()
+}
+
+/// One finding per kind of reuse seen, with how many other accounts and documents share it.
+pub fn reuse_findings(matches: &[Match]) -> Vec<Finding> {
+    [ReasonCode::ReuseSameFile, ReasonCode::ReuseSameImage]
+        .into_iter()
+        .filter_map(|kind| {
+            let of_kind: Vec<&Match> = matches.iter().filter(|m| m.kind == kind).collect();
+            if of_kind.is_empty() {
+                return None;
+            }
+            let accounts: BTreeSet<_> = of_kind.iter().map(|m| &m.account_id).collect();
+            let message = match kind {
+                ReasonCode::ReuseSameFile => "the identical file is registered on another account",
+                _ => "the same image, re-encoded, is registered on another account",
+            };
+            Some(Finding::new(
+                kind,
+                1.0,
+                message,
+                vec![
+                    Evidence::number("other_accounts", accounts.len() as f64),
+                    Evidence::number("other_documents", of_kind.len() as f64),
+                ],
+            ))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{AccountId, DocumentId};
+
+    fn hit(account: &str, document: &str, same_file: bool) -> ExactHit {
+        ExactHit {
+            account_id: AccountId::new(account).unwrap(),
+            document_id: DocumentId::new(document).unwrap(),
+            same_file,
+            registered_at_ms: 1,
+        }
+    }
+
+    #[test]
+    fn groups_hits_by_kind_and_counts_accounts() {
+        let matches = exact_matches(vec![hit("b", "1", true), hit("b", "2", true), hit("c", "3", false)]);
+        let findings = reuse_findings(&matches);
+        assert_eq!(findings.len(), 2);
+        assert_eq!(findings[0].code, ReasonCode::ReuseSameFile);
+        assert_eq!(findings[0].evidence[0], Evidence::number("other_accounts", 1.0));
+        assert_eq!(findings[0].evidence[1], Evidence::number("other_documents", 2.0));
+        assert_eq!(findings[1].code, ReasonCode::ReuseSameImage);
+    }
+
+    #[test]
+    fn no_hits_no_findings() {
+        assert!(reuse_findings(&exact_matches(Vec::new())).is_empty());
+    }
+}

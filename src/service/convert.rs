@@ -1,0 +1,120 @@
+//! Conversions from domain types to protobuf messages: the only place that knows both.
+
+use crate::findings::{Evidence, EvidenceValue, Region, Severity};
+use crate::fingerprint::ExactFingerprints;
+use crate::pb;
+use crate::policy::{Decision, RatedFinding};
+use crate::report::{ImageInfo, Match, MatchReport, Report, StageTiming};
+
+pub(super) fn analyze_response(report: Report) -> pb::AnalyzeResponse {
+    pb::AnalyzeResponse {
+        document_id: report.document_id.map(|id| id.as_str().to_owned()).unwrap_or_default(),
+        decision: decision(report.decision) as i32,
+        risk_score: report.risk_score,
+        findings: report.findings.into_iter().map(finding).collect(),
+        matches: report.matches.into_iter().map(match_message).collect(),
+        fingerprints: Some(fingerprints(&report.fingerprints)),
+        image: Some(image_info(report.image)),
+        quality: None,
+        tamper: None,
+        evidence_images: Vec::new(),
+        timings: report.timings.into_iter().map(timing).collect(),
+        policy_version: report.policy_version,
+        registration: report.registration.map(|registration| pb::Registration {
+            registered: true,
+            replayed: registration.replayed,
+            registered_at_unix_ms: registration.registered_at_unix_ms,
+        }),
+    }
+}
+
+pub(super) fn find_matches_response(report: MatchReport) -> pb::FindMatchesResponse {
+    pb::FindMatchesResponse {
+        matches: report.matches.into_iter().map(match_message).collect(),
+        fingerprints: Some(fingerprints(&report.fingerprints)),
+    }
+}
+
+fn decision(decision: Decision) -> pb::Decision {
+    match decision {
+        Decision::Accept => pb::Decision::Accept,
+        Decision::Review => pb::Decision::Review,
+        Decision::Reject => pb::Decision::Reject,
+    }
+}
+
+fn severity(severity: Severity) -> pb::Severity {
+    match severity {
+        Severity::Info => pb::Severity::Info,
+        Severity::Low => pb::Severity::Low,
+        Severity::Medium => pb::Severity::Medium,
+        Severity::High => pb::Severity::High,
+    }
+}
+
+fn finding(rated: RatedFinding) -> pb::Finding {
+    let finding = rated.finding;
+    pb::Finding {
+        code: finding.code.as_str().to_owned(),
+        severity: severity(rated.severity) as i32,
+        score: finding.score,
+        evidence: finding.evidence.into_iter().map(evidence).collect(),
+        regions: finding.regions.into_iter().map(region).collect(),
+        message: finding.message,
+        hint: finding.hint.unwrap_or_default(),
+        retryable: finding.retryable,
+    }
+}
+
+fn evidence(evidence: Evidence) -> pb::Evidence {
+    use pb::evidence::Value;
+    let value = match evidence.value {
+        EvidenceValue::Number(number) => Value::Number(number),
+        EvidenceValue::Text(text) => Value::Text(text),
+        EvidenceValue::Flag(flag) => Value::Flag(flag),
+    };
+    pb::Evidence { name: evidence.name, value: Some(value) }
+}
+
+fn region(region: Region) -> pb::Region {
+    pb::Region { x: region.x, y: region.y, width: region.width, height: region.height, label: region.label }
+}
+
+fn match_message(found: Match) -> pb::Match {
+    pb::Match {
+        account_id: found.account_id.as_str().to_owned(),
+        document_id: found.document_id.as_str().to_owned(),
+        kind: found.kind.as_str().to_owned(),
+        distance: found.distance,
+        score: found.score,
+        evidence: found.evidence.into_iter().map(evidence).collect(),
+        registered_at_unix_ms: found.registered_at_unix_ms,
+    }
+}
+
+fn fingerprints(fingerprints: &ExactFingerprints) -> pb::Fingerprints {
+    pb::Fingerprints {
+        file_sha256: fingerprints.file_sha256.to_hex(),
+        pixel_sha256: fingerprints.pixel_sha256.to_hex(),
+        perceptual: Vec::new(),
+    }
+}
+
+fn image_info(info: ImageInfo) -> pb::ImageInfo {
+    pb::ImageInfo {
+        format: info.format.to_owned(),
+        width: info.width,
+        height: info.height,
+        exif_orientation: u32::from(info.exif_orientation),
+        byte_size: info.byte_size,
+        has_exif: info.has_exif,
+        has_xmp: info.has_xmp,
+        has_icc_profile: info.has_icc_profile,
+        has_exif_thumbnail: info.has_exif_thumbnail,
+        metadata_warnings: info.metadata_warnings,
+    }
+}
+
+fn timing(timing: StageTiming) -> pb::StageTiming {
+    pb::StageTiming { stage: timing.stage.to_owned(), micros: timing.micros }
+}

@@ -1,0 +1,129 @@
+//! The gRPC service `idforensics.v1.IdForensics`: validate, convert, run the engine on the blocking
+//! pool under a concurrency limit, convert back. No analysis logic lives here.
+
+mod convert;
+mod status;
+
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::{Request, Response, Status, Streaming};
+
+pub use status::{ERROR_DOMAIN, ServiceError};
+
+use crate::engine::{self, AnalyzeError, Engine};
+use crate::ids::{AccountId, DocumentId};
+use crate::pb;
+
+/// The service implementation, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct IdForensicsService {
+    engine: Arc<Engine>,
+    slots: Arc<Semaphore>,
+    max_in_flight: usize,
+}
+
+impl IdForensicsService {
+    /// A service running at most `max_in_flight` analyses at once; calls beyond that are refused
+    /// with `RESOURCE_EXHAUSTED` rather than queued, so callers see overload at once and back off.
+    pub fn new(engine: Arc<Engine>, max_in_flight: usize) -> Self {
+        IdForensicsService { engine, slots: Arc::new(Semaphore::new(max_in_flight)), max_in_flight }
+    }
+
+    fn slot(&self) -> Result<OwnedSemaphorePermit, ServiceError> {
+        Arc::clone(&self.slots)
+            .try_acquire_owned()
+            .map_err(|_| ServiceError::Overloaded { in_flight: self.max_in_flight })
+    }
+
+    /// Runs CPU-bound engine work on the blocking pool, holding an analysis slot until it is done
+    /// (even if the caller's deadline passes first, so the limit bounds real work).
+    async fn run<T, F>(&self, work: F) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Engine) -> Result<T, AnalyzeError> + Send + 'static,
+    {
+        let slot = self.slot()?;
+        let engine = Arc::clone(&self.engine);
+        tokio::task::spawn_blocking(move || {
+            let result = work(&engine);
+            drop(slot);
+            result
+        })
+        .await
+        .map_err(|_| ServiceError::Internal)?
+        .map_err(ServiceError::from)
+    }
+}
+
+#[tonic::async_trait]
+impl pb::id_forensics_server::IdForensics for IdForensicsService {
+    async fn analyze(
+        &self,
+        request: Request<pb::AnalyzeRequest>,
+    ) -> Result<Response<pb::AnalyzeResponse>, Status> {
+        let request = request.into_inner();
+        let account_id = AccountId::optional(request.account_id).map_err(ServiceError::from)?;
+        let document_id = DocumentId::optional(request.document_id).map_err(ServiceError::from)?;
+        let image = request.image;
+        let register = request.register;
+        let report = self
+            .run(move |engine| {
+                engine.analyze(engine::AnalyzeRequest {
+                    image: &image,
+                    account_id: account_id.as_ref(),
+                    document_id: document_id.as_ref(),
+                    register,
+                })
+            })
+            .await?;
+        tracing::info!(
+            document_id = report.document_id.as_ref().map(DocumentId::as_str),
+            file_sha256 = %report.fingerprints.file_sha256,
+            decision = report.decision.as_str(),
+            risk_score = report.risk_score,
+            matches = report.matches.len(),
+            registered = report.registration.is_some(),
+            "analyzed"
+        );
+        Ok(Response::new(convert::analyze_response(report)))
+    }
+
+    type AnalyzeStreamStream =
+        std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::AnalyzeStreamResponse, Status>> + Send>>;
+
+    async fn analyze_stream(
+        &self,
+        _request: Request<Streaming<pb::AnalyzeRequest>>,
+    ) -> Result<Response<Self::AnalyzeStreamStream>, Status> {
+        Err(ServiceError::Unimplemented { rpc: "AnalyzeStream" }.into())
+    }
+
+    async fn find_matches(
+        &self,
+        request: Request<pb::FindMatchesRequest>,
+    ) -> Result<Response<pb::FindMatchesResponse>, Status> {
+        let request = request.into_inner();
+        let account_id = AccountId::optional(request.account_id).map_err(ServiceError::from)?;
+        let image = request.image;
+        let report = self.run(move |engine| engine.find_matches(&image, account_id.as_ref())).await?;
+        Ok(Response::new(convert::find_matches_response(report)))
+    }
+
+    async fn forget_account(
+        &self,
+        request: Request<pb::ForgetAccountRequest>,
+    ) -> Result<Response<pb::ForgetAccountResponse>, Status> {
+        let account_id = AccountId::new(request.into_inner().account_id).map_err(ServiceError::from)?;
+        let erased = self.run(move |engine| engine.forget_account(&account_id)).await?;
+        tracing::info!(documents_erased = erased, "account forgotten");
+        Ok(Response::new(pb::ForgetAccountResponse { documents_erased: erased }))
+    }
+
+    async fn get_account_links(
+        &self,
+        _request: Request<pb::GetAccountLinksRequest>,
+    ) -> Result<Response<pb::GetAccountLinksResponse>, Status> {
+        Err(ServiceError::Unimplemented { rpc: "GetAccountLinks" }.into())
+    }
+}
