@@ -102,6 +102,7 @@ pub struct Registration {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     /// The caller's document id, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub document_id: Option<DocumentId>,
     /// ACCEPT, REVIEW or REJECT.
     pub decision: Decision,

@@ -67,6 +67,14 @@ pub enum DecodeError {
         /// The pixel limit.
         max_pixels: u64,
     },
+    /// Decoding would need more memory than the limits allow (e.g. a 16-bit, many-channel TIFF).
+    #[error("decoding the {format} image would exceed the memory limit: {detail}")]
+    MemoryLimit {
+        /// The container format.
+        format: ImageFormat,
+        /// What the decoder said.
+        detail: String,
+    },
     /// A format that is recognised but not accepted, or not recognised at all.
     #[error("unsupported image format: {format} (accepted: jpeg, png, webp, tiff)")]
     UnsupportedFormat {
@@ -105,7 +113,7 @@ impl DecodeError {
         match self {
             DecodeError::Empty => "image.empty",
             DecodeError::TooManyBytes { .. } => "image.too_many_bytes",
-            DecodeError::TooLarge { .. } => "image.too_large",
+            DecodeError::TooLarge { .. } | DecodeError::MemoryLimit { .. } => "image.too_large",
             DecodeError::UnsupportedFormat { .. } => "image.unsupported_format",
             DecodeError::UnsupportedEncoding { .. } => "image.unsupported_encoding",
             DecodeError::Truncated { .. } => "image.truncated",
@@ -225,10 +233,9 @@ fn decode_pixels(
 ) -> Result<(RgbImage, u8, ContainerFacts), DecodeError> {
     let image_error = |error| map_image_error(format, error);
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.to_image_crate());
+    // Dimensions are checked below from the header, with the typed error; the decoder gets only an
+    // allocation cap: the output buffer of the widest pixel type (16-bit RGBA) plus the decoder's own working memory.
     let mut decoder_limits = image::Limits::default();
-    decoder_limits.max_image_width = Some(limits.max_dimension);
-    decoder_limits.max_image_height = Some(limits.max_dimension);
-    // The output buffer of the widest pixel type (16-bit RGBA) plus the decoder's own working memory.
     decoder_limits.max_alloc = Some(limits.max_pixels.saturating_mul(16));
     reader.limits(decoder_limits);
     let mut decoder = reader.into_decoder().map_err(image_error)?;
@@ -308,9 +315,7 @@ fn exif_thumbnail(exif: &exif::Exif, warnings: &mut Vec<MetadataWarning>) -> Opt
 fn map_image_error(format: ImageFormat, error: image::ImageError) -> DecodeError {
     use image::ImageError;
     match error {
-        ImageError::Limits(limit) => {
-            DecodeError::Corrupt { format, detail: format!("decoder exceeded its memory limit: {limit}") }
-        }
+        ImageError::Limits(limit) => DecodeError::MemoryLimit { format, detail: limit.to_string() },
         ImageError::Unsupported(detail) => {
             DecodeError::UnsupportedEncoding { format, detail: detail.to_string() }
         }

@@ -127,3 +127,21 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
         Err(ServiceError::Unimplemented { rpc: "GetAccountLinks" }.into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::DecodeLimits;
+    use crate::policy::Policy;
+
+    #[test]
+    fn calls_beyond_the_limit_are_refused_not_queued() {
+        let engine = Arc::new(Engine::new(DecodeLimits::default(), Policy::embedded(), None));
+        let service = IdForensicsService::new(engine, 1);
+        let held = service.slot().unwrap();
+        let refused = service.slot().unwrap_err();
+        assert_eq!(refused.code_and_reason(), (tonic::Code::ResourceExhausted, "server.overloaded"));
+        drop(held);
+        assert!(service.slot().is_ok(), "a released slot is reusable");
+    }
+}

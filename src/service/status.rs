@@ -50,6 +50,7 @@ impl ServiceError {
                 DecodeError::Empty
                 | DecodeError::TooManyBytes { .. }
                 | DecodeError::TooLarge { .. }
+                | DecodeError::MemoryLimit { .. }
                 | DecodeError::UnsupportedFormat { .. }
                 | DecodeError::UnsupportedEncoding { .. }
                 | DecodeError::Truncated { .. }

@@ -1,0 +1,108 @@
+//! The real `idforensics` binary: `analyze --json`, registration, exit codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::support::{jpeg, textured_image};
+
+fn idforensics(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_idforensics")).args(args).env_remove("IDF_DATA_DIR").output().unwrap()
+}
+
+fn json_lines(output: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout).lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+}
+
+fn testdata(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name).display().to_string()
+}
+
+#[test]
+fn analyze_json_reports_each_file_and_exit_codes_follow_the_worst() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let data_dir = data_dir.to_str().unwrap();
+    let camera = testdata("camera-fujifilm-finepix1400.jpg");
+
+    let accepted = idforensics(&["analyze", "--json", &camera]);
+    assert_eq!(accepted.status.code(), Some(0), "{}", String::from_utf8_lossy(&accepted.stderr));
+    let line = &json_lines(&accepted)[0];
+    assert_eq!(line["file"], camera.as_str());
+    assert_eq!(line["document_id"], camera.as_str());
+    assert_eq!(line["decision"], "ACCEPT");
+    assert_eq!(line["risk_score"], 0.0);
+    assert_eq!(line["findings"], Value::Array(Vec::new()));
+    assert_eq!(line["fingerprints"]["file_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(line["image"]["width"], 640);
+
+    let registered = idforensics(&[
+        "analyze",
+        "--json",
+        "--data-dir",
+        data_dir,
+        "--account",
+        "acct-A",
+        "--document-id",
+        "a-1",
+        "--register",
+        &camera,
+    ]);
+    assert_eq!(registered.status.code(), Some(0), "{}", String::from_utf8_lossy(&registered.stderr));
+    assert_eq!(json_lines(&registered)[0]["registration"]["replayed"], false);
+
+    let truncated = dir.path().join("truncated.jpg");
+    let bytes = jpeg(&textured_image(200, 150, 7), 90);
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let truncated = truncated.to_str().unwrap();
+
+    let flagged = idforensics(&["analyze", "--json", "--data-dir", data_dir, "--account", "acct-B", &camera]);
+    assert_eq!(flagged.status.code(), Some(1), "REVIEW exits 1");
+    let line = &json_lines(&flagged)[0];
+    assert_eq!(line["decision"], "REVIEW");
+    assert_eq!(line["findings"][0]["code"], "reuse.same_file");
+    assert_eq!(line["findings"][0]["severity"], "high");
+    assert_eq!(line["findings"][0]["evidence"]["other_accounts"], 1.0);
+    assert_eq!(line["matches"][0]["account_id"], "acct-A");
+    assert_eq!(line["matches"][0]["document_id"], "a-1");
+    assert_eq!(line["matches"][0]["kind"], "reuse.same_file");
+    assert_eq!(line["matches"][0]["distance"], 0);
+
+    let with_error = idforensics(&[
+        "analyze",
+        "--json",
+        "--data-dir",
+        data_dir,
+        "--account",
+        "acct-B",
+        &camera,
+        truncated,
+    ]);
+    assert_eq!(with_error.status.code(), Some(2), "an error exits 2");
+    let lines = json_lines(&with_error);
+    assert_eq!(lines.len(), 2, "every file gets a line");
+    assert_eq!(lines[1]["error"]["reason"], "image.truncated");
+    assert!(lines[1]["error"]["message"].as_str().unwrap().contains("truncated"));
+}
+
+#[test]
+fn bad_arguments_exit_2_with_a_message() {
+    let camera = testdata("camera-fujifilm-finepix1400.jpg");
+    let no_account =
+        idforensics(&["analyze", "--register", "--data-dir", "/nonexistent-never-used", &camera]);
+    assert_eq!(no_account.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_account.stderr).contains("--register needs --account"));
+    let two_files = idforensics(&["analyze", "--document-id", "x", &camera, &camera]);
+    assert_eq!(two_files.status.code(), Some(2));
+    let missing = idforensics(&["analyze", "--json", "/nonexistent/file.jpg"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(json_lines(&missing)[0]["error"]["reason"], "file.unreadable");
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    let help = idforensics(&["analyze", "--help"]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("Exit codes") && text.contains("flagged"), "{text}");
+}

@@ -1,0 +1,197 @@
+//! The gRPC API end to end over a real socket.
+
+use idforensics::decode::{DecodeLimits, decode};
+use idforensics::pb;
+use tonic::Code;
+
+use crate::support::{TestServer, jpeg, png, reason, testdata, textured_image};
+
+fn analyze(image: Vec<u8>, account: &str, document: &str, register: bool) -> pb::AnalyzeRequest {
+    pb::AnalyzeRequest {
+        image,
+        account_id: account.into(),
+        document_id: document.into(),
+        register,
+        ..Default::default()
+    }
+}
+
+fn codes(response: &pb::AnalyzeResponse) -> Vec<&str> {
+    response.findings.iter().map(|finding| finding.code.as_str()).collect()
+}
+
+#[tokio::test]
+async fn registration_reuse_and_erasure_over_grpc() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let camera_jpeg = testdata("camera-fujifilm-finepix1400.jpg");
+
+    // Account A registers a real camera JPEG: nothing seen before.
+    let first =
+        client.analyze(analyze(camera_jpeg.clone(), "acct-A", "a-1", true)).await.unwrap().into_inner();
+    assert_eq!(first.decision(), pb::Decision::Accept);
+    assert!(first.matches.is_empty());
+    assert!(first.registration.as_ref().unwrap().registered);
+    assert!(!first.registration.as_ref().unwrap().replayed);
+    let image = first.image.as_ref().unwrap();
+    assert_eq!((image.format.as_str(), image.width, image.height), ("jpeg", 640, 480));
+    assert!(image.has_exif && image.has_exif_thumbnail);
+    assert!(!first.policy_version.is_empty());
+    let stages: Vec<&str> = first.timings.iter().map(|t| t.stage.as_str()).collect();
+    assert_eq!(stages, ["decode", "fingerprint", "match", "policy", "store"]);
+
+    // The same pixels, losslessly re-encoded as PNG, from account B: same image, different file.
+    let pixels = decode(&camera_jpeg, &DecodeLimits::default()).unwrap().rgb;
+    let as_png = png(&pixels);
+    let from_b = client.analyze(analyze(as_png.clone(), "acct-B", "b-1", false)).await.unwrap().into_inner();
+    assert_eq!(codes(&from_b), ["reuse.same_image"]);
+    assert_eq!(from_b.decision(), pb::Decision::Review);
+    let found = &from_b.matches[0];
+    assert_eq!((found.account_id.as_str(), found.document_id.as_str()), ("acct-A", "a-1"));
+    assert_eq!(found.kind, "reuse.same_image");
+    assert_eq!(found.distance, Some(0));
+    assert_eq!(
+        from_b.fingerprints.as_ref().unwrap().pixel_sha256,
+        first.fingerprints.as_ref().unwrap().pixel_sha256
+    );
+    assert_ne!(
+        from_b.fingerprints.as_ref().unwrap().file_sha256,
+        first.fingerprints.as_ref().unwrap().file_sha256
+    );
+
+    // The same bytes from account C: same file.
+    let from_c =
+        client.analyze(analyze(camera_jpeg.clone(), "acct-C", "c-1", false)).await.unwrap().into_inner();
+    assert_eq!(codes(&from_c), ["reuse.same_file"]);
+    assert_eq!(from_c.matches[0].kind, "reuse.same_file");
+    let finding = &from_c.findings[0];
+    assert_eq!(finding.severity(), pb::Severity::High);
+    let other_accounts = finding.evidence.iter().find(|e| e.name == "other_accounts").unwrap();
+    assert_eq!(other_accounts.value, Some(pb::evidence::Value::Number(1.0)));
+
+    // Account A's own re-upload is not a match, and re-sending the same document id is a replay.
+    let replay =
+        client.analyze(analyze(camera_jpeg.clone(), "acct-A", "a-1", true)).await.unwrap().into_inner();
+    assert!(replay.matches.is_empty());
+    assert!(replay.registration.as_ref().unwrap().replayed);
+    assert_eq!(
+        replay.registration.as_ref().unwrap().registered_at_unix_ms,
+        first.registration.as_ref().unwrap().registered_at_unix_ms
+    );
+
+    // The same document id with other content is refused.
+    let conflict = client.analyze(analyze(as_png.clone(), "acct-A", "a-1", true)).await.unwrap_err();
+    assert_eq!(conflict.code(), Code::AlreadyExists);
+    assert_eq!(reason(&conflict), "registration.conflict");
+
+    // FindMatches searches without registering.
+    let search = client
+        .find_matches(pb::FindMatchesRequest { image: as_png.clone(), account_id: "acct-Z".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(search.matches.len(), 1);
+
+    // ForgetAccount(A) erases A; nothing matches any more.
+    let forgotten = client
+        .forget_account(pb::ForgetAccountRequest { account_id: "acct-A".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(forgotten.documents_erased, 1);
+    let after = client.analyze(analyze(camera_jpeg, "acct-C", "c-1", false)).await.unwrap().into_inner();
+    assert!(after.matches.is_empty(), "{:?}", after.matches);
+    assert_eq!(after.decision(), pb::Decision::Accept);
+
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn request_validation_has_reasons() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let image = jpeg(&textured_image(64, 64, 1), 90);
+
+    let no_account = client.analyze(analyze(image.clone(), "", "d", true)).await.unwrap_err();
+    assert_eq!(
+        (no_account.code(), reason(&no_account).as_str()),
+        (Code::InvalidArgument, "request.missing_account_id")
+    );
+    let no_document = client.analyze(analyze(image.clone(), "a", "", true)).await.unwrap_err();
+    assert_eq!(reason(&no_document), "request.missing_document_id");
+    let bad_id = client.analyze(analyze(image, "a\u{0}b", "d", false)).await.unwrap_err();
+    assert_eq!(reason(&bad_id), "request.invalid_account_id");
+    let forget =
+        client.forget_account(pb::ForgetAccountRequest { account_id: String::new() }).await.unwrap_err();
+    assert_eq!(reason(&forget), "request.missing_account_id");
+    let links = client.get_account_links(pb::GetAccountLinksRequest::default()).await.unwrap_err();
+    assert_eq!((links.code(), reason(&links).as_str()), (Code::Unimplemented, "api.unimplemented"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn health_and_reflection_describe_the_service() {
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let server = TestServer::start().await;
+    let channel = tonic::transport::Channel::from_shared(server.endpoint()).unwrap().connect().await.unwrap();
+
+    let health = HealthClient::new(channel.clone())
+        .check(tonic_health::pb::HealthCheckRequest { service: "idforensics.v1.IdForensics".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(health.status(), tonic_health::pb::health_check_response::ServingStatus::Serving);
+
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection response {response:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(names.contains(&"idforensics.v1.IdForensics".to_owned()), "{names:?}");
+    assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn deadlines_are_honoured() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    // ~2 MP: tens of milliseconds of work against a 1 ms deadline.
+    // The deadline travels as the `grpc-timeout` header. tonic enforces it on both ends and reports
+    // expiry as CANCELLED ("Timeout expired"); other stacks say DEADLINE_EXCEEDED.
+    let mut request = tonic::Request::new(analyze(jpeg(&textured_image(1600, 1200, 2), 90), "", "", false));
+    request.metadata_mut().insert("grpc-timeout", "1m".parse().unwrap());
+    let status = client.analyze(request).await.unwrap_err();
+    assert!(matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled), "{status:?}");
+    // The server is still serving.
+    client.analyze(analyze(jpeg(&textured_image(32, 32, 3), 90), "", "", false)).await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn messages_over_the_size_limit_are_refused() {
+    let server = TestServer::start_with(|settings| {
+        settings.max_message_bytes = 1 << 20;
+        settings.limits.max_bytes = 1 << 20;
+    })
+    .await;
+    let mut client = server.client().await;
+    let status = client.analyze(analyze(vec![0xFF; 2 << 20], "", "", false)).await.unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    client.analyze(analyze(jpeg(&textured_image(32, 32, 4), 90), "", "", false)).await.unwrap();
+    server.stop().await;
+}

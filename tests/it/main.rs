@@ -1,0 +1,8 @@
+//! Integration tests: the real server on 127.0.0.1:0, the real binary, real files.
+
+mod cli;
+mod corpus;
+mod durability;
+mod grpc;
+mod hostile;
+mod support;

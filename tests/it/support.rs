@@ -1,0 +1,129 @@
+//! Shared helpers: generated images, test data, a server on an ephemeral port.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use idforensics::engine::Engine;
+use idforensics::pb::id_forensics_client::IdForensicsClient;
+use idforensics::policy::Policy;
+use idforensics::settings::Settings;
+use idforensics::store::Store;
+use image::{ImageEncoder, Rgb, RgbImage};
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+/// A file from `testdata/`.
+pub(crate) fn testdata(name: &str) -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name)).unwrap()
+}
+
+/// The team's shared corpus, when it is checked out beside the project.
+pub(crate) fn shared_corpus() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    dir.join("MANIFEST.tsv").is_file().then_some(dir)
+}
+
+/// A deterministic textured image (xorshift noise over a gradient), so JPEG sizes are realistic.
+pub(crate) fn textured_image(width: u32, height: u32, seed: u32) -> RgbImage {
+    let mut state = seed.wrapping_mul(2_654_435_761) | 1;
+    RgbImage::from_fn(width, height, |x, y| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let noise = (state & 0x3F) as u8;
+        Rgb([(x / 4) as u8 ^ noise, (y / 4) as u8 ^ noise, ((x + y) / 8) as u8 ^ noise])
+    })
+}
+
+/// JPEG encoding at `quality`.
+pub(crate) fn jpeg(image: &RgbImage, quality: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).encode_image(image).unwrap();
+    out
+}
+
+/// Lossless PNG encoding.
+pub(crate) fn png(image: &RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(image, image.width(), image.height(), image::ExtendedColorType::Rgb8)
+        .unwrap();
+    out
+}
+
+/// CRC-32 (ISO-HDLC, as PNG uses), bitwise: only for building hostile test files.
+pub(crate) fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A PNG chunk with a correct CRC.
+pub(crate) fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut crc_input = kind.to_vec();
+    crc_input.extend_from_slice(data);
+    out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
+    out
+}
+
+/// The machine-readable reason in a status's ErrorInfo detail.
+pub(crate) fn reason(status: &tonic::Status) -> String {
+    status.get_details_error_info().map(|info| info.reason).unwrap_or_default()
+}
+
+/// The real server on an ephemeral loopback port, with its own data directory.
+pub(crate) struct TestServer {
+    pub(crate) address: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _data_dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub(crate) async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub(crate) async fn start_with(configure: impl FnOnce(&mut Settings)) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::default();
+        configure(&mut settings);
+        let store = Store::open(data_dir.path()).unwrap();
+        let engine = Arc::new(Engine::new(settings.limits, Policy::embedded(), Some(store)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            idforensics::server::serve(listener, engine, &settings, async {
+                let _ = stop.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestServer { address, shutdown: Some(shutdown), task: Some(task), _data_dir: data_dir }
+    }
+
+    pub(crate) fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    pub(crate) async fn client(&self) -> IdForensicsClient<Channel> {
+        IdForensicsClient::connect(self.endpoint()).await.unwrap().max_decoding_message_size(64 << 20)
+    }
+
+    /// Graceful shutdown; waits until the server has stopped.
+    pub(crate) async fn stop(mut self) {
+        let _ = self.shutdown.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap();
+    }
+}
