@@ -11,9 +11,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use idforensics::engine::{AnalyzeError, AnalyzeRequest, Engine};
+use idforensics::engine::{AnalyzeError, AnalyzeRequest, Engine, Models};
 use idforensics::ids::{AccountId, DocumentId};
-use idforensics::policy::{Decision, Policy};
+use idforensics::policy::Decision;
 use idforensics::report::Report;
 use idforensics::settings::{DEFAULT_DATA_DIR, LogFormat, Overrides, Settings};
 use idforensics::store::Store;
@@ -43,6 +43,36 @@ enum Command {
     /// Analyse image files offline and print one result per file.
     #[command(after_help = EXIT_CODES)]
     Analyze(AnalyzeArgs),
+    /// Evaluate the analysers on a labelled folder (MANIFEST.tsv with `file` and `label` columns):
+    /// per-label and per-finding counts, precision and recall, as Markdown tables.
+    Eval(EvalArgs),
+    /// Build the quality evaluation set by degrading the good originals of labelled folders.
+    MakeQualitySet(MakeQualitySetArgs),
+}
+
+#[derive(Debug, Args)]
+struct EvalArgs {
+    /// A folder with MANIFEST.tsv.
+    dir: PathBuf,
+    /// A folder with tuned copies of models/*.toml.
+    #[arg(long, env = "IDF_MODELS_DIR")]
+    models_dir: Option<PathBuf>,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct MakeQualitySetArgs {
+    /// Labelled source folders (e.g. ../shared/corpus and testdata).
+    #[arg(long = "from", required = true)]
+    sources: Vec<PathBuf>,
+    /// Labels given to source files after looking at them (testdata/quality-review.tsv).
+    #[arg(long)]
+    review: Option<PathBuf>,
+    /// Output folder (created).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -69,9 +99,10 @@ struct CommonArgs {
     /// matching or registration].
     #[arg(long, env = "IDF_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// A tuned copy of models/policy.toml.
-    #[arg(long, env = "IDF_POLICY_FILE")]
-    policy_file: Option<PathBuf>,
+    /// A folder with tuned copies of models/*.toml (policy.toml, quality.toml) [default: the
+    /// shipped models, compiled in].
+    #[arg(long, env = "IDF_MODELS_DIR")]
+    models_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +140,8 @@ pub(crate) fn run() -> ExitCode {
         Command::Analyze(args) => {
             AnalyzePlan::resolve(cli.config.as_deref(), args).and_then(|plan| plan.execute())
         }
+        Command::Eval(args) => eval(cli.config.as_deref(), args).map(|()| ExitCode::SUCCESS),
+        Command::MakeQualitySet(args) => make_quality_set(args).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {error:#}");
@@ -117,14 +150,40 @@ pub(crate) fn run() -> ExitCode {
 }
 
 fn overrides(common: CommonArgs) -> Overrides {
-    Overrides { data_dir: common.data_dir, policy_file: common.policy_file, ..Overrides::default() }
+    Overrides { data_dir: common.data_dir, models_dir: common.models_dir, ..Overrides::default() }
 }
 
-fn load_policy(settings: &Settings) -> anyhow::Result<Policy> {
-    match &settings.policy_file {
-        Some(path) => Policy::load(path).with_context(|| format!("policy file {}", path.display())),
-        None => Ok(Policy::embedded()),
+fn load_models(settings: &Settings) -> anyhow::Result<Models> {
+    match &settings.models_dir {
+        Some(dir) => Models::load(dir).with_context(|| format!("models in {}", dir.display())),
+        None => Ok(Models::embedded()),
     }
+}
+
+fn eval(config: Option<&Path>, args: EvalArgs) -> anyhow::Result<()> {
+    let settings =
+        Settings::resolve(config, Overrides { models_dir: args.models_dir, ..Overrides::default() })?;
+    // No store: files of the set must not match each other.
+    let engine = Engine::new(settings.limits, load_models(&settings)?, None);
+    let evaluation = idforensics::eval::evaluate(&args.dir, &engine)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&evaluation)?);
+    } else {
+        print!("{}", evaluation.to_markdown());
+    }
+    Ok(())
+}
+
+fn make_quality_set(args: MakeQualitySetArgs) -> anyhow::Result<()> {
+    let summary =
+        idforensics::eval::quality_set::make_quality_set(&args.sources, args.review.as_deref(), &args.out)?;
+    eprintln!(
+        "wrote {} files ({} good originals and their degradations) to {}",
+        summary.files,
+        summary.originals,
+        args.out.display()
+    );
+    Ok(())
 }
 
 fn serve(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
@@ -145,14 +204,15 @@ fn serve(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
     let data_dir = settings.data_dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
     let store =
         Store::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
-    let policy = load_policy(&settings)?;
+    let models = load_models(&settings)?;
     tracing::info!(
         data_dir = %data_dir.display(),
         documents = store.document_count()?,
-        policy_version = policy.version(),
+        policy_version = models.policy.version(),
+        quality_version = models.quality.version,
         "store opened"
     );
-    let engine = Arc::new(Engine::new(settings.limits, policy, Some(store)));
+    let engine = Arc::new(Engine::new(settings.limits, models, Some(store)));
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
@@ -236,9 +296,9 @@ impl AnalyzePlan {
             }
             None => None,
         };
-        let policy = load_policy(&settings)?;
+        let models = load_models(&settings)?;
         Ok(AnalyzePlan {
-            engine: Engine::new(settings.limits, policy, store),
+            engine: Engine::new(settings.limits, models, store),
             files,
             account,
             register: args.register,

@@ -5,10 +5,11 @@
 
 use std::time::Instant;
 
-use crate::decode::{DecodeError, DecodeLimits, DecodedDocument, decode};
+use crate::decode::{DecodeError, DecodeLimits, decode};
 use crate::fingerprint::ExactFingerprints;
 use crate::ids::{AccountId, DocumentId, IdError};
 use crate::policy::Policy;
+use crate::quality::{QualityThresholds, assess_quality};
 use crate::report::{ImageInfo, Match, MatchReport, Registration, Report, StageTiming};
 use crate::reuse;
 use crate::store::{NewRegistration, Store, StoreError};
@@ -58,12 +59,53 @@ impl AnalyzeError {
     }
 }
 
-/// The analysis engine: limits, policy and (optionally) the store.
+/// The analysis engine: limits, analyser models, policy and (optionally) the store.
 #[derive(Debug)]
 pub struct Engine {
     limits: DecodeLimits,
-    policy: Policy,
+    models: Models,
     store: Option<Store>,
+}
+
+/// What the analysers and the policy load from `models/`.
+#[derive(Debug, Clone)]
+pub struct Models {
+    /// Decision policy.
+    pub policy: Policy,
+    /// Quality-gate thresholds.
+    pub quality: QualityThresholds,
+}
+
+/// A models folder that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelsError {
+    /// The policy file is invalid.
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
+    /// The quality thresholds are invalid.
+    #[error(transparent)]
+    Quality(#[from] crate::quality::QualityConfigError),
+}
+
+impl Models {
+    /// The models shipped in `models/` (compiled in).
+    pub fn embedded() -> Self {
+        Models { policy: Policy::embedded(), quality: QualityThresholds::embedded() }
+    }
+
+    /// Tuned copies from `dir` (`policy.toml`, `quality.toml`); a file absent there is the shipped one.
+    pub fn load(dir: &std::path::Path) -> Result<Self, ModelsError> {
+        let mut models = Models::embedded();
+        let policy = dir.join("policy.toml");
+        if policy.is_file() {
+            models.policy = Policy::load(&policy)?;
+        }
+        let quality = dir.join("quality.toml");
+        if quality.is_file() {
+            models.quality = QualityThresholds::load(&quality)?;
+        }
+        Ok(models)
+    }
 }
 
 /// Collects stage timings.
@@ -87,13 +129,13 @@ impl Stopwatch {
 
 impl Engine {
     /// An engine; without a store it analyses but neither matches nor registers.
-    pub fn new(limits: DecodeLimits, policy: Policy, store: Option<Store>) -> Self {
-        Engine { limits, policy, store }
+    pub fn new(limits: DecodeLimits, models: Models, store: Option<Store>) -> Self {
+        Engine { limits, models, store }
     }
 
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
-        &self.policy
+        &self.models.policy
     }
 
     /// The store, when there is one.
@@ -114,13 +156,16 @@ impl Engine {
         let mut stopwatch = Stopwatch::new();
         let document = decode(request.image, &self.limits)?;
         stopwatch.lap("decode");
+        let quality = assess_quality(&document, &self.models.quality);
+        stopwatch.lap("quality");
         let fingerprints = ExactFingerprints::compute(request.image, &document);
         stopwatch.lap("fingerprint");
         let matches = self.matches(&fingerprints, request.account_id)?;
         stopwatch.lap("match");
 
-        let findings = reuse::reuse_findings(&matches);
-        let assessment = self.policy.assess(findings);
+        let mut findings = quality.findings.clone();
+        findings.extend(reuse::reuse_findings(&matches));
+        let assessment = self.models.policy.assess(findings);
         stopwatch.lap("policy");
 
         let registration = match registration_target {
@@ -132,7 +177,7 @@ impl Engine {
                     decision: assessment.decision,
                     risk_score: assessment.risk_score,
                     reason_codes: assessment.findings.iter().map(|f| f.finding.code.as_str()).collect(),
-                    policy_version: self.policy.version(),
+                    policy_version: self.models.policy.version(),
                 })?;
                 stopwatch.lap("store");
                 Some(Registration {
@@ -151,9 +196,10 @@ impl Engine {
             matches,
             fingerprints,
             image: ImageInfo::of(&document),
+            quality,
             registration,
             timings: stopwatch.timings,
-            policy_version: self.policy.version().to_owned(),
+            policy_version: self.models.policy.version().to_owned(),
         })
     }
 
@@ -163,7 +209,7 @@ impl Engine {
         image: &[u8],
         account_id: Option<&AccountId>,
     ) -> Result<MatchReport, AnalyzeError> {
-        let document: DecodedDocument = decode(image, &self.limits)?;
+        let document = decode(image, &self.limits)?;
         let fingerprints = ExactFingerprints::compute(image, &document);
         let matches = self.matches(&fingerprints, account_id)?;
         Ok(MatchReport { matches, fingerprints })

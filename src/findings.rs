@@ -14,6 +14,24 @@ use serde::{Serialize, Serializer};
 /// Codes are part of the API contract: they never change meaning and are never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ReasonCode {
+    /// Too few pixels across the document.
+    QualityLowResolution,
+    /// Out of focus or motion blur.
+    QualityBlur,
+    /// Under-exposed.
+    QualityDark,
+    /// Over-exposed, large areas clipped to white.
+    QualityOverexposed,
+    /// Specular reflections on the document.
+    QualityGlare,
+    /// Too little contrast.
+    QualityLowContrast,
+    /// A black-and-white copy where a colour image is expected.
+    QualityGrayscaleCopy,
+    /// JPEG compression heavy enough to destroy detail.
+    QualityHeavyCompression,
+    /// A screen capture rather than a photo.
+    QualityScreenshot,
     /// The same file bytes are registered on another account.
     ReuseSameFile,
     /// The same decoded pixels (another encoding of one image) are registered on another account.
@@ -22,11 +40,32 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, in documentation order.
-    pub const ALL: &'static [ReasonCode] = &[ReasonCode::ReuseSameFile, ReasonCode::ReuseSameImage];
+    pub const ALL: &'static [ReasonCode] = &[
+        ReasonCode::QualityLowResolution,
+        ReasonCode::QualityBlur,
+        ReasonCode::QualityDark,
+        ReasonCode::QualityOverexposed,
+        ReasonCode::QualityGlare,
+        ReasonCode::QualityLowContrast,
+        ReasonCode::QualityGrayscaleCopy,
+        ReasonCode::QualityHeavyCompression,
+        ReasonCode::QualityScreenshot,
+        ReasonCode::ReuseSameFile,
+        ReasonCode::ReuseSameImage,
+    ];
 
     /// The code as it appears on the wire and in `models/policy.toml`.
     pub fn as_str(self) -> &'static str {
         match self {
+            ReasonCode::QualityLowResolution => "quality.low_resolution",
+            ReasonCode::QualityBlur => "quality.blur",
+            ReasonCode::QualityDark => "quality.dark",
+            ReasonCode::QualityOverexposed => "quality.overexposed",
+            ReasonCode::QualityGlare => "quality.glare",
+            ReasonCode::QualityLowContrast => "quality.low_contrast",
+            ReasonCode::QualityGrayscaleCopy => "quality.grayscale_copy",
+            ReasonCode::QualityHeavyCompression => "quality.heavy_compression",
+            ReasonCode::QualityScreenshot => "quality.screenshot",
             ReasonCode::ReuseSameFile => "reuse.same_file",
             ReasonCode::ReuseSameImage => "reuse.same_image",
         }

@@ -11,10 +11,12 @@
 
 pub mod decode;
 pub mod engine;
+pub mod eval;
 pub mod findings;
 pub mod fingerprint;
 pub mod ids;
 pub mod policy;
+pub mod quality;
 pub mod report;
 pub mod reuse;
 pub mod server;

@@ -244,7 +244,9 @@ mod tests {
     fn unknown_or_missing_codes_are_refused() {
         let typo = EMBEDDED_POLICY.replace("reuse.same_file", "reuse.same_flie");
         assert!(matches!(Policy::parse(&typo), Err(PolicyError::UnknownCode(_))));
-        let cut = EMBEDDED_POLICY.split("[codes.\"reuse.same_image\"]").next().unwrap();
-        assert!(matches!(Policy::parse(cut), Err(PolicyError::MissingCode(ReasonCode::ReuseSameImage))));
+        let block = "[codes.\"reuse.same_image\"]\nseverity = \"high\"\naction = \"review\"\nweight = 0.9\n";
+        assert!(EMBEDDED_POLICY.contains(block));
+        let cut = EMBEDDED_POLICY.replace(block, "");
+        assert!(matches!(Policy::parse(&cut), Err(PolicyError::MissingCode(ReasonCode::ReuseSameImage))));
     }
 }

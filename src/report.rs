@@ -9,6 +9,7 @@ use crate::findings::{Evidence, ReasonCode, serialize_evidence};
 use crate::fingerprint::ExactFingerprints;
 use crate::ids::{AccountId, DocumentId};
 use crate::policy::{Decision, RatedFinding};
+use crate::quality::QualityReport;
 
 /// Another account's registered document that matches the upload.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -116,6 +117,8 @@ pub struct Report {
     pub fingerprints: ExactFingerprints,
     /// Image facts.
     pub image: ImageInfo,
+    /// Every quality measurement.
+    pub quality: QualityReport,
     /// Present when registration was asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration: Option<Registration>,

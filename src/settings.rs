@@ -36,8 +36,8 @@ pub struct Settings {
     pub max_message_bytes: usize,
     /// Analyses run at once; more are refused with `RESOURCE_EXHAUSTED`.
     pub max_concurrent_analyses: usize,
-    /// A tuned policy file instead of the shipped `models/policy.toml`.
-    pub policy_file: Option<PathBuf>,
+    /// A folder with tuned copies of `models/*.toml`; files absent there are the shipped ones.
+    pub models_dir: Option<PathBuf>,
     /// Log line format.
     pub log_format: LogFormat,
     /// Limits on each upload.
@@ -52,7 +52,7 @@ impl Default for Settings {
             // 1 MiB above the image limit, so an oversized image gets the typed `image.too_many_bytes`.
             max_message_bytes: 25 * 1024 * 1024,
             max_concurrent_analyses: 2 * std::thread::available_parallelism().map_or(1, usize::from),
-            policy_file: None,
+            models_dir: None,
             log_format: LogFormat::Text,
             limits: DecodeLimits::default(),
         }
@@ -70,8 +70,8 @@ pub struct Overrides {
     pub max_message_bytes: Option<usize>,
     /// `--max-concurrent-analyses` / `IDF_MAX_CONCURRENT_ANALYSES`.
     pub max_concurrent_analyses: Option<usize>,
-    /// `--policy-file` / `IDF_POLICY_FILE`.
-    pub policy_file: Option<PathBuf>,
+    /// `--models-dir` / `IDF_MODELS_DIR`.
+    pub models_dir: Option<PathBuf>,
     /// `--log-format` / `IDF_LOG_FORMAT`.
     pub log_format: Option<LogFormat>,
 }
@@ -119,7 +119,7 @@ impl Settings {
             data_dir,
             max_message_bytes,
             max_concurrent_analyses,
-            policy_file,
+            models_dir,
             log_format,
         } = overrides;
         settings.listen = listen.unwrap_or(settings.listen);
@@ -127,7 +127,7 @@ impl Settings {
         settings.max_message_bytes = max_message_bytes.unwrap_or(settings.max_message_bytes);
         settings.max_concurrent_analyses =
             max_concurrent_analyses.unwrap_or(settings.max_concurrent_analyses);
-        settings.policy_file = policy_file.or(settings.policy_file);
+        settings.models_dir = models_dir.or(settings.models_dir);
         settings.log_format = log_format.unwrap_or(settings.log_format);
         settings.validate()?;
         Ok(settings)

@@ -15,7 +15,9 @@ pub(super) fn analyze_response(report: Report) -> pb::AnalyzeResponse {
         matches: report.matches.into_iter().map(match_message).collect(),
         fingerprints: Some(fingerprints(&report.fingerprints)),
         image: Some(image_info(report.image)),
-        quality: None,
+        quality: Some(pb::QualityReport {
+            metrics: report.quality.metrics.into_iter().map(evidence).collect(),
+        }),
         tamper: None,
         evidence_images: Vec::new(),
         timings: report.timings.into_iter().map(timing).collect(),

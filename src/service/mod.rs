@@ -132,11 +132,11 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
 mod tests {
     use super::*;
     use crate::decode::DecodeLimits;
-    use crate::policy::Policy;
+    use crate::engine::Models;
 
     #[test]
     fn calls_beyond_the_limit_are_refused_not_queued() {
-        let engine = Arc::new(Engine::new(DecodeLimits::default(), Policy::embedded(), None));
+        let engine = Arc::new(Engine::new(DecodeLimits::default(), Models::embedded(), None));
         let service = IdForensicsService::new(engine, 1);
         let held = service.slot().unwrap();
         let refused = service.slot().unwrap_err();

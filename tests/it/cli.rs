@@ -24,7 +24,7 @@ fn analyze_json_reports_each_file_and_exit_codes_follow_the_worst() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     let data_dir = data_dir.to_str().unwrap();
-    let camera = testdata("camera-fujifilm-finepix1400.jpg");
+    let camera = testdata("camera-sony-cybershot.jpg");
 
     let accepted = idforensics(&["analyze", "--json", &camera]);
     assert_eq!(accepted.status.code(), Some(0), "{}", String::from_utf8_lossy(&accepted.stderr));
@@ -88,7 +88,7 @@ fn analyze_json_reports_each_file_and_exit_codes_follow_the_worst() {
 
 #[test]
 fn bad_arguments_exit_2_with_a_message() {
-    let camera = testdata("camera-fujifilm-finepix1400.jpg");
+    let camera = testdata("camera-sony-cybershot.jpg");
     let no_account =
         idforensics(&["analyze", "--register", "--data-dir", "/nonexistent-never-used", &camera]);
     assert_eq!(no_account.status.code(), Some(2));
@@ -105,4 +105,32 @@ fn help_documents_exit_codes() {
     let help = idforensics(&["analyze", "--help"]);
     let text = String::from_utf8_lossy(&help.stdout);
     assert!(text.contains("Exit codes") && text.contains("flagged"), "{text}");
+}
+
+#[test]
+fn quality_set_and_eval_reproduce_from_testdata() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    let set = set.to_str().unwrap();
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let made = idforensics(&["make-quality-set", "--from", testdata.to_str().unwrap(), "--out", set]);
+    assert_eq!(made.status.code(), Some(0), "{}", String::from_utf8_lossy(&made.stderr));
+
+    let eval = idforensics(&["eval", "--json", set]);
+    assert_eq!(eval.status.code(), Some(0), "{}", String::from_utf8_lossy(&eval.stderr));
+    let report: Value = serde_json::from_slice(&eval.stdout).unwrap();
+    let labels = report["labels"].as_object().unwrap();
+    // The camera original passes; every degradation of it earns its own reason.
+    assert_eq!(labels["good"]["files"], 1);
+    assert_eq!(labels["good"]["decisions"]["ACCEPT"], 1);
+    for (label, result) in labels {
+        if label.starts_with("low-quality-") {
+            assert_eq!(result["expected_fired"], result["files"], "{label}: {result}");
+        }
+    }
+    assert!(labels.contains_key("low-quality-glare") && labels.contains_key("low-quality-compression"));
+
+    let markdown = idforensics(&["eval", set]);
+    let text = String::from_utf8_lossy(&markdown.stdout);
+    assert!(text.contains("| quality.blur |") && text.contains("Good images rejected: 0/1"), "{text}");
 }

@@ -11,6 +11,9 @@ use idforensics::pb::id_forensics_client::IdForensicsClient;
 
 use crate::support::{jpeg, textured_image};
 
+/// A registration the server acknowledged: its document id and image.
+type Acknowledged = (String, Vec<u8>);
+
 /// Starts `idforensics serve` on an ephemeral port; returns the child and the address it logged.
 fn start_server(data_dir: &std::path::Path) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_idforensics"))
@@ -40,7 +43,7 @@ async fn acknowledged_registrations_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, address) = start_server(dir.path());
     let endpoint = format!("http://{address}");
-    let acknowledged: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let acknowledged: Arc<Mutex<Vec<Acknowledged>>> = Arc::default();
 
     // Four writers register distinct documents as fast as the server acknowledges them.
     let mut writers = Vec::new();

@@ -24,7 +24,7 @@ fn codes(response: &pb::AnalyzeResponse) -> Vec<&str> {
 async fn registration_reuse_and_erasure_over_grpc() {
     let server = TestServer::start().await;
     let mut client = server.client().await;
-    let camera_jpeg = testdata("camera-fujifilm-finepix1400.jpg");
+    let camera_jpeg = testdata("camera-sony-cybershot.jpg");
 
     // Account A registers a real camera JPEG: nothing seen before.
     let first =
@@ -38,7 +38,9 @@ async fn registration_reuse_and_erasure_over_grpc() {
     assert!(image.has_exif && image.has_exif_thumbnail);
     assert!(!first.policy_version.is_empty());
     let stages: Vec<&str> = first.timings.iter().map(|t| t.stage.as_str()).collect();
-    assert_eq!(stages, ["decode", "fingerprint", "match", "policy", "store"]);
+    assert_eq!(stages, ["decode", "quality", "fingerprint", "match", "policy", "store"]);
+    let metrics = &first.quality.as_ref().unwrap().metrics;
+    assert!(metrics.iter().any(|m| m.name == "jpeg_quality_estimate"), "every JPEG gets a quality estimate");
 
     // The same pixels, losslessly re-encoded as PNG, from account B: same image, different file.
     let pixels = decode(&camera_jpeg, &DecodeLimits::default()).unwrap().rgb;
@@ -193,5 +195,30 @@ async fn messages_over_the_size_limit_are_refused() {
     let status = client.analyze(analyze(vec![0xFF; 2 << 20], "", "", false)).await.unwrap_err();
     assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
     client.analyze(analyze(jpeg(&textured_image(32, 32, 4), 90), "", "", false)).await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn quality_findings_carry_their_evidence_and_hint() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    // The camera image, under-exposed by five stops.
+    let mut dark = decode(&testdata("camera-sony-cybershot.jpg"), &DecodeLimits::default()).unwrap().rgb;
+    for pixel in dark.pixels_mut() {
+        pixel.0 = pixel.0.map(|c| (f64::from(c) * 0.206) as u8);
+    }
+    let response =
+        client.analyze(analyze(jpeg(&dark, 90), "acct", "dark-1", false)).await.unwrap().into_inner();
+    assert_eq!(response.decision(), pb::Decision::Reject);
+    assert_eq!(codes(&response), ["quality.dark"]);
+    let finding = &response.findings[0];
+    assert!(finding.retryable);
+    assert!(finding.hint.contains("brighter"), "{}", finding.hint);
+    let value = |name: &str| finding.evidence.iter().find(|e| e.name == name).and_then(|e| e.value.clone());
+    let Some(pb::evidence::Value::Number(p95)) = value("luma_p95") else {
+        panic!("no luma_p95 in {finding:?}")
+    };
+    let Some(pb::evidence::Value::Number(threshold)) = value("threshold_p95") else { panic!("no threshold") };
+    assert!(p95 <= threshold, "{p95} <= {threshold}");
     server.stop().await;
 }

@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use idforensics::engine::Engine;
+use idforensics::engine::{Engine, Models};
 use idforensics::pb::id_forensics_client::IdForensicsClient;
-use idforensics::policy::Policy;
+
 use idforensics::settings::Settings;
 use idforensics::store::Store;
 use image::{ImageEncoder, Rgb, RgbImage};
@@ -99,7 +99,7 @@ impl TestServer {
         let mut settings = Settings::default();
         configure(&mut settings);
         let store = Store::open(data_dir.path()).unwrap();
-        let engine = Arc::new(Engine::new(settings.limits, Policy::embedded(), Some(store)));
+        let engine = Arc::new(Engine::new(settings.limits, Models::embedded(), Some(store)));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (shutdown, stop) = oneshot::channel::<()>();
