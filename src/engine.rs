@@ -13,6 +13,7 @@ use crate::quality::{QualityThresholds, assess_quality};
 use crate::report::{ImageInfo, Match, MatchReport, Registration, Report, StageTiming};
 use crate::reuse;
 use crate::store::{NewRegistration, Store, StoreError};
+use crate::tamper::{TamperModels, assess_tamper};
 
 /// Most matches returned for one upload; the findings still count every account.
 pub const MAX_MATCHES: usize = 100;
@@ -74,6 +75,8 @@ pub struct Models {
     pub policy: Policy,
     /// Quality-gate thresholds.
     pub quality: QualityThresholds,
+    /// Tamper signatures and thresholds.
+    pub tamper: TamperModels,
 }
 
 /// A models folder that cannot be used.
@@ -85,15 +88,23 @@ pub enum ModelsError {
     /// The quality thresholds are invalid.
     #[error(transparent)]
     Quality(#[from] crate::quality::QualityConfigError),
+    /// The tamper models are invalid.
+    #[error(transparent)]
+    Tamper(#[from] crate::tamper::TamperConfigError),
 }
 
 impl Models {
     /// The models shipped in `models/` (compiled in).
     pub fn embedded() -> Self {
-        Models { policy: Policy::embedded(), quality: QualityThresholds::embedded() }
+        Models {
+            policy: Policy::embedded(),
+            quality: QualityThresholds::embedded(),
+            tamper: TamperModels::embedded(),
+        }
     }
 
-    /// Tuned copies from `dir` (`policy.toml`, `quality.toml`); a file absent there is the shipped one.
+    /// Tuned copies from `dir` (`policy.toml`, `quality.toml`, `editors.toml`, `tamper.toml`); a
+    /// file absent there is the shipped one.
     pub fn load(dir: &std::path::Path) -> Result<Self, ModelsError> {
         let mut models = Models::embedded();
         let policy = dir.join("policy.toml");
@@ -104,6 +115,7 @@ impl Models {
         if quality.is_file() {
             models.quality = QualityThresholds::load(&quality)?;
         }
+        models.tamper = TamperModels::load(dir)?;
         Ok(models)
     }
 }
@@ -158,12 +170,15 @@ impl Engine {
         stopwatch.lap("decode");
         let quality = assess_quality(&document, &self.models.quality);
         stopwatch.lap("quality");
+        let tamper = assess_tamper(&document, &self.models.tamper);
+        stopwatch.lap("tamper");
         let fingerprints = ExactFingerprints::compute(request.image, &document);
         stopwatch.lap("fingerprint");
         let matches = self.matches(&fingerprints, request.account_id)?;
         stopwatch.lap("match");
 
         let mut findings = quality.findings.clone();
+        findings.extend(tamper.findings.iter().cloned());
         findings.extend(reuse::reuse_findings(&matches));
         let assessment = self.models.policy.assess(findings);
         stopwatch.lap("policy");
@@ -197,6 +212,7 @@ impl Engine {
             fingerprints,
             image: ImageInfo::of(&document),
             quality,
+            tamper,
             registration,
             timings: stopwatch.timings,
             policy_version: self.models.policy.version().to_owned(),

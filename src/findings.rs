@@ -32,6 +32,14 @@ pub enum ReasonCode {
     QualityHeavyCompression,
     /// A screen capture rather than a photo.
     QualityScreenshot,
+    /// The metadata names image-editing (or re-saving) software.
+    TamperEditingSoftware,
+    /// The metadata records an editing history.
+    TamperEditHistory,
+    /// The metadata contradicts itself (dates, dimensions).
+    TamperMetadataInconsistent,
+    /// A JPEG without camera metadata (context only).
+    TamperMetadataStripped,
     /// The same file bytes are registered on another account.
     ReuseSameFile,
     /// The same decoded pixels (another encoding of one image) are registered on another account.
@@ -50,6 +58,10 @@ impl ReasonCode {
         ReasonCode::QualityGrayscaleCopy,
         ReasonCode::QualityHeavyCompression,
         ReasonCode::QualityScreenshot,
+        ReasonCode::TamperEditingSoftware,
+        ReasonCode::TamperEditHistory,
+        ReasonCode::TamperMetadataInconsistent,
+        ReasonCode::TamperMetadataStripped,
         ReasonCode::ReuseSameFile,
         ReasonCode::ReuseSameImage,
     ];
@@ -66,6 +78,10 @@ impl ReasonCode {
             ReasonCode::QualityGrayscaleCopy => "quality.grayscale_copy",
             ReasonCode::QualityHeavyCompression => "quality.heavy_compression",
             ReasonCode::QualityScreenshot => "quality.screenshot",
+            ReasonCode::TamperEditingSoftware => "tamper.editing_software",
+            ReasonCode::TamperEditHistory => "tamper.edit_history",
+            ReasonCode::TamperMetadataInconsistent => "tamper.metadata_inconsistent",
+            ReasonCode::TamperMetadataStripped => "tamper.metadata_stripped",
             ReasonCode::ReuseSameFile => "reuse.same_file",
             ReasonCode::ReuseSameImage => "reuse.same_image",
         }

@@ -23,6 +23,7 @@ pub mod server;
 pub mod service;
 pub mod settings;
 pub mod store;
+pub mod tamper;
 
 /// Generated protobuf messages and gRPC stubs for `idforensics.v1`.
 pub mod pb {

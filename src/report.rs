@@ -10,6 +10,7 @@ use crate::fingerprint::ExactFingerprints;
 use crate::ids::{AccountId, DocumentId};
 use crate::policy::{Decision, RatedFinding};
 use crate::quality::QualityReport;
+use crate::tamper::TamperReport;
 
 /// Another account's registered document that matches the upload.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -119,6 +120,8 @@ pub struct Report {
     pub image: ImageInfo,
     /// Every quality measurement.
     pub quality: QualityReport,
+    /// Every tamper measurement.
+    pub tamper: TamperReport,
     /// Present when registration was asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration: Option<Registration>,

@@ -145,6 +145,8 @@ pub struct ContainerFacts {
     pub icc: Option<Vec<u8>>,
     /// The EXIF IFD1 thumbnail (a JPEG stream), when present and in bounds.
     pub exif_thumbnail: Option<Vec<u8>>,
+    /// PNG `tEXt` entries (keyword, text), at most 64.
+    pub png_text: Vec<(String, String)>,
     /// Metadata that could not be read.
     pub warnings: Vec<MetadataWarning>,
 }
@@ -158,6 +160,7 @@ impl std::fmt::Debug for ContainerFacts {
             .field("xmp_bytes", &self.xmp.as_ref().map(Vec::len))
             .field("icc_bytes", &self.icc.as_ref().map(Vec::len))
             .field("exif_thumbnail_bytes", &self.exif_thumbnail.as_ref().map(Vec::len))
+            .field("png_text", &self.png_text)
             .field("warnings", &self.warnings)
             .finish()
     }
@@ -192,37 +195,42 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedDocument, De
         SniffedFormat::Refused(name) => return Err(DecodeError::UnsupportedFormat { format: name.into() }),
         SniffedFormat::Unknown => return Err(DecodeError::UnsupportedFormat { format: "unknown".into() }),
     };
-    let jpeg = check_structure(bytes, format)?;
+    let structure = check_structure(bytes, format)?;
     // Decoders are written not to panic, but a hostile file must never take the service down with
     // it: a panic inside one is reported as a corrupt file.
     let decoded = catch_unwind(AssertUnwindSafe(|| decode_pixels(bytes, format, limits)))
         .unwrap_or_else(|_| Err(DecodeError::Corrupt { format, detail: "the decoder failed".into() }));
     let (rgb, exif_orientation, mut container) = decoded?;
-    container.jpeg = jpeg;
+    container.jpeg = structure.jpeg;
+    container.png_text = structure.png_text;
     Ok(DecodedDocument { format, byte_size, rgb, exif_orientation, container })
 }
 
-/// Checks the container is complete; for JPEG, returns the walked container.
-fn check_structure(bytes: &[u8], format: ImageFormat) -> Result<Option<JpegContainer>, DecodeError> {
-    let problem = match format {
-        ImageFormat::Jpeg => {
-            return match jpeg::walk(bytes) {
-                Ok(container) => Ok(Some(container)),
-                Err(JpegContainerError::Truncated { detail }) => {
-                    Err(DecodeError::Truncated { format, detail })
-                }
-                Err(JpegContainerError::Malformed { detail }) => Err(DecodeError::Corrupt { format, detail }),
-            };
-        }
-        ImageFormat::Png => structure::check_png(bytes),
-        ImageFormat::Webp => structure::check_webp(bytes),
-        // TIFF's IFDs can sit anywhere in the file; the decoder reports a short read itself.
-        ImageFormat::Tiff => Ok(()),
+/// What the structure walk of a container found.
+#[derive(Default)]
+struct Structure {
+    jpeg: Option<JpegContainer>,
+    png_text: Vec<(String, String)>,
+}
+
+/// Checks the container is complete, keeping what the walk found (JPEG segments, PNG text).
+fn check_structure(bytes: &[u8], format: ImageFormat) -> Result<Structure, DecodeError> {
+    let problem = |problem| match problem {
+        StructureProblem::Truncated(detail) => DecodeError::Truncated { format, detail },
+        StructureProblem::Malformed(detail) => DecodeError::Corrupt { format, detail },
     };
-    match problem {
-        Ok(()) => Ok(None),
-        Err(StructureProblem::Truncated(detail)) => Err(DecodeError::Truncated { format, detail }),
-        Err(StructureProblem::Malformed(detail)) => Err(DecodeError::Corrupt { format, detail }),
+    match format {
+        ImageFormat::Jpeg => match jpeg::walk(bytes) {
+            Ok(container) => Ok(Structure { jpeg: Some(container), ..Structure::default() }),
+            Err(JpegContainerError::Truncated { detail }) => Err(DecodeError::Truncated { format, detail }),
+            Err(JpegContainerError::Malformed { detail }) => Err(DecodeError::Corrupt { format, detail }),
+        },
+        ImageFormat::Png => structure::walk_png(bytes)
+            .map(|png_text| Structure { png_text, ..Structure::default() })
+            .map_err(problem),
+        ImageFormat::Webp => structure::check_webp(bytes).map(|()| Structure::default()).map_err(problem),
+        // TIFF's IFDs can sit anywhere in the file; the decoder reports a short read itself.
+        ImageFormat::Tiff => Ok(Structure::default()),
     }
 }
 
@@ -264,6 +272,11 @@ fn decode_pixels(
         }
     };
     read_metadata(&mut decoder, &mut container);
+    if format == ImageFormat::Tiff && container.exif.is_none() {
+        // A TIFF file is itself the EXIF structure (its IFD0 holds Software, DateTime, ...); the
+        // decoder does not hand it out as a separate block.
+        read_exif(bytes.to_vec(), &mut container);
+    }
 
     let mut image = DynamicImage::from_decoder(decoder).map_err(image_error)?;
     image.apply_orientation(orientation);
@@ -282,15 +295,26 @@ fn read_metadata(decoder: &mut impl ImageDecoder, container: &mut ContainerFacts
     container.xmp = take("xmp", decoder.xmp_metadata());
     container.icc = take("icc", decoder.icc_profile());
     if let Some(raw) = exif_raw {
-        match exif::Reader::new().read_raw(raw) {
-            Ok(exif) => {
-                container.exif_thumbnail = exif_thumbnail(&exif, &mut container.warnings);
-                container.exif = Some(exif);
+        read_exif(raw, container);
+    }
+}
+
+/// Parses a TIFF-structured EXIF block, keeping what parses: one broken pointer must not hide the
+/// Software tag beside it; what could not be read becomes a warning.
+fn read_exif(raw: Vec<u8>, container: &mut ContainerFacts) {
+    let parsed = exif::Reader::new().continue_on_error(true).read_raw(raw).or_else(|error| {
+        error.distill_partial_result(|errors| {
+            for error in errors {
+                container.warnings.push(MetadataWarning { block: "exif", detail: error.to_string() });
             }
-            Err(error) => {
-                container.warnings.push(MetadataWarning { block: "exif", detail: error.to_string() })
-            }
+        })
+    });
+    match parsed {
+        Ok(exif) => {
+            container.exif_thumbnail = exif_thumbnail(&exif, &mut container.warnings);
+            container.exif = Some(exif);
         }
+        Err(error) => container.warnings.push(MetadataWarning { block: "exif", detail: error.to_string() }),
     }
 }
 
@@ -333,6 +357,29 @@ fn map_image_error(format: ImageFormat, error: image::ImageError) -> DecodeError
 mod tests {
     use super::*;
     use image::{ImageEncoder, Rgb};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever follows an accepted signature, decoding returns a value or a typed error.
+        #[test]
+        fn never_panics_on_arbitrary_bytes(signature in 0usize..4, tail in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let prefixes: [&[u8]; 4] = [b"\xFF\xD8\xFF", b"\x89PNG\r\n\x1a\n", b"RIFF\x10\0\0\0WEBPVP8 ", b"II*\0"];
+            let mut bytes = prefixes[signature].to_vec();
+            bytes.extend(tail);
+            let _ = decode(&bytes, &DecodeLimits::default());
+        }
+
+        /// A real file with any one byte changed still decodes or fails with a typed error.
+        #[test]
+        fn never_panics_on_mutated_files(index in 0usize..4096, value in any::<u8>()) {
+            let mut bytes = jpeg_bytes(&gradient(48, 32), 85);
+            let index = index % bytes.len();
+            bytes[index] = value;
+            let _ = decode(&bytes, &DecodeLimits::default());
+        }
+    }
 
     pub(crate) fn gradient(width: u32, height: u32) -> RgbImage {
         RgbImage::from_fn(width, height, |x, y| Rgb([(x * 7) as u8, (y * 5) as u8, ((x + y) * 3) as u8]))

@@ -11,8 +11,16 @@ pub(super) enum StructureProblem {
     Malformed(String),
 }
 
-/// Walks PNG chunks to IEND (PNG spec §5.3). Linear, allocation-free.
-pub(super) fn check_png(bytes: &[u8]) -> Result<(), StructureProblem> {
+/// At most this many PNG text entries are kept.
+const MAX_TEXT_ENTRIES: usize = 64;
+/// Longest text value kept, in bytes.
+const MAX_TEXT_BYTES: usize = 1024;
+
+/// Walks PNG chunks to IEND (PNG spec §5.3) and returns the uncompressed text entries (keyword,
+/// text) of `tEXt` and `iTXt` chunks, which is where editors write `Software` and `Comment`.
+/// Linear; what it keeps is capped.
+pub(super) fn walk_png(bytes: &[u8]) -> Result<Vec<(String, String)>, StructureProblem> {
+    let mut texts = Vec::new();
     let mut pos = 8;
     loop {
         let Some(header) = bytes.get(pos..pos + 8) else {
@@ -29,11 +37,39 @@ pub(super) fn check_png(bytes: &[u8]) -> Result<(), StructureProblem> {
         if end > bytes.len() {
             return Err(StructureProblem::Truncated(format!("chunk at offset {pos} is cut short")));
         }
-        if &header[4..8] == b"IEND" {
-            return Ok(());
+        match &header[4..8] {
+            b"IEND" => return Ok(texts),
+            kind @ (b"tEXt" | b"iTXt") if texts.len() < MAX_TEXT_ENTRIES => {
+                if let Some(entry) = text_entry(kind == b"iTXt", &bytes[pos + 8..pos + 8 + length]) {
+                    texts.push(entry);
+                }
+            }
+            _ => {}
         }
         pos = end;
     }
+}
+
+/// One text chunk's keyword and text: `tEXt` is `keyword\0text` in Latin-1; `iTXt` is
+/// `keyword\0 flag method language\0 translated\0 text` in UTF-8 (compressed ones are skipped).
+fn text_entry(international: bool, data: &[u8]) -> Option<(String, String)> {
+    let separator = data.iter().position(|&b| b == 0)?;
+    let keyword: String = data[..separator].iter().map(|&b| char::from(b)).collect();
+    let mut text = &data[separator + 1..];
+    if international {
+        let (&compressed, rest) = text.split_first()?;
+        if compressed != 0 {
+            return None;
+        }
+        let rest = rest.get(1..)?; // compression method
+        let language_end = rest.iter().position(|&b| b == 0)?;
+        let rest = &rest[language_end + 1..];
+        let translated_end = rest.iter().position(|&b| b == 0)?;
+        text = &rest[translated_end + 1..];
+        let text = String::from_utf8_lossy(&text[..text.len().min(MAX_TEXT_BYTES)]).into_owned();
+        return Some((keyword, text));
+    }
+    Some((keyword, text[..text.len().min(MAX_TEXT_BYTES)].iter().map(|&b| char::from(b)).collect()))
 }
 
 /// Compares the RIFF size field with the data present (WebP container spec, "RIFF header").
@@ -69,10 +105,25 @@ mod tests {
         png.extend(chunk(b"IHDR", &[0; 13]));
         png.extend(chunk(b"IDAT", &[1, 2, 3]));
         png.extend(chunk(b"IEND", &[]));
-        assert_eq!(check_png(&png), Ok(()));
+        assert_eq!(walk_png(&png), Ok(Vec::new()));
         for end in 8..png.len() {
-            assert!(matches!(check_png(&png[..end]), Err(StructureProblem::Truncated(_))), "cut at {end}");
+            assert!(matches!(walk_png(&png[..end]), Err(StructureProblem::Truncated(_))), "cut at {end}");
         }
+    }
+
+    #[test]
+    fn png_text_entries_are_collected() {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(chunk(b"IHDR", &[0; 13]));
+        png.extend(chunk(b"tEXt", b"Software\0Adobe ImageReady"));
+        png.extend(chunk(b"iTXt", b"Comment\0\0\0\0\0Created with GIMP"));
+        png.extend(chunk(b"iTXt", b"Comment\0\x01\0\0\0compressed"));
+        png.extend(chunk(b"IEND", &[]));
+        let expected = vec![
+            ("Software".into(), "Adobe ImageReady".into()),
+            ("Comment".into(), "Created with GIMP".into()),
+        ];
+        assert_eq!(walk_png(&png), Ok(expected));
     }
 
     #[test]

@@ -18,7 +18,10 @@ pub(super) fn analyze_response(report: Report) -> pb::AnalyzeResponse {
         quality: Some(pb::QualityReport {
             metrics: report.quality.metrics.into_iter().map(evidence).collect(),
         }),
-        tamper: None,
+        tamper: Some(pb::TamperReport {
+            metrics: report.tamper.metrics.into_iter().map(evidence).collect(),
+            inconclusive: Vec::new(),
+        }),
         evidence_images: Vec::new(),
         timings: report.timings.into_iter().map(timing).collect(),
         policy_version: report.policy_version,

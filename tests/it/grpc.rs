@@ -38,7 +38,7 @@ async fn registration_reuse_and_erasure_over_grpc() {
     assert!(image.has_exif && image.has_exif_thumbnail);
     assert!(!first.policy_version.is_empty());
     let stages: Vec<&str> = first.timings.iter().map(|t| t.stage.as_str()).collect();
-    assert_eq!(stages, ["decode", "quality", "fingerprint", "match", "policy", "store"]);
+    assert_eq!(stages, ["decode", "quality", "tamper", "fingerprint", "match", "policy", "store"]);
     let metrics = &first.quality.as_ref().unwrap().metrics;
     assert!(metrics.iter().any(|m| m.name == "jpeg_quality_estimate"), "every JPEG gets a quality estimate");
 
@@ -210,7 +210,9 @@ async fn quality_findings_carry_their_evidence_and_hint() {
     let response =
         client.analyze(analyze(jpeg(&dark, 90), "acct", "dark-1", false)).await.unwrap().into_inner();
     assert_eq!(response.decision(), pb::Decision::Reject);
-    assert_eq!(codes(&response), ["quality.dark"]);
+    // A generated JPEG has no EXIF: the stripped-metadata context comes with it, rated info.
+    assert_eq!(codes(&response), ["quality.dark", "tamper.metadata_stripped"]);
+    assert_eq!(response.findings[1].severity(), pb::Severity::Info);
     let finding = &response.findings[0];
     assert!(finding.retryable);
     assert!(finding.hint.contains("brighter"), "{}", finding.hint);
@@ -220,5 +222,35 @@ async fn quality_findings_carry_their_evidence_and_hint() {
     };
     let Some(pb::evidence::Value::Number(threshold)) = value("threshold_p95") else { panic!("no threshold") };
     assert!(p95 <= threshold, "{p95} <= {threshold}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn editing_software_traces_are_named_with_their_tags() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let edited = client
+        .analyze(analyze(testdata("edited-photoshop-cs6.jpg"), "acct", "edited-1", false))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(edited.decision(), pb::Decision::Review);
+    assert_eq!(codes(&edited), ["tamper.editing_software", "tamper.edit_history"]);
+    let text = |name: &str| {
+        edited.findings[0].evidence.iter().find(|e| e.name == name).and_then(|e| match &e.value {
+            Some(pb::evidence::Value::Text(text)) => Some(text.clone()),
+            _ => None,
+        })
+    };
+    assert_eq!(text("software").as_deref(), Some("Adobe Photoshop"));
+    assert_eq!(text("exif.Software").as_deref(), Some("Adobe Photoshop CS6 (Windows)"));
+    assert_eq!(text("xmp.CreatorTool").as_deref(), Some("Adobe Photoshop CS6 (Windows)"));
+    let tamper_metrics = &edited.tamper.as_ref().unwrap().metrics;
+    assert!(tamper_metrics.iter().any(|m| m.name == "software_traces"));
+
+    // A camera original names no editor.
+    let camera =
+        client.analyze(analyze(testdata("camera-sony-cybershot.jpg"), "acct", "cam-1", false)).await.unwrap();
+    assert!(camera.into_inner().findings.is_empty());
     server.stop().await;
 }

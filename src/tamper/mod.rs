@@ -1,0 +1,318 @@
+//! Tamper evidence from the file's metadata: which software wrote it, what edit history it declares,
+//! whether its metadata contradicts itself, whether it was stripped.
+//!
+//! Metadata says what a file claims about itself: a trace of an editor is strong evidence, its
+//! absence proves nothing (metadata is easy to strip), so a stripped file is context, never a
+//! reason on its own. Signatures live in `models/editors.toml`, thresholds in `models/tamper.toml`.
+
+pub mod metadata;
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::decode::{DecodedDocument, ImageFormat};
+use crate::findings::{Evidence, Finding, ReasonCode};
+use metadata::{MetadataFacts, read_metadata_facts};
+
+const EMBEDDED_EDITORS: &str = include_str!("../../models/editors.toml");
+const EMBEDDED_THRESHOLDS: &str = include_str!("../../models/tamper.toml");
+
+/// What a software signature names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SoftwareKind {
+    /// A program made to change pictures.
+    Editor,
+    /// Software that re-saved the file without being an editor.
+    Converter,
+}
+
+impl SoftwareKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SoftwareKind::Editor => "editor",
+            SoftwareKind::Converter => "converter",
+        }
+    }
+}
+
+/// One software signature from `models/editors.toml`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoftwareSignature {
+    /// Display name.
+    pub name: String,
+    /// Editor or converter.
+    pub kind: SoftwareKind,
+    /// Lower-case substrings that identify it.
+    pub patterns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditorsFile {
+    version: String,
+    software: Vec<SoftwareSignature>,
+}
+
+/// Thresholds from `models/tamper.toml`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TamperThresholds {
+    /// Version of the thresholds file.
+    pub version: String,
+    /// Largest gap, in seconds, between EXIF DateTime and DateTimeOriginal that is not an edit.
+    pub modify_date_window_seconds: i64,
+    /// Score of a converter's trace relative to an editor's (which is 1).
+    pub converter_score: f64,
+}
+
+/// The tamper analyser's models.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TamperModels {
+    /// Version of `models/editors.toml`.
+    pub editors_version: String,
+    /// Software signatures.
+    pub software: Vec<SoftwareSignature>,
+    /// Thresholds.
+    pub thresholds: TamperThresholds,
+}
+
+/// Tamper models that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TamperConfigError {
+    /// Unreadable file.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Invalid TOML or shape.
+    #[error("invalid tamper model: {0}")]
+    Parse(#[from] toml::de::Error),
+}
+
+impl TamperModels {
+    /// The models shipped in `models/`.
+    pub fn embedded() -> Self {
+        Self::parse(EMBEDDED_EDITORS, EMBEDDED_THRESHOLDS)
+            .expect("models/*.toml are validated by the test suite")
+    }
+
+    /// Parses `editors.toml` and `tamper.toml` text.
+    pub fn parse(editors: &str, thresholds: &str) -> Result<Self, TamperConfigError> {
+        let editors: EditorsFile = toml::from_str(editors)?;
+        let mut software = editors.software;
+        for signature in &mut software {
+            signature.patterns.iter_mut().for_each(|pattern| *pattern = pattern.to_lowercase());
+        }
+        Ok(TamperModels {
+            editors_version: editors.version,
+            software,
+            thresholds: toml::from_str(thresholds)?,
+        })
+    }
+
+    /// Loads tuned copies from `dir`; a file absent there is the shipped one.
+    pub fn load(dir: &Path) -> Result<Self, TamperConfigError> {
+        let read = |name: &str, embedded: &'static str| -> Result<String, TamperConfigError> {
+            let path = dir.join(name);
+            if path.is_file() {
+                std::fs::read_to_string(&path)
+                    .map_err(|source| TamperConfigError::Read { path: path.display().to_string(), source })
+            } else {
+                Ok(embedded.to_owned())
+            }
+        };
+        Self::parse(&read("editors.toml", EMBEDDED_EDITORS)?, &read("tamper.toml", EMBEDDED_THRESHOLDS)?)
+    }
+
+    /// The signature a software name matches, if any.
+    pub fn identify(&self, value: &str) -> Option<&SoftwareSignature> {
+        let value = value.to_lowercase();
+        self.software
+            .iter()
+            .find(|signature| signature.patterns.iter().any(|pattern| value.contains(pattern)))
+    }
+}
+
+/// Tamper measurements and findings.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TamperReport {
+    /// Every measurement, fired or not.
+    #[serde(serialize_with = "crate::findings::serialize_evidence")]
+    pub metrics: Vec<Evidence>,
+    /// The findings.
+    #[serde(skip)]
+    pub findings: Vec<Finding>,
+}
+
+/// Parses EXIF `YYYY:MM:DD HH:MM:SS` into seconds since an arbitrary epoch (for differences only).
+fn exif_seconds(text: &str) -> Option<i64> {
+    let digits: Vec<i64> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|part| !part.is_empty())
+        .map(|part| part.parse().ok())
+        .collect::<Option<_>>()?;
+    let [year, month, day, hour, minute, second, ..] = digits[..] else { return None };
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || year < 1900 {
+        return None;
+    }
+    // Days from a civil date (H. Hinnant's algorithm), enough for differences between two dates.
+    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * m + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// Runs the metadata checks on a decoded upload.
+pub fn assess_tamper(document: &DecodedDocument, models: &TamperModels) -> TamperReport {
+    let facts = read_metadata_facts(&document.container);
+    let mut metrics = vec![
+        Evidence::number("software_traces", facts.traces.len() as f64),
+        Evidence::number("xmp_history_events", facts.history_events as f64),
+        Evidence::number("photoshop_resources", facts.photoshop_resources.len() as f64),
+        Evidence::flag("exif_present", document.container.exif.is_some()),
+        Evidence::flag("xmp_present", document.container.xmp.is_some()),
+    ];
+    let mut findings = Vec::new();
+    if let Some(finding) = software_finding(&facts, models) {
+        findings.push(finding);
+    }
+    if facts.history_events > 0 || facts.derived_from || facts.document_ancestors > 0 {
+        findings.push(Finding::new(
+            ReasonCode::TamperEditHistory,
+            1.0,
+            "the file records an editing history",
+            vec![
+                Evidence::number("xmp_history_events", facts.history_events as f64),
+                Evidence::flag("derived_from", facts.derived_from),
+                Evidence::number("document_ancestors", facts.document_ancestors as f64),
+            ],
+        ));
+    }
+    let dates = facts
+        .date_time_original
+        .as_deref()
+        .and_then(exif_seconds)
+        .zip(facts.date_time.as_deref().and_then(exif_seconds));
+    let mut inconsistencies = Vec::new();
+    if let Some((original, modified)) = dates {
+        let gap = modified - original;
+        metrics.push(Evidence::number("modify_date_gap_seconds", gap as f64));
+        if gap > models.thresholds.modify_date_window_seconds {
+            inconsistencies.push(Evidence::number("modify_date_gap_seconds", gap as f64));
+            inconsistencies.push(Evidence::number(
+                "threshold_seconds",
+                models.thresholds.modify_date_window_seconds as f64,
+            ));
+            inconsistencies.push(Evidence::text(
+                "date_time_original",
+                facts.date_time_original.clone().unwrap_or_default(),
+            ));
+            inconsistencies.push(Evidence::text("date_time", facts.date_time.clone().unwrap_or_default()));
+        }
+    }
+    if let (Some((exif_width, exif_height)), Some(frame)) =
+        (facts.exif_dimensions, document.container.jpeg.as_ref().and_then(|jpeg| jpeg.frame.as_ref()))
+    {
+        let stored = (u32::from(frame.width), u32::from(frame.height));
+        // Some writers record the rotated size; either orientation agrees.
+        if (exif_width, exif_height) != stored && (exif_height, exif_width) != stored {
+            inconsistencies.push(Evidence::text("exif_dimensions", format!("{exif_width}x{exif_height}")));
+            inconsistencies.push(Evidence::text("image_dimensions", format!("{}x{}", stored.0, stored.1)));
+        }
+    }
+    if !inconsistencies.is_empty() {
+        findings.push(Finding::new(
+            ReasonCode::TamperMetadataInconsistent,
+            1.0,
+            "the metadata contradicts itself: the file was changed after it was taken",
+            inconsistencies,
+        ));
+    }
+    let stripped = document.format == ImageFormat::Jpeg
+        && document.container.exif.is_none()
+        && document.container.xmp.is_none();
+    if stripped {
+        findings.push(Finding::new(
+            ReasonCode::TamperMetadataStripped,
+            1.0,
+            "a JPEG without EXIF or XMP: camera metadata was removed or never written (context only)",
+            vec![Evidence::flag("exif_present", false), Evidence::flag("xmp_present", false)],
+        ));
+    }
+    TamperReport { metrics, findings }
+}
+
+/// One finding naming every editor or converter the metadata mentions (editors first).
+fn software_finding(facts: &MetadataFacts, models: &TamperModels) -> Option<Finding> {
+    let mut identified: Vec<(&SoftwareSignature, &metadata::SoftwareTrace)> = facts
+        .traces
+        .iter()
+        .filter_map(|trace| {
+            // Photoshop's own save-quality record names Photoshop whatever else the file says.
+            let signature = if trace.source == "photoshop.SaveQuality" {
+                models.identify("photoshop")
+            } else {
+                models.identify(&trace.value)
+            };
+            signature.map(|signature| (signature, trace))
+        })
+        .collect();
+    identified.sort_by_key(|(signature, _)| signature.kind != SoftwareKind::Editor);
+    let &(strongest, _) = identified.first()?;
+    let score = match strongest.kind {
+        SoftwareKind::Editor => 1.0,
+        SoftwareKind::Converter => models.thresholds.converter_score,
+    };
+    let mut evidence = vec![
+        Evidence::text("software", strongest.name.clone()),
+        Evidence::text("kind", strongest.kind.as_str()),
+    ];
+    // One entry per source (evidence names are keys), its distinct values joined.
+    let mut by_source: Vec<(&'static str, Vec<&str>)> = Vec::new();
+    for (_, trace) in &identified {
+        match by_source.iter_mut().find(|(source, _)| *source == trace.source) {
+            Some((_, values)) if !values.contains(&trace.value.as_str()) => values.push(&trace.value),
+            Some(_) => {}
+            None => by_source.push((trace.source, vec![&trace.value])),
+        }
+    }
+    for (source, values) in by_source {
+        evidence.push(Evidence::text(source, values.join(" | ")));
+    }
+    let message = format!("the file was written by {} ({})", strongest.name, strongest.kind.as_str());
+    Some(Finding::new(ReasonCode::TamperEditingSoftware, score, message, evidence))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_models_parse_and_identify() {
+        let models = TamperModels::embedded();
+        assert_eq!(models.identify("Adobe Photoshop CS6 (Windows)").unwrap().name, "Adobe Photoshop");
+        assert_eq!(models.identify("GIMP 2.4.5").unwrap().kind, SoftwareKind::Editor);
+        assert_eq!(models.identify("QuickTime 6.0.2").unwrap().kind, SoftwareKind::Converter);
+        for firmware in ["Ver 1.12", "HDR+ 1.0.621982163zd", "E5000v1.6", "Digital Camera DX-10 Ver1.00"] {
+            assert!(models.identify(firmware).is_none(), "{firmware}");
+        }
+    }
+
+    #[test]
+    fn exif_dates_subtract() {
+        let a = exif_seconds("2024:02:28 23:59:50").unwrap();
+        let b = exif_seconds("2024:03:01 00:00:10").unwrap();
+        assert_eq!(b - a, 86_400 + 20, "2024 is a leap year");
+        assert_eq!(exif_seconds("0000:00:00 00:00:00"), None);
+        assert_eq!(exif_seconds("garbage"), None);
+    }
+}
