@@ -223,8 +223,10 @@ pub fn assess_tamper(document: &DecodedDocument, models: &TamperModels) -> Tampe
         (facts.exif_dimensions, document.container.jpeg.as_ref().and_then(|jpeg| jpeg.frame.as_ref()))
     {
         let stored = (u32::from(frame.width), u32::from(frame.height));
-        // Some writers record the rotated size; either orientation agrees.
-        if (exif_width, exif_height) != stored && (exif_height, exif_width) != stored {
+        // Some writers record the rotated size, and some cameras the size padded to whole 16-pixel
+        // blocks: either orientation within one block agrees.
+        let near = |(a, b): (u32, u32)| a.abs_diff(stored.0) < 16 && b.abs_diff(stored.1) < 16;
+        if !near((exif_width, exif_height)) && !near((exif_height, exif_width)) {
             inconsistencies.push(Evidence::text("exif_dimensions", format!("{exif_width}x{exif_height}")));
             inconsistencies.push(Evidence::text("image_dimensions", format!("{}x{}", stored.0, stored.1)));
         }
