@@ -309,6 +309,88 @@ mod tests {
         }
     }
 
+    /// A real JPEG of `width`×`height` with an EXIF block holding `fields`.
+    fn jpeg_with_exif(width: u32, height: u32, fields: &[exif::Field]) -> Vec<u8> {
+        let mut writer = exif::experimental::Writer::new();
+        for field in fields {
+            writer.push_field(field);
+        }
+        let mut tiff = std::io::Cursor::new(Vec::new());
+        writer.write(&mut tiff, false).unwrap();
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend(tiff.into_inner());
+        let image =
+            image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x * 3) as u8, (y * 5) as u8, 90]));
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&image).unwrap();
+        let mut out = jpeg[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+        out.extend(app1);
+        out.extend_from_slice(&jpeg[2..]);
+        out
+    }
+
+    fn ascii(tag: exif::Tag, value: &str) -> exif::Field {
+        exif::Field {
+            tag,
+            ifd_num: exif::In::PRIMARY,
+            value: exif::Value::Ascii(vec![value.as_bytes().to_vec()]),
+        }
+    }
+
+    fn codes_of(bytes: &[u8]) -> Vec<ReasonCode> {
+        let document = crate::decode::decode(bytes, &crate::decode::DecodeLimits::default()).unwrap();
+        assess_tamper(&document, &TamperModels::embedded()).findings.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn software_dates_and_dimensions_from_a_real_exif_block() {
+        let capture = ascii(exif::Tag::DateTimeOriginal, "2025:05:01 10:00:00");
+        let camera = [capture.clone(), ascii(exif::Tag::DateTime, "2025:05:01 10:00:00")];
+        assert!(codes_of(&jpeg_with_exif(64, 48, &camera)).is_empty(), "a consistent camera file");
+
+        let edited = [
+            capture,
+            ascii(exif::Tag::DateTime, "2025:06:12 18:30:00"),
+            ascii(exif::Tag::Software, "Adobe Photoshop 25.0 (Windows)"),
+            exif::Field {
+                tag: exif::Tag::PixelXDimension,
+                ifd_num: exif::In::PRIMARY,
+                value: exif::Value::Long(vec![4000]),
+            },
+            exif::Field {
+                tag: exif::Tag::PixelYDimension,
+                ifd_num: exif::In::PRIMARY,
+                value: exif::Value::Long(vec![3000]),
+            },
+        ];
+        let bytes = jpeg_with_exif(64, 48, &edited);
+        assert_eq!(
+            codes_of(&bytes),
+            [ReasonCode::TamperEditingSoftware, ReasonCode::TamperMetadataInconsistent]
+        );
+        let document = crate::decode::decode(&bytes, &crate::decode::DecodeLimits::default()).unwrap();
+        let report = assess_tamper(&document, &TamperModels::embedded());
+        let evidence = &report.findings[1].evidence;
+        assert!(
+            evidence.contains(&Evidence::number("modify_date_gap_seconds", (42.0 * 86_400.0) + 8.5 * 3600.0))
+        );
+        assert!(evidence.contains(&Evidence::text("exif_dimensions", "4000x3000")));
+    }
+
+    #[test]
+    fn a_jpeg_without_metadata_is_context_only() {
+        let image = image::RgbImage::from_pixel(32, 32, image::Rgb([10, 20, 30]));
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&image).unwrap();
+        assert_eq!(codes_of(&jpeg), [ReasonCode::TamperMetadataStripped]);
+        let policy = crate::policy::Policy::embedded();
+        let document = crate::decode::decode(&jpeg, &crate::decode::DecodeLimits::default()).unwrap();
+        let assessment = policy.assess(assess_tamper(&document, &TamperModels::embedded()).findings);
+        assert_eq!(assessment.decision, crate::policy::Decision::Accept, "never a reason on its own");
+    }
+
     #[test]
     fn exif_dates_subtract() {
         let a = exif_seconds("2024:02:28 23:59:50").unwrap();
