@@ -24,6 +24,8 @@ pub mod service;
 pub mod settings;
 pub mod store;
 pub mod tamper;
+#[cfg(test)]
+mod test_images;
 
 /// Generated protobuf messages and gRPC stubs for `idforensics.v1`.
 pub mod pb {

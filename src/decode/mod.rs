@@ -356,7 +356,8 @@ fn map_image_error(format: ImageFormat, error: image::ImageError) -> DecodeError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::{ImageEncoder, Rgb};
+    use crate::test_images::{jpeg, png};
+    use image::Rgb;
     use proptest::prelude::*;
 
     proptest! {
@@ -374,35 +375,21 @@ mod tests {
         /// A real file with any one byte changed still decodes or fails with a typed error.
         #[test]
         fn never_panics_on_mutated_files(index in 0usize..4096, value in any::<u8>()) {
-            let mut bytes = jpeg_bytes(&gradient(48, 32), 85);
+            let mut bytes = jpeg(&gradient(48, 32), 85);
             let index = index % bytes.len();
             bytes[index] = value;
             let _ = decode(&bytes, &DecodeLimits::default());
         }
     }
 
-    pub(crate) fn gradient(width: u32, height: u32) -> RgbImage {
+    fn gradient(width: u32, height: u32) -> RgbImage {
         RgbImage::from_fn(width, height, |x, y| Rgb([(x * 7) as u8, (y * 5) as u8, ((x + y) * 3) as u8]))
-    }
-
-    fn png_bytes(image: &RgbImage) -> Vec<u8> {
-        let mut out = Vec::new();
-        image::codecs::png::PngEncoder::new(&mut out)
-            .write_image(image, image.width(), image.height(), image::ExtendedColorType::Rgb8)
-            .unwrap();
-        out
-    }
-
-    fn jpeg_bytes(image: &RgbImage, quality: u8) -> Vec<u8> {
-        let mut out = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).encode_image(image).unwrap();
-        out
     }
 
     #[test]
     fn decodes_png_losslessly() {
         let image = gradient(40, 30);
-        let document = decode(&png_bytes(&image), &DecodeLimits::default()).unwrap();
+        let document = decode(&png(&image), &DecodeLimits::default()).unwrap();
         assert_eq!(document.format, ImageFormat::Png);
         assert_eq!(document.rgb, image);
         assert_eq!(document.exif_orientation, 1);
@@ -411,7 +398,7 @@ mod tests {
 
     #[test]
     fn decodes_jpeg_and_keeps_its_tables() {
-        let document = decode(&jpeg_bytes(&gradient(64, 48), 80), &DecodeLimits::default()).unwrap();
+        let document = decode(&jpeg(&gradient(64, 48), 80), &DecodeLimits::default()).unwrap();
         assert_eq!(document.format, ImageFormat::Jpeg);
         assert_eq!(document.rgb.dimensions(), (64, 48));
         let jpeg = document.container.jpeg.unwrap();
@@ -434,7 +421,7 @@ mod tests {
     #[test]
     fn dimensions_are_checked_before_decoding() {
         let limits = DecodeLimits { max_pixels: 100, ..DecodeLimits::default() };
-        let error = decode(&png_bytes(&gradient(20, 20)), &limits).unwrap_err();
+        let error = decode(&png(&gradient(20, 20)), &limits).unwrap_err();
         assert!(
             matches!(error, DecodeError::TooLarge { width: 20, height: 20, pixels: 400, .. }),
             "{error:?}"
@@ -443,8 +430,8 @@ mod tests {
 
     #[test]
     fn truncated_jpeg_and_png_are_reported_as_truncated() {
-        let jpeg = jpeg_bytes(&gradient(64, 48), 90);
-        let png = png_bytes(&gradient(64, 48));
+        let jpeg = jpeg(&gradient(64, 48), 90);
+        let png = png(&gradient(64, 48));
         for bytes in [&jpeg[..jpeg.len() * 2 / 3], &png[..png.len() - 20]] {
             let error = decode(bytes, &DecodeLimits::default()).unwrap_err();
             assert_eq!(error.reason(), "image.truncated", "{error}");

@@ -1,13 +1,14 @@
 //! One generated image per finding that triggers it, and the clean original that does not.
 
-use image::{ImageEncoder, Rgb, RgbImage};
+use image::{Rgb, RgbImage};
 
 use super::*;
 use crate::decode::{DecodeLimits, decode};
+use crate::test_images::{jpeg, png};
 
 /// A synthetic ID-like card: tinted gradient background with fine noise, rows of glyph-like strokes,
 /// a portrait block.
-pub(crate) fn document_like(width: u32, height: u32) -> RgbImage {
+fn document_like(width: u32, height: u32) -> RgbImage {
     let mut state = 0x1234_5678u32;
     RgbImage::from_fn(width, height, |x, y| {
         state ^= state << 13;
@@ -27,20 +28,6 @@ pub(crate) fn document_like(width: u32, height: u32) -> RgbImage {
         };
         Rgb(base.map(|c| (c + noise).clamp(0, 255) as u8))
     })
-}
-
-fn png(image: &RgbImage) -> Vec<u8> {
-    let mut out = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(image, image.width(), image.height(), image::ExtendedColorType::Rgb8)
-        .unwrap();
-    out
-}
-
-fn jpeg(image: &RgbImage, quality: u8) -> Vec<u8> {
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).encode_image(image).unwrap();
-    out
 }
 
 fn codes_of(bytes: &[u8]) -> Vec<ReasonCode> {

@@ -381,9 +381,8 @@ mod tests {
 
     #[test]
     fn a_jpeg_without_metadata_is_context_only() {
-        let image = image::RgbImage::from_pixel(32, 32, image::Rgb([10, 20, 30]));
-        let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&image).unwrap();
+        let jpeg =
+            crate::test_images::jpeg(&image::RgbImage::from_pixel(32, 32, image::Rgb([10, 20, 30])), 90);
         assert_eq!(codes_of(&jpeg), [ReasonCode::TamperMetadataStripped]);
         let policy = crate::policy::Policy::embedded();
         let document = crate::decode::decode(&jpeg, &crate::decode::DecodeLimits::default()).unwrap();
