@@ -14,6 +14,7 @@ pub use status::{ERROR_DOMAIN, ServiceError};
 use crate::engine::{self, AnalyzeError, Engine};
 use crate::ids::{AccountId, DocumentId};
 use crate::pb;
+use crate::report::Report;
 
 /// The service implementation, cheap to clone.
 #[derive(Debug, Clone)]
@@ -37,13 +38,20 @@ impl IdForensicsService {
     }
 
     /// Runs CPU-bound engine work on the blocking pool, holding an analysis slot until it is done
-    /// (even if the caller's deadline passes first, so the limit bounds real work).
-    async fn run<T, F>(&self, work: F) -> Result<T, ServiceError>
+    /// (even if the caller's deadline passes first, so the limit bounds real work). Unary calls
+    /// fail at once when every slot is busy; stream items wait for one. Unary calls
+    /// fail at once when every slot is busy; stream items wait for one.
+    async fn run<T, F>(&self, slot_wait: SlotWait, work: F) -> Result<T, ServiceError>
     where
         T: Send + 'static,
         F: FnOnce(&Engine) -> Result<T, AnalyzeError> + Send + 'static,
     {
-        let slot = self.slot()?;
+        let slot = match slot_wait {
+            SlotWait::FailFast => self.slot()?,
+            SlotWait::Queue => {
+                Arc::clone(&self.slots).acquire_owned().await.map_err(|_| ServiceError::Internal)?
+            }
+        };
         let engine = Arc::clone(&self.engine);
         tokio::task::spawn_blocking(move || {
             let result = work(&engine);
@@ -54,21 +62,19 @@ impl IdForensicsService {
         .map_err(|_| ServiceError::Internal)?
         .map_err(ServiceError::from)
     }
-}
 
-#[tonic::async_trait]
-impl pb::id_forensics_server::IdForensics for IdForensicsService {
-    async fn analyze(
+    /// Validates, analyses and logs one request.
+    async fn analyze_one(
         &self,
-        request: Request<pb::AnalyzeRequest>,
-    ) -> Result<Response<pb::AnalyzeResponse>, Status> {
-        let request = request.into_inner();
-        let account_id = AccountId::optional(request.account_id).map_err(ServiceError::from)?;
-        let document_id = DocumentId::optional(request.document_id).map_err(ServiceError::from)?;
+        request: pb::AnalyzeRequest,
+        slot_wait: SlotWait,
+    ) -> Result<Report, ServiceError> {
+        let account_id = AccountId::optional(request.account_id)?;
+        let document_id = DocumentId::optional(request.document_id)?;
         let image = request.image;
         let register = request.register;
         let report = self
-            .run(move |engine| {
+            .run(slot_wait, move |engine| {
                 engine.analyze(engine::AnalyzeRequest {
                     image: &image,
                     account_id: account_id.as_ref(),
@@ -86,17 +92,70 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
             registered = report.registration.is_some(),
             "analyzed"
         );
+        Ok(report)
+    }
+}
+
+/// What a call does when every analysis slot is busy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotWait {
+    /// Fail with `RESOURCE_EXHAUSTED` (unary calls: the caller backs off).
+    FailFast,
+    /// Wait for a slot (stream items: a batch queues).
+    Queue,
+}
+
+#[tonic::async_trait]
+impl pb::id_forensics_server::IdForensics for IdForensicsService {
+    async fn analyze(
+        &self,
+        request: Request<pb::AnalyzeRequest>,
+    ) -> Result<Response<pb::AnalyzeResponse>, Status> {
+        let report = self.analyze_one(request.into_inner(), SlotWait::FailFast).await?;
         Ok(Response::new(convert::analyze_response(report)))
     }
 
     type AnalyzeStreamStream =
         std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::AnalyzeStreamResponse, Status>> + Send>>;
 
+    /// One response per request, in request order. At most as many items of a stream as there are
+    /// cores are read and analysed at once: a slow reader or a busy server stops the reading of
+    /// further requests (HTTP/2 flow control does the rest), so memory stays bounded. An item that
+    /// fails carries its error; a broken transport ends the stream.
     async fn analyze_stream(
         &self,
-        _request: Request<Streaming<pb::AnalyzeRequest>>,
+        request: Request<Streaming<pb::AnalyzeRequest>>,
     ) -> Result<Response<Self::AnalyzeStreamStream>, Status> {
-        Err(ServiceError::Unimplemented { rpc: "AnalyzeStream" }.into())
+        use futures_util::StreamExt as _;
+        let service = self.clone();
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let parallelism = self.max_in_flight.min(cores).max(1);
+        let responses = request
+            .into_inner()
+            .enumerate()
+            .map(move |(sequence, item)| {
+                let service = service.clone();
+                async move {
+                    let item = item?;
+                    let document_id = item.document_id.clone();
+                    let result = match service.analyze_one(item, SlotWait::Queue).await {
+                        Ok(report) => {
+                            pb::analyze_stream_response::Result::Response(convert::analyze_response(report))
+                        }
+                        Err(error) => pb::analyze_stream_response::Result::Error(pb::ItemError {
+                            reason: error.reason().to_owned(),
+                            message: error.to_string(),
+                        }),
+                    };
+                    Ok(pb::AnalyzeStreamResponse {
+                        sequence: sequence as u64,
+                        document_id,
+                        result: Some(result),
+                    })
+                }
+            })
+            .buffered(parallelism);
+        Ok(Response::new(Box::pin(responses)))
     }
 
     async fn find_matches(
@@ -106,7 +165,9 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
         let request = request.into_inner();
         let account_id = AccountId::optional(request.account_id).map_err(ServiceError::from)?;
         let image = request.image;
-        let report = self.run(move |engine| engine.find_matches(&image, account_id.as_ref())).await?;
+        let report = self
+            .run(SlotWait::FailFast, move |engine| engine.find_matches(&image, account_id.as_ref()))
+            .await?;
         Ok(Response::new(convert::find_matches_response(report)))
     }
 
@@ -115,7 +176,7 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
         request: Request<pb::ForgetAccountRequest>,
     ) -> Result<Response<pb::ForgetAccountResponse>, Status> {
         let account_id = AccountId::new(request.into_inner().account_id).map_err(ServiceError::from)?;
-        let erased = self.run(move |engine| engine.forget_account(&account_id)).await?;
+        let erased = self.run(SlotWait::FailFast, move |engine| engine.forget_account(&account_id)).await?;
         tracing::info!(documents_erased = erased, "account forgotten");
         Ok(Response::new(pb::ForgetAccountResponse { documents_erased: erased }))
     }

@@ -5,4 +5,5 @@ mod corpus;
 mod durability;
 mod grpc;
 mod hostile;
+mod stream;
 mod support;
