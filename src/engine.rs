@@ -8,6 +8,7 @@ use std::time::Instant;
 use crate::decode::{DecodeError, DecodeLimits, decode};
 use crate::fingerprint::ExactFingerprints;
 use crate::ids::{AccountId, DocumentId, IdError};
+use crate::links::{self, AccountCluster};
 use crate::policy::Policy;
 use crate::quality::{QualityThresholds, assess_quality};
 use crate::report::{ImageInfo, Match, MatchReport, Registration, Report, StageTiming};
@@ -235,6 +236,19 @@ impl Engine {
     pub fn forget_account(&self, account_id: &AccountId) -> Result<u64, AnalyzeError> {
         let store = self.store.as_ref().ok_or(AnalyzeError::NoStore)?;
         Ok(store.forget_account(account_id)?)
+    }
+
+    /// Clusters of accounts linked through shared documents: every cluster of two or more accounts,
+    /// or only the one containing `account_id` (none if it shares nothing).
+    pub fn account_links(&self, account_id: Option<&AccountId>) -> Result<Vec<AccountCluster>, AnalyzeError> {
+        let store = self.store.as_ref().ok_or(AnalyzeError::NoStore)?;
+        let all = links::clusters(reuse::exact_links(store.exact_links()?));
+        Ok(match account_id {
+            Some(account) => {
+                all.into_iter().filter(|cluster| cluster.account_ids.contains(account)).collect()
+            }
+            None => all,
+        })
     }
 
     fn matches(

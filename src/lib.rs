@@ -15,6 +15,7 @@ pub mod eval;
 pub mod findings;
 pub mod fingerprint;
 pub mod ids;
+pub mod links;
 pub mod policy;
 pub mod quality;
 pub mod report;

@@ -7,8 +7,9 @@
 use std::collections::BTreeSet;
 
 use crate::findings::{Evidence, Finding, ReasonCode};
+use crate::links::AccountLink;
 use crate::report::Match;
-use crate::store::ExactHit;
+use crate::store::{ExactHit, ExactLink};
 
 /// Turns exact hits into matches, oldest registration first.
 pub fn exact_matches(hits: Vec<ExactHit>) -> Vec<Match> {
@@ -28,6 +29,21 @@ pub fn exact_matches(hits: Vec<ExactHit>) -> Vec<Match> {
                 evidence: vec![Evidence::text("fingerprint", fingerprint)],
                 registered_at_unix_ms: hit.registered_at_ms,
             }
+        })
+        .collect()
+}
+
+/// Turns stored exact links into account links of the matching reuse kind.
+pub fn exact_links(links: Vec<ExactLink>) -> Vec<AccountLink> {
+    links
+        .into_iter()
+        .map(|link| AccountLink {
+            kind: if link.same_file { ReasonCode::ReuseSameFile } else { ReasonCode::ReuseSameImage },
+            distance: Some(0),
+            account_a: link.account_a,
+            document_a: link.document_a,
+            account_b: link.account_b,
+            document_b: link.document_b,
         })
         .collect()
 }

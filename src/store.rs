@@ -90,6 +90,21 @@ pub struct ExactHit {
     pub registered_at_ms: i64,
 }
 
+/// Two accounts' registrations with identical pixels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExactLink {
+    /// The account with the smaller id.
+    pub account_a: AccountId,
+    /// Its document.
+    pub document_a: DocumentId,
+    /// The other account.
+    pub account_b: AccountId,
+    /// Its document.
+    pub document_b: DocumentId,
+    /// The files are identical too.
+    pub same_file: bool,
+}
+
 /// What to register.
 #[derive(Debug, Clone)]
 pub struct NewRegistration<'a> {
@@ -236,6 +251,39 @@ impl Store {
         let erased =
             connection.execute("DELETE FROM documents WHERE account_id = ?1", [account_id.as_str()])?;
         Ok(erased as u64)
+    }
+
+    /// Pairs of registrations on different accounts with the same pixels (so also every pair with
+    /// the same file), each pair once with the smaller account id first: `(account_a, document_a,
+    /// account_b, document_b, same_file)`. An index probe per document, not a scan of pairs.
+    pub fn exact_links(&self) -> Result<Vec<ExactLink>, StoreError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare_cached(
+            "SELECT a.account_id, a.document_id, b.account_id, b.document_id, a.file_sha256 = b.file_sha256
+             FROM documents a JOIN documents b INDEXED BY documents_by_pixels
+               ON b.pixel_sha256 = a.pixel_sha256 AND b.account_id > a.account_id
+             ORDER BY 1, 2, 3, 4",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get(4)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (account_a, document_a, account_b, document_b, same_file) = row?;
+            Ok(ExactLink {
+                account_a: stored_id(AccountId::new(account_a))?,
+                document_a: stored_id(DocumentId::new(document_a))?,
+                account_b: stored_id(AccountId::new(account_b))?,
+                document_b: stored_id(DocumentId::new(document_b))?,
+                same_file,
+            })
+        })
+        .collect()
     }
 
     /// How many documents are registered.

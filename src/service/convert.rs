@@ -2,6 +2,7 @@
 
 use crate::findings::{Evidence, EvidenceValue, Region, Severity};
 use crate::fingerprint::ExactFingerprints;
+use crate::links::AccountCluster;
 use crate::pb;
 use crate::policy::{Decision, RatedFinding};
 use crate::report::{ImageInfo, Match, MatchReport, Report, StageTiming};
@@ -37,6 +38,29 @@ pub(super) fn find_matches_response(report: MatchReport) -> pb::FindMatchesRespo
     pb::FindMatchesResponse {
         matches: report.matches.into_iter().map(match_message).collect(),
         fingerprints: Some(fingerprints(&report.fingerprints)),
+    }
+}
+
+pub(super) fn account_links_response(clusters: Vec<AccountCluster>) -> pb::GetAccountLinksResponse {
+    pb::GetAccountLinksResponse {
+        clusters: clusters
+            .into_iter()
+            .map(|cluster| pb::AccountCluster {
+                account_ids: cluster.account_ids.iter().map(|id| id.as_str().to_owned()).collect(),
+                links: cluster
+                    .links
+                    .into_iter()
+                    .map(|link| pb::AccountLink {
+                        account_a: link.account_a.as_str().to_owned(),
+                        document_a: link.document_a.as_str().to_owned(),
+                        account_b: link.account_b.as_str().to_owned(),
+                        document_b: link.document_b.as_str().to_owned(),
+                        kind: link.kind.as_str().to_owned(),
+                        distance: link.distance,
+                    })
+                    .collect(),
+            })
+            .collect(),
     }
 }
 

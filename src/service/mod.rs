@@ -183,9 +183,12 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
 
     async fn get_account_links(
         &self,
-        _request: Request<pb::GetAccountLinksRequest>,
+        request: Request<pb::GetAccountLinksRequest>,
     ) -> Result<Response<pb::GetAccountLinksResponse>, Status> {
-        Err(ServiceError::Unimplemented { rpc: "GetAccountLinks" }.into())
+        let account_id = AccountId::optional(request.into_inner().account_id).map_err(ServiceError::from)?;
+        let clusters =
+            self.run(SlotWait::FailFast, move |engine| engine.account_links(account_id.as_ref())).await?;
+        Ok(Response::new(convert::account_links_response(clusters)))
     }
 }
 

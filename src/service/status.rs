@@ -26,12 +26,6 @@ pub enum ServiceError {
         /// The configured limit.
         in_flight: usize,
     },
-    /// The RPC is part of the API but not served by this version.
-    #[error("{rpc} is not implemented by this server version")]
-    Unimplemented {
-        /// The method name.
-        rpc: &'static str,
-    },
     /// A bug: the analysis task failed unexpectedly.
     #[error("internal error")]
     Internal,
@@ -63,7 +57,6 @@ impl ServiceError {
                 }
             },
             ServiceError::Overloaded { .. } => (Code::ResourceExhausted, "server.overloaded"),
-            ServiceError::Unimplemented { .. } => (Code::Unimplemented, "api.unimplemented"),
             ServiceError::Internal => (Code::Internal, "server.internal"),
         }
     }

@@ -126,8 +126,11 @@ async fn request_validation_has_reasons() {
     let forget =
         client.forget_account(pb::ForgetAccountRequest { account_id: String::new() }).await.unwrap_err();
     assert_eq!(reason(&forget), "request.missing_account_id");
-    let links = client.get_account_links(pb::GetAccountLinksRequest::default()).await.unwrap_err();
-    assert_eq!((links.code(), reason(&links).as_str()), (Code::Unimplemented, "api.unimplemented"));
+    let links = client
+        .get_account_links(pb::GetAccountLinksRequest { account_id: "a\u{7}".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&links), "request.invalid_account_id");
     server.stop().await;
 }
 
@@ -252,5 +255,52 @@ async fn editing_software_traces_are_named_with_their_tags() {
     let camera =
         client.analyze(analyze(testdata("camera-sony-cybershot.jpg"), "acct", "cam-1", false)).await.unwrap();
     assert!(camera.into_inner().findings.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn account_links_form_clusters_through_shared_documents() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let licence = jpeg(&textured_image(640, 480, 41), 90);
+    let licence_pixels = decode(&licence, &DecodeLimits::default()).unwrap().rgb;
+    let other = jpeg(&textured_image(640, 480, 42), 90);
+    let reviewed = jpeg(&textured_image(640, 480, 43), 90);
+    let registrations = [
+        ("acct-a", "a1", licence.clone()),
+        ("acct-b", "b1", licence.clone()),      // the same file
+        ("acct-c", "c1", png(&licence_pixels)), // the same pixels, re-encoded
+        ("acct-d", "d1", jpeg(&textured_image(640, 480, 44), 90)), // shares nothing
+        ("acct-e", "e1", other.clone()),
+        ("acct-f", "f1", other),
+        ("reviewer-r", "r1", reviewed.clone()), // a reviewer and the account it reviews, one ID
+        ("reviewee-v", "v1", reviewed),
+    ];
+    for (account, document, image) in registrations {
+        client.analyze(analyze(image, account, document, true)).await.unwrap();
+    }
+    let all = client.get_account_links(pb::GetAccountLinksRequest::default()).await.unwrap().into_inner();
+    let accounts: Vec<Vec<&str>> =
+        all.clusters.iter().map(|c| c.account_ids.iter().map(String::as_str).collect()).collect();
+    assert_eq!(
+        accounts,
+        [vec!["acct-a", "acct-b", "acct-c"], vec!["acct-e", "acct-f"], vec!["reviewee-v", "reviewer-r"]]
+    );
+    let kinds: Vec<&str> = all.clusters[0].links.iter().map(|l| l.kind.as_str()).collect();
+    assert_eq!(kinds, ["reuse.same_file", "reuse.same_image", "reuse.same_image"]);
+
+    let one = client
+        .get_account_links(pb::GetAccountLinksRequest { account_id: "acct-c".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(one.clusters.len(), 1);
+    assert_eq!(one.clusters[0].account_ids, ["acct-a", "acct-b", "acct-c"]);
+    let alone = client
+        .get_account_links(pb::GetAccountLinksRequest { account_id: "acct-d".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(alone.clusters.is_empty());
     server.stop().await;
 }
