@@ -1,4 +1,5 @@
-//! Decoding and exact fingerprints of generated 2 MP and 12 MP JPEGs (quality 90, fixed seed).
+//! Decoding and fingerprints (SHA-256 of file and pixels, PDQ) of generated 2 MP and 12 MP JPEGs
+//! (quality 90, fixed seed).
 //!
 //! `cargo bench --bench decode_fingerprint`
 #![allow(missing_docs)] // criterion_group! generates undocumented items
@@ -9,7 +10,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use idforensics::decode::{DecodeLimits, decode};
-use idforensics::fingerprint::ExactFingerprints;
+use idforensics::fingerprint::{ExactFingerprints, Fingerprints};
 
 fn decode_and_fingerprint(c: &mut Criterion) {
     let limits = DecodeLimits::default();
@@ -23,6 +24,9 @@ fn decode_and_fingerprint(c: &mut Criterion) {
         let document = decode(&jpeg, &limits).unwrap();
         group.bench_function(format!("exact_fingerprints/{name}"), |b| {
             b.iter(|| ExactFingerprints::compute(black_box(&jpeg), &document))
+        });
+        group.bench_function(format!("all_fingerprints_with_pdq/{name}"), |b| {
+            b.iter(|| Fingerprints::compute(black_box(&jpeg), &document))
         });
     }
     group.finish();

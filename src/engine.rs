@@ -5,8 +5,9 @@
 
 use std::time::Instant;
 
+use crate::decode::planes::working_planes;
 use crate::decode::{DecodeError, DecodeLimits, decode};
-use crate::fingerprint::ExactFingerprints;
+use crate::fingerprint::{ExactFingerprints, Fingerprints};
 use crate::ids::{AccountId, DocumentId, IdError};
 use crate::links::{self, AccountCluster};
 use crate::policy::Policy;
@@ -169,13 +170,15 @@ impl Engine {
         let mut stopwatch = Stopwatch::new();
         let document = decode(request.image, &self.limits)?;
         stopwatch.lap("decode");
-        let quality = assess_quality(&document, &self.models.quality);
+        let planes = working_planes(&document.rgb, self.models.quality.working_long_side);
+        stopwatch.lap("planes");
+        let quality = assess_quality(&document, &planes, &self.models.quality);
         stopwatch.lap("quality");
         let tamper = assess_tamper(&document, &self.models.tamper);
         stopwatch.lap("tamper");
-        let fingerprints = ExactFingerprints::compute(request.image, &document);
+        let fingerprints = Fingerprints::compute(request.image, &document);
         stopwatch.lap("fingerprint");
-        let matches = self.matches(&fingerprints, request.account_id)?;
+        let matches = self.matches(&fingerprints.exact, request.account_id)?;
         stopwatch.lap("match");
 
         let mut findings = quality.findings.clone();
@@ -189,7 +192,7 @@ impl Engine {
                 let outcome = store.register(&NewRegistration {
                     account_id,
                     document_id,
-                    fingerprints: &fingerprints,
+                    fingerprints: &fingerprints.exact,
                     decision: assessment.decision,
                     risk_score: assessment.risk_score,
                     reason_codes: assessment.findings.iter().map(|f| f.finding.code.as_str()).collect(),

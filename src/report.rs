@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::decode::DecodedDocument;
 use crate::findings::{Evidence, ReasonCode, serialize_evidence};
-use crate::fingerprint::ExactFingerprints;
+use crate::fingerprint::{ExactFingerprints, Fingerprints};
 use crate::ids::{AccountId, DocumentId};
 use crate::policy::{Decision, RatedFinding};
 use crate::quality::QualityReport;
@@ -114,8 +114,8 @@ pub struct Report {
     pub findings: Vec<RatedFinding>,
     /// Other accounts' matching documents.
     pub matches: Vec<Match>,
-    /// Exact fingerprints.
-    pub fingerprints: ExactFingerprints,
+    /// Exact and perceptual fingerprints.
+    pub fingerprints: Fingerprints,
     /// Image facts.
     pub image: ImageInfo,
     /// Every quality measurement.

@@ -5,6 +5,7 @@
 //! allocated (decompression bombs), and the decoders get an allocation cap as a second line.
 
 mod jpeg;
+pub mod planes;
 mod sniff;
 mod structure;
 

@@ -123,7 +123,7 @@ fn add_glare(image: &RgbImage, spots: u32, seed: u64) -> RgbImage {
 
 fn degradations(long_side: u32, seed: u64) -> Vec<Degradation> {
     // Blur sigmas are given at the working scale, where the gate measures: the same whole-number
-    // box factor as `quality::planes::working_planes` with a 1000 px long side.
+    // box factor as `decode::planes::working_planes` with a 1000 px long side.
     let scale = f64::from(long_side.div_ceil(1000).max(1));
     let mut list: Vec<Degradation> = Vec::new();
     for sigma in [2.5f64, 4.0] {

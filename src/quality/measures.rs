@@ -282,7 +282,7 @@ mod tests {
         }
         let luma = GrayImage::from_fn(60, 60, |x, y| {
             let [r, g, b] = rgb.get_pixel(x, y).0;
-            Luma([super::super::planes::luma_of(r, g, b)])
+            Luma([crate::decode::planes::luma_of(r, g, b)])
         });
         let criteria = GlareCriteria {
             min_luma: 250,

@@ -6,16 +6,15 @@
 
 pub mod compression;
 pub mod measures;
-pub mod planes;
 
 use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::decode::planes::WorkingPlanes;
 use crate::decode::{DecodedDocument, ImageFormat};
 use crate::findings::{Evidence, Finding, ReasonCode, Region};
 use measures::{GlareCriteria, Histogram, chroma, glare_blobs, laplacian_stats};
-use planes::working_planes;
 
 /// The thresholds shipped in `models/quality.toml`.
 const EMBEDDED_THRESHOLDS: &str = include_str!("../../models/quality.toml");
@@ -217,11 +216,15 @@ fn quality_finding(
     finding
 }
 
-/// Runs every quality check on a decoded upload.
-pub fn assess_quality(document: &DecodedDocument, thresholds: &QualityThresholds) -> QualityReport {
+/// Runs every quality check on a decoded upload and its working planes (made with
+/// `thresholds.working_long_side`).
+pub fn assess_quality(
+    document: &DecodedDocument,
+    planes: &WorkingPlanes,
+    thresholds: &QualityThresholds,
+) -> QualityReport {
     let (width, height) = document.rgb.dimensions();
     let long_side = width.max(height);
-    let planes = working_planes(&document.rgb, thresholds.working_long_side);
     let laplacian = laplacian_stats(&planes.luma);
     let luma = Histogram::of(planes.luma.pixels().map(|p| p[0]));
     let spread = luma.percentile(0.95) - luma.percentile(0.05);

@@ -3,6 +3,7 @@
 use image::{Rgb, RgbImage};
 
 use super::*;
+use crate::decode::planes::{luma_of, working_planes};
 use crate::decode::{DecodeLimits, decode};
 use crate::test_images::{jpeg, png};
 
@@ -30,9 +31,15 @@ fn document_like(width: u32, height: u32) -> RgbImage {
     })
 }
 
-fn codes_of(bytes: &[u8]) -> Vec<ReasonCode> {
+fn assess(bytes: &[u8]) -> QualityReport {
     let document = decode(bytes, &DecodeLimits::default()).unwrap();
-    assess_quality(&document, &QualityThresholds::embedded()).findings.iter().map(|f| f.code).collect()
+    let thresholds = QualityThresholds::embedded();
+    let planes = working_planes(&document.rgb, thresholds.working_long_side);
+    assess_quality(&document, &planes, &thresholds)
+}
+
+fn codes_of(bytes: &[u8]) -> Vec<ReasonCode> {
+    assess(bytes).findings.iter().map(|f| f.code).collect()
 }
 
 fn map_pixels(image: &RgbImage, f: impl Fn(f64) -> f64) -> RgbImage {
@@ -82,8 +89,7 @@ fn glare_reports_where_it_is() {
         let light = (1.6 * (-d2 * 0.7).exp()).min(1.0);
         *pixel = Rgb(pixel.0.map(|c| (f64::from(c) + (255.0 - f64::from(c)) * light * 1.2).min(255.0) as u8));
     }
-    let document = decode(&png(&card), &DecodeLimits::default()).unwrap();
-    let report = assess_quality(&document, &QualityThresholds::embedded());
+    let report = assess(&png(&card));
     let glare = report.findings.iter().find(|f| f.code == ReasonCode::QualityGlare).expect("glare");
     let region = &glare.regions[0];
     assert!(
@@ -110,7 +116,7 @@ fn grayscale_copy() {
     let card = document_like(1000, 630);
     let gray = RgbImage::from_fn(1000, 630, |x, y| {
         let [r, g, b] = card.get_pixel(x, y).0;
-        let l = planes::luma_of(r, g, b);
+        let l = luma_of(r, g, b);
         Rgb([l, l, l])
     });
     assert_eq!(codes_of(&jpeg(&gray, 90)), [ReasonCode::QualityGrayscaleCopy]);
@@ -120,8 +126,7 @@ fn grayscale_copy() {
 fn heavy_compression_and_the_estimate_for_every_jpeg() {
     let card = document_like(1000, 630);
     assert!(codes_of(&jpeg(&card, 10)).contains(&ReasonCode::QualityHeavyCompression));
-    let document = decode(&jpeg(&card, 75), &DecodeLimits::default()).unwrap();
-    let report = assess_quality(&document, &QualityThresholds::embedded());
+    let report = assess(&jpeg(&card, 75));
     assert!(report.findings.is_empty());
     assert!(report.metrics.contains(&Evidence::number("jpeg_quality_estimate", 75.0)));
     assert!(report.metrics.contains(&Evidence::flag("jpeg_tables_ijg_exact", true)));

@@ -14,7 +14,14 @@ pub(super) fn analyze_response(report: Report) -> pb::AnalyzeResponse {
         risk_score: report.risk_score,
         findings: report.findings.into_iter().map(finding).collect(),
         matches: report.matches.into_iter().map(match_message).collect(),
-        fingerprints: Some(fingerprints(&report.fingerprints)),
+        fingerprints: Some(pb::Fingerprints {
+            perceptual: vec![pb::PerceptualHash {
+                name: "pdq".into(),
+                bits: report.fingerprints.pdq.to_bytes().to_vec(),
+                quality: report.fingerprints.pdq_quality,
+            }],
+            ..fingerprints(&report.fingerprints.exact)
+        }),
         image: Some(image_info(report.image)),
         quality: Some(pb::QualityReport {
             metrics: report.quality.metrics.into_iter().map(evidence).collect(),

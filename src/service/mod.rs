@@ -85,7 +85,7 @@ impl IdForensicsService {
             .await?;
         tracing::info!(
             document_id = report.document_id.as_ref().map(DocumentId::as_str),
-            file_sha256 = %report.fingerprints.file_sha256,
+            file_sha256 = %report.fingerprints.exact.file_sha256,
             decision = report.decision.as_str(),
             risk_score = report.risk_score,
             matches = report.matches.len(),

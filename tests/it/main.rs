@@ -5,5 +5,6 @@ mod corpus;
 mod durability;
 mod grpc;
 mod hostile;
+mod pdq;
 mod stream;
 mod support;

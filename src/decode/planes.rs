@@ -1,4 +1,5 @@
-//! Working planes: the image box-averaged to a bounded size, once, for every quality measure.
+//! Working planes: the decoded image box-averaged to a bounded size, once per upload, for every
+//! analyser that does not need full resolution (the quality gate, the perceptual hash).
 //!
 //! Measures at a fixed working scale are comparable across resolutions (a 640 px scan and a 12 MP
 //! photo get one threshold) and cost the same whatever the upload's size.
