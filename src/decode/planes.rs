@@ -27,6 +27,13 @@ pub fn luma_of(r: u8, g: u8, b: u8) -> u8 {
 pub fn working_planes(image: &RgbImage, max_long_side: u32) -> WorkingPlanes {
     let (width, height) = image.dimensions();
     let factor = width.max(height).div_ceil(max_long_side.max(1)).max(1);
+    if factor == 1 {
+        let luma = GrayImage::from_fn(width, height, |x, y| {
+            let [r, g, b] = image.get_pixel(x, y).0;
+            Luma([luma_of(r, g, b)])
+        });
+        return WorkingPlanes { luma, rgb: image.clone(), factor };
+    }
     let out_width = (width / factor).max(1);
     let out_height = (height / factor).max(1);
     let mut rgb = RgbImage::new(out_width, out_height);

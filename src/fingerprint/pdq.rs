@@ -97,11 +97,9 @@ pub fn pdq_from_luma(mut luma: Vec<f32>, width: usize, height: usize) -> PdqHash
     // The Jarosz filter: two passes of a box filter in each direction approximate a tent.
     for _ in 0..2 {
         for row in 0..height {
-            box_1d(&luma, &mut scratch, row * width, width, 1, window_along_rows);
+            box_1d(&luma, &mut scratch, row * width, width, window_along_rows);
         }
-        for col in 0..width {
-            box_1d(&scratch, &mut luma, col, height, width, window_along_cols);
-        }
+        box_columns(&scratch, &mut luma, width, height, window_along_cols);
     }
     let mut plane = [[0f32; PLANE]; PLANE];
     for (i, row) in plane.iter_mut().enumerate() {
@@ -122,8 +120,9 @@ fn jarosz_window(dimension: usize) -> usize {
     dimension.div_ceil(2 * PLANE)
 }
 
-/// One-dimensional box filter with shrinking windows at the ends (the reference's `box1DFloat`).
-fn box_1d(input: &[f32], output: &mut [f32], start: usize, length: usize, stride: usize, window: usize) {
+/// One-dimensional box filter over `length` values from `start`, with windows that shrink at the
+/// ends (the reference's `box1DFloat`, along a row).
+fn box_1d(input: &[f32], output: &mut [f32], start: usize, length: usize, window: usize) {
     let half = (window + 2) / 2;
     let (mut left, mut right, mut out) = (start, start, start);
     let mut sum = 0f32;
@@ -131,29 +130,71 @@ fn box_1d(input: &[f32], output: &mut [f32], start: usize, length: usize, stride
     for _ in 0..half - 1 {
         sum += input[right];
         count += 1.0;
-        right += stride;
+        right += 1;
     }
     for _ in 0..(window + 1).saturating_sub(half) {
         sum += input[right];
         count += 1.0;
         output[out] = sum / count;
-        right += stride;
-        out += stride;
+        right += 1;
+        out += 1;
     }
     for _ in 0..length.saturating_sub(window) {
         sum += input[right];
         sum -= input[left];
         output[out] = sum / count;
-        left += stride;
-        right += stride;
-        out += stride;
+        left += 1;
+        right += 1;
+        out += 1;
     }
     for _ in 0..half - 1 {
         sum -= input[left];
         count -= 1.0;
         output[out] = sum / count;
-        left += stride;
-        out += stride;
+        left += 1;
+        out += 1;
+    }
+}
+
+/// [`box_1d`] down every column at once: row by row, with a running sum per column, so memory is
+/// read in order. Each column sees the same sequence of additions as `box_1d` gives it, so the
+/// result is bit-identical.
+fn box_columns(input: &[f32], output: &mut [f32], width: usize, height: usize, window: usize) {
+    let half = (window + 2) / 2;
+    let row = |index: usize| &input[index * width..(index + 1) * width];
+    let mut sums = vec![0f32; width];
+    let (mut left, mut right, mut out) = (0, 0, 0);
+    let mut count = 0f32;
+    let mut write = |out: usize, sums: &[f32], count: f32| {
+        for (target, sum) in output[out * width..(out + 1) * width].iter_mut().zip(sums) {
+            *target = sum / count;
+        }
+    };
+    for _ in 0..half - 1 {
+        sums.iter_mut().zip(row(right)).for_each(|(sum, value)| *sum += value);
+        count += 1.0;
+        right += 1;
+    }
+    for _ in 0..(window + 1).saturating_sub(half) {
+        sums.iter_mut().zip(row(right)).for_each(|(sum, value)| *sum += value);
+        count += 1.0;
+        write(out, &sums, count);
+        right += 1;
+        out += 1;
+    }
+    for _ in 0..height.saturating_sub(window) {
+        sums.iter_mut().zip(row(right)).zip(row(left)).for_each(|((sum, add), sub)| *sum = *sum + add - sub);
+        write(out, &sums, count);
+        left += 1;
+        right += 1;
+        out += 1;
+    }
+    for _ in 0..half - 1 {
+        sums.iter_mut().zip(row(left)).for_each(|(sum, value)| *sum -= value);
+        count -= 1.0;
+        write(out, &sums, count);
+        left += 1;
+        out += 1;
     }
 }
 
@@ -260,6 +301,26 @@ mod tests {
         assert_eq!(pdq.hamming_distance(&flipped), 3);
         assert_eq!(Pdq::from_hex("zz"), None);
         assert_eq!(&pdq.to_bytes()[..2], &[0xf8, 0xf8]);
+    }
+
+    #[test]
+    fn column_filter_is_bit_identical_to_the_row_filter_on_the_transpose() {
+        let (width, height) = (37, 53);
+        let image: Vec<f32> = (0..width * height).map(|i| ((i * 7919) % 256) as f32 * 0.731).collect();
+        let transposed: Vec<f32> =
+            (0..width * height).map(|i| image[(i % height) * width + i / height]).collect();
+        for window in [1, 2, 3, 7] {
+            let mut by_columns = vec![0f32; image.len()];
+            box_columns(&image, &mut by_columns, width, height, window);
+            let mut by_rows = vec![0f32; image.len()];
+            for column in 0..width {
+                box_1d(&transposed, &mut by_rows, column * height, height, window);
+            }
+            for (i, value) in by_columns.iter().enumerate() {
+                let (row, column) = (i / width, i % width);
+                assert_eq!(value.to_bits(), by_rows[column * height + row].to_bits(), "window {window}");
+            }
+        }
     }
 
     #[test]
