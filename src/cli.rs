@@ -48,6 +48,40 @@ enum Command {
     Eval(EvalArgs),
     /// Build the quality evaluation set by degrading the good originals of labelled folders.
     MakeQualitySet(MakeQualitySetArgs),
+    /// Re-verify existing accounts' documents: analyse and register each, cross-match them, and
+    /// report linked-account clusters. Resumable: run it again to finish an interrupted run.
+    #[command(after_help = BATCH_HELP)]
+    Batch(BatchArgs),
+}
+
+const BATCH_HELP: &str = "\
+Input: --manifest, a CSV or TSV with account_id, document_id and path columns (paths relative to the
+manifest), or --folder, one subfolder per account holding its images.
+Output folder: results.jsonl (one line per document, the fields of `analyze --json` plus account_id),
+summary.csv, links.json and links.txt (the linked-account clusters, largest first).
+Exit codes: 0 the batch completed (documents that could not be analysed are in results.jsonl with
+their error), 2 the batch could not run.";
+
+#[derive(Debug, Args)]
+struct BatchArgs {
+    /// Data directory of the embedded store the documents are registered in.
+    #[arg(long, env = "IDF_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Manifest of the documents.
+    #[arg(long, conflicts_with = "folder", required_unless_present = "folder")]
+    manifest: Option<PathBuf>,
+    /// Folder of per-account subfolders.
+    #[arg(long)]
+    folder: Option<PathBuf>,
+    /// Output folder (created; reused to resume).
+    #[arg(long)]
+    out: PathBuf,
+    /// Worker threads [default: the number of cores].
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// A folder with tuned copies of models/*.toml.
+    #[arg(long, env = "IDF_MODELS_DIR")]
+    models_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +176,7 @@ pub(crate) fn run() -> ExitCode {
         }
         Command::Eval(args) => eval(cli.config.as_deref(), args).map(|()| ExitCode::SUCCESS),
         Command::MakeQualitySet(args) => make_quality_set(args).map(|()| ExitCode::SUCCESS),
+        Command::Batch(args) => batch(cli.config.as_deref(), args).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {error:#}");
@@ -171,6 +206,44 @@ fn eval(config: Option<&Path>, args: EvalArgs) -> anyhow::Result<()> {
     } else {
         print!("{}", evaluation.to_markdown());
     }
+    Ok(())
+}
+
+fn batch(config: Option<&Path>, args: BatchArgs) -> anyhow::Result<()> {
+    let settings = Settings::resolve(
+        config,
+        Overrides { data_dir: Some(args.data_dir), models_dir: args.models_dir, ..Overrides::default() },
+    )?;
+    let items = match (&args.manifest, &args.folder) {
+        (Some(manifest), _) => idforensics::batch::read_manifest(manifest)?,
+        (None, Some(folder)) => idforensics::batch::read_folder(folder)?,
+        (None, None) => anyhow::bail!("give --manifest or --folder"),
+    };
+    let data_dir = settings.data_dir.clone().unwrap_or_default();
+    let store =
+        Store::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let engine = Engine::new(settings.limits, load_models(&settings)?, Some(store));
+    let jobs =
+        args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1);
+    let summary = idforensics::batch::run_batch(
+        &engine,
+        items,
+        &args.out,
+        jobs,
+        settings.limits.max_bytes,
+        &mut |p| {
+            eprintln!("batch: {}/{} documents, {:.1}/s, ETA {} s", p.done, p.total, p.rate, p.eta.as_secs());
+        },
+    )?;
+    eprintln!(
+        "batch: {} listed, {} already done, {} analysed ({} could not be), {} linked-account clusters; see {}",
+        summary.listed,
+        summary.skipped,
+        summary.analysed,
+        summary.errors,
+        summary.clusters,
+        args.out.join("links.txt").display()
+    );
     Ok(())
 }
 

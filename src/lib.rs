@@ -9,6 +9,7 @@
 //! record); [`engine`] (the pipeline); [`service`] and [`server`] (gRPC, the only layer that knows
 //! protobuf).
 
+pub mod batch;
 pub mod decode;
 pub mod engine;
 pub mod eval;

@@ -1,0 +1,375 @@
+//! Batch re-verification: analyse and register a platform's existing documents, cross-match them
+//! through the store, and report the linked-account clusters.
+//!
+//! Resumable by construction: every result is appended to `results.jsonl` as soon as it is made,
+//! a restarted run skips the documents already there (a line cut short by a kill is dropped), and
+//! registration is idempotent, so running twice changes nothing.
+
+use std::collections::{BTreeSet, HashSet};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::engine::{AnalyzeRequest, Engine};
+use crate::ids::{AccountId, DocumentId};
+use crate::links::AccountCluster;
+use crate::report::Report;
+
+/// One document to re-verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchItem {
+    /// The account that uploaded it.
+    pub account_id: AccountId,
+    /// Its document id.
+    pub document_id: DocumentId,
+    /// Where the image is.
+    pub path: PathBuf,
+}
+
+/// Why a batch could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// Reading the input or writing the output failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The manifest is not usable.
+    #[error("{path}, line {line}: {message}")]
+    Manifest {
+        /// The manifest.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The store failed while building the links report.
+    #[error(transparent)]
+    Links(#[from] crate::engine::AnalyzeError),
+    /// Serialising a result failed.
+    #[error("writing results: {0}")]
+    Serialize(#[from] serde_json::Error),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BatchError + '_ {
+    move |source| BatchError::Io { path: path.to_owned(), source }
+}
+
+/// Reads a CSV or TSV manifest with `account_id`, `document_id` and `path` columns (paths relative
+/// to the manifest's folder). No quoting: identifiers and paths must not contain the separator.
+pub fn read_manifest(path: &Path) -> Result<Vec<BatchItem>, BatchError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut lines = text.lines().enumerate();
+    let (_, header) = lines.next().ok_or_else(|| manifest_error(path, 1, "empty manifest"))?;
+    let separator = if header.contains('\t') { '\t' } else { ',' };
+    let columns: Vec<&str> = header.split(separator).map(str::trim).collect();
+    let column = |name: &str| {
+        columns
+            .iter()
+            .position(|c| *c == name)
+            .ok_or_else(|| manifest_error(path, 1, &format!("no `{name}` column")))
+    };
+    let (account, document, file) = (column("account_id")?, column("document_id")?, column("path")?);
+    let mut items = Vec::new();
+    for (index, line) in lines.filter(|(_, line)| !line.trim().is_empty()) {
+        let cells: Vec<&str> = line.split(separator).map(str::trim).collect();
+        let cell = |at: usize| {
+            cells.get(at).copied().ok_or_else(|| manifest_error(path, index + 1, "missing column"))
+        };
+        let to_error = |error: crate::ids::IdError| manifest_error(path, index + 1, &error.to_string());
+        items.push(BatchItem {
+            account_id: AccountId::new(cell(account)?).map_err(to_error)?,
+            document_id: DocumentId::new(cell(document)?).map_err(to_error)?,
+            path: base.join(cell(file)?),
+        });
+    }
+    Ok(items)
+}
+
+fn manifest_error(path: &Path, line: usize, message: &str) -> BatchError {
+    BatchError::Manifest { path: path.to_owned(), line, message: message.to_owned() }
+}
+
+/// Lists a folder laid out as `<account_id>/<file>`: each subfolder is an account, each file in it
+/// (recursively) a document whose id is its path below the account folder.
+pub fn read_folder(root: &Path) -> Result<Vec<BatchItem>, BatchError> {
+    let mut items = Vec::new();
+    let mut accounts: Vec<PathBuf> = std::fs::read_dir(root)
+        .map_err(io(root))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir())
+        .collect();
+    accounts.sort();
+    for account_dir in accounts {
+        let account_name = account_dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let Ok(account_id) = AccountId::new(account_name) else { continue };
+        let mut pending = vec![account_dir.clone()];
+        let mut files = Vec::new();
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).map_err(io(&dir))?.filter_map(Result::ok) {
+                let path = entry.path();
+                if path.is_dir() { pending.push(path) } else { files.push(path) }
+            }
+        }
+        files.sort();
+        for path in files {
+            let relative = path.strip_prefix(&account_dir).unwrap_or(&path).to_string_lossy().into_owned();
+            if let Ok(document_id) = DocumentId::new(relative) {
+                items.push(BatchItem { account_id: account_id.clone(), document_id, path });
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// One line of `results.jsonl`.
+#[derive(Debug, Serialize)]
+struct ResultLine<'a> {
+    account_id: &'a AccountId,
+    document_id: &'a DocumentId,
+    file: String,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    report: Option<Report>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorLine>,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorLine {
+    reason: &'static str,
+    message: String,
+}
+
+/// How a run went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchSummary {
+    /// Documents listed.
+    pub listed: usize,
+    /// Skipped: already in `results.jsonl` from an earlier run.
+    pub skipped: usize,
+    /// Analysed in this run.
+    pub analysed: usize,
+    /// Of those, not analysable (unreadable or undecodable).
+    pub errors: usize,
+    /// Clusters of two or more linked accounts in the store.
+    pub clusters: usize,
+}
+
+/// Progress, as reported to the caller every `progress_every`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Done in this run.
+    pub done: usize,
+    /// To do in this run.
+    pub total: usize,
+    /// Documents per second so far.
+    pub rate: f64,
+    /// Estimated time left.
+    pub eta: Duration,
+}
+
+/// Runs a batch: analyses and registers every item not yet in `out/results.jsonl` with `jobs`
+/// threads, then writes `out/summary.csv`, `out/links.json` and `out/links.txt`.
+pub fn run_batch(
+    engine: &Engine,
+    items: Vec<BatchItem>,
+    out: &Path,
+    jobs: usize,
+    max_bytes: u64,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<BatchSummary, BatchError> {
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let results_path = out.join("results.jsonl");
+    let done = completed(&results_path)?;
+    let listed = items.len();
+    let todo: Vec<BatchItem> = items
+        .into_iter()
+        .filter(|item| {
+            !done.contains(&(item.account_id.as_str().to_owned(), item.document_id.as_str().to_owned()))
+        })
+        .collect();
+    let skipped = listed - todo.len();
+    let total = todo.len();
+    let mut results =
+        OpenOptions::new().create(true).append(true).open(&results_path).map_err(io(&results_path))?;
+
+    let queue = Mutex::new(todo.into_iter());
+    // Bounded: workers wait when the writer falls behind, so memory does not grow with the batch.
+    let (sender, receiver) = mpsc::sync_channel::<String>(jobs * 2);
+    let started = Instant::now();
+    let (mut analysed, mut errors) = (0, 0);
+    std::thread::scope(|scope| -> Result<(), BatchError> {
+        for _ in 0..jobs.max(1) {
+            let sender = sender.clone();
+            let queue = &queue;
+            scope.spawn(move || {
+                loop {
+                    let Some(item) = queue.lock().unwrap_or_else(|p| p.into_inner()).next() else { break };
+                    let line = analyse_item(engine, &item, max_bytes);
+                    if sender.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        let mut last_report = Instant::now();
+        for line in receiver {
+            if line.contains("\"error\":{") {
+                errors += 1;
+            }
+            results.write_all(line.as_bytes()).map_err(io(&results_path))?;
+            analysed += 1;
+            if last_report.elapsed() >= Duration::from_secs(2) || analysed == total {
+                let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+                let rate = analysed as f64 / elapsed;
+                let eta = Duration::from_secs_f64((total - analysed) as f64 / rate.max(1e-9));
+                progress(Progress { done: analysed, total, rate, eta });
+                last_report = Instant::now();
+            }
+        }
+        Ok(())
+    })?;
+    results.flush().map_err(io(&results_path))?;
+
+    write_summary(&results_path, &out.join("summary.csv"))?;
+    let clusters = engine.account_links(None)?;
+    std::fs::write(out.join("links.json"), serde_json::to_vec_pretty(&clusters)?).map_err(io(out))?;
+    std::fs::write(out.join("links.txt"), links_table(&clusters)).map_err(io(out))?;
+    Ok(BatchSummary { listed, skipped, analysed, errors, clusters: clusters.len() })
+}
+
+fn analyse_item(engine: &Engine, item: &BatchItem, max_bytes: u64) -> String {
+    let outcome = read_bounded(&item.path, max_bytes).and_then(|bytes| {
+        engine
+            .analyze(AnalyzeRequest {
+                image: &bytes,
+                account_id: Some(&item.account_id),
+                document_id: Some(&item.document_id),
+                register: true,
+            })
+            .map_err(|error| ErrorLine { reason: error.reason(), message: error.to_string() })
+    });
+    let (report, error) = match outcome {
+        Ok(mut report) => {
+            report.document_id = None; // the line names it once
+            (Some(report), None)
+        }
+        Err(error) => (None, Some(error)),
+    };
+    let line = ResultLine {
+        account_id: &item.account_id,
+        document_id: &item.document_id,
+        file: item.path.display().to_string(),
+        report,
+        error,
+    };
+    let mut text = serde_json::to_string(&line).unwrap_or_else(|error| {
+        format!(
+            r#"{{"document_id":{:?},"error":{{"reason":"batch.serialize","message":{:?}}}}}"#,
+            item.document_id.as_str(),
+            error.to_string()
+        )
+    });
+    text.push('\n');
+    text
+}
+
+fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ErrorLine> {
+    let file =
+        File::open(path).map_err(|e| ErrorLine { reason: "file.unreadable", message: e.to_string() })?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ErrorLine { reason: "file.unreadable", message: e.to_string() })?;
+    if bytes.len() as u64 > limit {
+        return Err(ErrorLine {
+            reason: "image.too_many_bytes",
+            message: format!("larger than {limit} bytes"),
+        });
+    }
+    Ok(bytes)
+}
+
+/// The (account, document) pairs already in `results.jsonl`. A last line cut short by a kill is
+/// removed so the file stays valid JSON Lines.
+fn completed(path: &Path) -> Result<HashSet<(String, String)>, BatchError> {
+    let mut done = HashSet::new();
+    let Ok(file) = File::open(path) else { return Ok(done) };
+    let mut valid_length = 0u64;
+    for line in BufReader::new(file).split(b'\n') {
+        let line = line.map_err(io(path))?;
+        match serde_json::from_slice::<serde_json::Value>(&line) {
+            Ok(value) => {
+                let field = |name: &str| value[name].as_str().unwrap_or_default().to_owned();
+                done.insert((field("account_id"), field("document_id")));
+                valid_length += line.len() as u64 + 1;
+            }
+            Err(_) => break,
+        }
+    }
+    let file = OpenOptions::new().write(true).open(path).map_err(io(path))?;
+    file.set_len(valid_length).map_err(io(path))?;
+    Ok(done)
+}
+
+/// `summary.csv`: one row per document of `results.jsonl`.
+fn write_summary(results: &Path, summary: &Path) -> Result<(), BatchError> {
+    let mut out =
+        String::from("account_id,document_id,decision,risk_score,reason_codes,matched_accounts,error\n");
+    let text = std::fs::read_to_string(results).map_err(io(results))?;
+    for line in text.lines() {
+        let value: serde_json::Value = serde_json::from_str(line)?;
+        let codes: Vec<&str> =
+            value["findings"].as_array().into_iter().flatten().filter_map(|f| f["code"].as_str()).collect();
+        let matched: BTreeSet<&str> = value["matches"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["account_id"].as_str())
+            .collect();
+        out += &format!(
+            "{},{},{},{},{},{},{}\n",
+            value["account_id"].as_str().unwrap_or_default(),
+            value["document_id"].as_str().unwrap_or_default(),
+            value["decision"].as_str().unwrap_or("ERROR"),
+            value["risk_score"].as_f64().map(|r| format!("{r:.3}")).unwrap_or_default(),
+            codes.join(" "),
+            matched.into_iter().collect::<Vec<_>>().join(" "),
+            value["error"]["reason"].as_str().unwrap_or_default(),
+        );
+    }
+    std::fs::write(summary, out).map_err(io(summary))
+}
+
+/// The clusters as a table for people.
+pub fn links_table(clusters: &[AccountCluster]) -> String {
+    let mut out = format!("{} linked-account clusters, largest first\n", clusters.len());
+    for (index, cluster) in clusters.iter().enumerate() {
+        let accounts: Vec<&str> = cluster.account_ids.iter().map(AccountId::as_str).collect();
+        out += &format!("\n#{} {} accounts: {}\n", index + 1, accounts.len(), accounts.join(", "));
+        for link in &cluster.links {
+            out += &format!(
+                "  {}/{} <-> {}/{}  {} distance {}\n",
+                link.account_a,
+                link.document_a,
+                link.account_b,
+                link.document_b,
+                link.kind,
+                link.distance.map_or("-".to_owned(), |d| d.to_string())
+            );
+        }
+    }
+    out
+}
