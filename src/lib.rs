@@ -4,10 +4,11 @@
 //! seen on another account, and was the image edited. The analysis is a pure function of the bytes,
 //! the configuration and the store; the gRPC service and the CLI are thin shells around [`engine`].
 //!
-//! Layers, from the bottom: [`decode`] and [`fingerprint`] (pure, synchronous); [`findings`],
-//! [`reuse`] and [`policy`] (what was seen and what it means); [`store`] (the embedded system of
-//! record); [`engine`] (the pipeline); [`service`] and [`server`] (gRPC, the only layer that knows
-//! protobuf).
+//! Layers, from the bottom: [`decode`] and [`fingerprint`] (pure, synchronous); the analysers
+//! [`quality`], [`tamper`] and [`reuse`], with [`links`]; [`findings`] and [`policy`] (what was
+//! seen and what it means); [`store`] (the embedded system of record); [`engine`] (the pipeline);
+//! [`service`] and [`server`] (gRPC, the only layer that knows protobuf); [`batch`] and [`eval`]
+//! (re-verification and measurement, over the engine).
 
 pub mod batch;
 pub mod decode;
