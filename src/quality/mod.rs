@@ -1,6 +1,6 @@
 //! The quality gate: is the image good enough to verify a document from?
 //!
-//! Every measure is taken once on a working plane (see [`planes`]) and reported as a metric, fired or
+//! Every measure is taken once on a working plane (see [`crate::decode::planes`]) and reported as a metric, fired or
 //! not; findings carry the measured value, the threshold and a hint for the user. Thresholds and
 //! their calibration notes live in `models/quality.toml`.
 
