@@ -324,13 +324,14 @@ fn completed(path: &Path) -> Result<HashSet<(String, String)>, BatchError> {
     Ok(done)
 }
 
-/// `summary.csv`: one row per document of `results.jsonl`.
+/// `summary.csv`: one row per document of `results.jsonl`, streamed (memory does not grow with the
+/// batch).
 fn write_summary(results: &Path, summary: &Path) -> Result<(), BatchError> {
-    let mut out =
-        String::from("account_id,document_id,decision,risk_score,reason_codes,matched_accounts,error\n");
-    let text = std::fs::read_to_string(results).map_err(io(results))?;
-    for line in text.lines() {
-        let value: serde_json::Value = serde_json::from_str(line)?;
+    let mut out = std::io::BufWriter::new(File::create(summary).map_err(io(summary))?);
+    writeln!(out, "account_id,document_id,decision,risk_score,reason_codes,matched_accounts,error")
+        .map_err(io(summary))?;
+    for line in BufReader::new(File::open(results).map_err(io(results))?).lines() {
+        let value: serde_json::Value = serde_json::from_str(&line.map_err(io(results))?)?;
         let codes: Vec<&str> =
             value["findings"].as_array().into_iter().flatten().filter_map(|f| f["code"].as_str()).collect();
         let matched: BTreeSet<&str> = value["matches"]
@@ -339,8 +340,9 @@ fn write_summary(results: &Path, summary: &Path) -> Result<(), BatchError> {
             .flatten()
             .filter_map(|m| m["account_id"].as_str())
             .collect();
-        out += &format!(
-            "{},{},{},{},{},{},{}\n",
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{}",
             value["account_id"].as_str().unwrap_or_default(),
             value["document_id"].as_str().unwrap_or_default(),
             value["decision"].as_str().unwrap_or("ERROR"),
@@ -348,9 +350,10 @@ fn write_summary(results: &Path, summary: &Path) -> Result<(), BatchError> {
             codes.join(" "),
             matched.into_iter().collect::<Vec<_>>().join(" "),
             value["error"]["reason"].as_str().unwrap_or_default(),
-        );
+        )
+        .map_err(io(summary))?;
     }
-    std::fs::write(summary, out).map_err(io(summary))
+    out.flush().map_err(io(summary))
 }
 
 /// The clusters as a table for people.
