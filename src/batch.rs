@@ -1,5 +1,5 @@
 //! Batch re-verification: analyse and register a platform's existing documents, cross-match them
-//! through the store, and report the linked-account clusters.
+//! through the store, and report the linked-account clusters, in process or against a server.
 //!
 //! Resumable by construction: every result is appended to `results.jsonl` as soon as it is made,
 //! a restarted run skips the documents already there (a line cut short by a kill is dropped), and
@@ -18,7 +18,59 @@ use serde::Serialize;
 use crate::engine::{AnalyzeRequest, Engine};
 use crate::ids::{AccountId, DocumentId};
 use crate::links::AccountCluster;
-use crate::report::Report;
+use crate::pb;
+use crate::service::{ClientError, RemoteClient, analyze_response_json};
+
+/// Where a batch's documents are analysed and registered: in process on the embedded store, or by
+/// a running server. Both give the same result lines and the same clusters.
+pub trait BatchBackend: Sync {
+    /// Analyses and registers one document; its result as `analyze --json` prints it (without
+    /// `file` and `document_id`).
+    fn analyze(&self, item: &BatchItem, image: Vec<u8>) -> Result<serde_json::Value, ErrorLine>;
+    /// Every cluster of linked accounts.
+    fn clusters(&self) -> Result<Vec<AccountCluster>, BatchError>;
+}
+
+impl BatchBackend for Engine {
+    fn analyze(&self, item: &BatchItem, image: Vec<u8>) -> Result<serde_json::Value, ErrorLine> {
+        let request = AnalyzeRequest {
+            image: &image,
+            account_id: Some(&item.account_id),
+            document_id: Some(&item.document_id),
+            register: true,
+        };
+        let mut report = Engine::analyze(self, request)
+            .map_err(|error| ErrorLine { reason: error.reason().to_owned(), message: error.to_string() })?;
+        report.document_id = None; // the line names it once
+        serde_json::to_value(report)
+            .map_err(|e| ErrorLine { reason: "batch.serialize".into(), message: e.to_string() })
+    }
+
+    fn clusters(&self) -> Result<Vec<AccountCluster>, BatchError> {
+        Ok(self.account_links(None)?)
+    }
+}
+
+impl BatchBackend for RemoteClient {
+    fn analyze(&self, item: &BatchItem, image: Vec<u8>) -> Result<serde_json::Value, ErrorLine> {
+        let request = pb::AnalyzeRequest {
+            image,
+            account_id: item.account_id.as_str().to_owned(),
+            document_id: item.document_id.as_str().to_owned(),
+            register: true,
+            ..Default::default()
+        };
+        match RemoteClient::analyze(self, request) {
+            Ok(response) => Ok(analyze_response_json(&response)),
+            Err(ClientError::Status { reason, message }) => Err(ErrorLine { reason, message }),
+            Err(other) => Err(ErrorLine { reason: "server.unreachable".into(), message: other.to_string() }),
+        }
+    }
+
+    fn clusters(&self) -> Result<Vec<AccountCluster>, BatchError> {
+        Ok(self.account_links()?)
+    }
+}
 
 /// One document to re-verify.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +107,9 @@ pub enum BatchError {
     /// The store failed while building the links report.
     #[error(transparent)]
     Links(#[from] crate::engine::AnalyzeError),
+    /// The server failed while building the links report.
+    #[error(transparent)]
+    Remote(#[from] ClientError),
     /// Serialising a result failed.
     #[error("writing results: {0}")]
     Serialize(#[from] serde_json::Error),
@@ -140,15 +195,18 @@ struct ResultLine<'a> {
     document_id: &'a DocumentId,
     file: String,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    report: Option<Report>,
+    report: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorLine>,
 }
 
+/// Why one document could not be analysed.
 #[derive(Debug, Serialize)]
-struct ErrorLine {
-    reason: &'static str,
-    message: String,
+pub struct ErrorLine {
+    /// Machine-readable reason.
+    pub reason: String,
+    /// Message.
+    pub message: String,
 }
 
 /// How a run went.
@@ -166,7 +224,7 @@ pub struct BatchSummary {
     pub clusters: usize,
 }
 
-/// Progress, as reported to the caller every `progress_every`.
+/// Progress, reported to the caller after every document (the caller decides how often to show it).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {
     /// Done in this run.
@@ -182,7 +240,7 @@ pub struct Progress {
 /// Runs a batch: analyses and registers every item not yet in `out/results.jsonl` with `jobs`
 /// threads, then writes `out/summary.csv`, `out/links.json` and `out/links.txt`.
 pub fn run_batch(
-    engine: &Engine,
+    backend: &dyn BatchBackend,
     items: Vec<BatchItem>,
     out: &Path,
     jobs: usize,
@@ -216,7 +274,7 @@ pub fn run_batch(
             scope.spawn(move || {
                 loop {
                     let Some(item) = queue.lock().unwrap_or_else(|p| p.into_inner()).next() else { break };
-                    let line = analyse_item(engine, &item, max_bytes);
+                    let line = analyse_item(backend, &item, max_bytes);
                     if sender.send(line).is_err() {
                         break;
                     }
@@ -224,48 +282,31 @@ pub fn run_batch(
             });
         }
         drop(sender);
-        let mut last_report = Instant::now();
         for line in receiver {
             if line.contains("\"error\":{") {
                 errors += 1;
             }
             results.write_all(line.as_bytes()).map_err(io(&results_path))?;
             analysed += 1;
-            if last_report.elapsed() >= Duration::from_secs(2) || analysed == total {
-                let elapsed = started.elapsed().as_secs_f64().max(1e-9);
-                let rate = analysed as f64 / elapsed;
-                let eta = Duration::from_secs_f64((total - analysed) as f64 / rate.max(1e-9));
-                progress(Progress { done: analysed, total, rate, eta });
-                last_report = Instant::now();
-            }
+            let rate = analysed as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            let eta = Duration::from_secs_f64((total - analysed) as f64 / rate.max(1e-9));
+            progress(Progress { done: analysed, total, rate, eta });
         }
         Ok(())
     })?;
     results.flush().map_err(io(&results_path))?;
 
     write_summary(&results_path, &out.join("summary.csv"))?;
-    let clusters = engine.account_links(None)?;
+    let clusters = backend.clusters()?;
     std::fs::write(out.join("links.json"), serde_json::to_vec_pretty(&clusters)?).map_err(io(out))?;
     std::fs::write(out.join("links.txt"), links_table(&clusters)).map_err(io(out))?;
     Ok(BatchSummary { listed, skipped, analysed, errors, clusters: clusters.len() })
 }
 
-fn analyse_item(engine: &Engine, item: &BatchItem, max_bytes: u64) -> String {
-    let outcome = read_bounded(&item.path, max_bytes).and_then(|bytes| {
-        engine
-            .analyze(AnalyzeRequest {
-                image: &bytes,
-                account_id: Some(&item.account_id),
-                document_id: Some(&item.document_id),
-                register: true,
-            })
-            .map_err(|error| ErrorLine { reason: error.reason(), message: error.to_string() })
-    });
+fn analyse_item(backend: &dyn BatchBackend, item: &BatchItem, max_bytes: u64) -> String {
+    let outcome = read_bounded(&item.path, max_bytes).and_then(|bytes| backend.analyze(item, bytes));
     let (report, error) = match outcome {
-        Ok(mut report) => {
-            report.document_id = None; // the line names it once
-            (Some(report), None)
-        }
+        Ok(report) => (Some(report), None),
         Err(error) => (None, Some(error)),
     };
     let line = ResultLine {
@@ -287,15 +328,14 @@ fn analyse_item(engine: &Engine, item: &BatchItem, max_bytes: u64) -> String {
 }
 
 fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ErrorLine> {
-    let file =
-        File::open(path).map_err(|e| ErrorLine { reason: "file.unreadable", message: e.to_string() })?;
+    let unreadable =
+        |e: std::io::Error| ErrorLine { reason: "file.unreadable".into(), message: e.to_string() };
+    let file = File::open(path).map_err(unreadable)?;
     let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| ErrorLine { reason: "file.unreadable", message: e.to_string() })?;
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(unreadable)?;
     if bytes.len() as u64 > limit {
         return Err(ErrorLine {
-            reason: "image.too_many_bytes",
+            reason: "image.too_many_bytes".into(),
             message: format!("larger than {limit} bytes"),
         });
     }

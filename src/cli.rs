@@ -55,6 +55,9 @@ enum Command {
 }
 
 const BATCH_HELP: &str = "\
+Where: --data-dir analyses in this process on the embedded store; --server URL sends every
+document to a running server (unary Analyze calls from --jobs threads, retried while it reports
+overload), so the same run can re-verify against production.
 Input: --manifest, a CSV or TSV with account_id, document_id and path columns (paths relative to the
 manifest), or --folder, one subfolder per account holding its images.
 Output folder: results.jsonl (one line per document, the fields of `analyze --json` plus account_id),
@@ -64,9 +67,12 @@ their error), 2 the batch could not run.";
 
 #[derive(Debug, Args)]
 struct BatchArgs {
-    /// Data directory of the embedded store the documents are registered in.
-    #[arg(long, env = "IDF_DATA_DIR")]
-    data_dir: PathBuf,
+    /// Data directory of the embedded store the documents are registered in (in-process runs).
+    #[arg(long, env = "IDF_DATA_DIR", required_unless_present = "server")]
+    data_dir: Option<PathBuf>,
+    /// Send the documents to a running server instead (e.g. http://127.0.0.1:50051).
+    #[arg(long, conflicts_with = "data_dir")]
+    server: Option<String>,
     /// Manifest of the documents.
     #[arg(long, conflicts_with = "folder", required_unless_present = "folder")]
     manifest: Option<PathBuf>,
@@ -212,28 +218,56 @@ fn eval(config: Option<&Path>, args: EvalArgs) -> anyhow::Result<()> {
 fn batch(config: Option<&Path>, args: BatchArgs) -> anyhow::Result<()> {
     let settings = Settings::resolve(
         config,
-        Overrides { data_dir: Some(args.data_dir), models_dir: args.models_dir, ..Overrides::default() },
+        Overrides { data_dir: args.data_dir.clone(), models_dir: args.models_dir, ..Overrides::default() },
     )?;
     let items = match (&args.manifest, &args.folder) {
         (Some(manifest), _) => idforensics::batch::read_manifest(manifest)?,
         (None, Some(folder)) => idforensics::batch::read_folder(folder)?,
         (None, None) => anyhow::bail!("give --manifest or --folder"),
     };
-    let data_dir = settings.data_dir.clone().unwrap_or_default();
-    let store =
-        Store::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
-    let engine = Engine::new(settings.limits, load_models(&settings)?, Some(store));
+    let backend: Box<dyn idforensics::batch::BatchBackend> = match (&args.server, &settings.data_dir) {
+        (Some(url), _) => {
+            Box::new(idforensics::service::RemoteClient::connect(url, settings.max_message_bytes)?)
+        }
+        (None, Some(data_dir)) => {
+            let store = Store::open(data_dir)
+                .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+            Box::new(Engine::new(settings.limits, load_models(&settings)?, Some(store)))
+        }
+        (None, None) => anyhow::bail!("give --data-dir or --server"),
+    };
     let jobs =
         args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from)).max(1);
+    // On a terminal, one line redrawn as a bar; otherwise (logs, CI) a plain line every 2 s.
+    let terminal = std::io::stderr().is_terminal();
+    let interval = std::time::Duration::from_millis(if terminal { 200 } else { 2000 });
+    let mut last_shown: Option<std::time::Instant> = None;
+    let mut report_progress = |p: idforensics::batch::Progress| {
+        let finished = p.done == p.total;
+        if !finished && last_shown.is_some_and(|shown| shown.elapsed() < interval) {
+            return;
+        }
+        last_shown = Some(std::time::Instant::now());
+        let status = format!("{}/{} documents, {:.1}/s, ETA {} s", p.done, p.total, p.rate, p.eta.as_secs());
+        if terminal {
+            let filled = (30 * p.done).checked_div(p.total).unwrap_or(30);
+            eprint!(
+                "\r[{}{}] {status}{}",
+                "#".repeat(filled),
+                "-".repeat(30 - filled),
+                if finished { "\n" } else { "" }
+            );
+        } else {
+            eprintln!("batch: {status}");
+        }
+    };
     let summary = idforensics::batch::run_batch(
-        &engine,
+        backend.as_ref(),
         items,
         &args.out,
         jobs,
         settings.limits.max_bytes,
-        &mut |p| {
-            eprintln!("batch: {}/{} documents, {:.1}/s, ETA {} s", p.done, p.total, p.rate, p.eta.as_secs());
-        },
+        &mut report_progress,
     )?;
     eprintln!(
         "batch: {} listed, {} already done, {} analysed ({} could not be), {} linked-account clusters; see {}",

@@ -1,7 +1,9 @@
 //! The gRPC service `idforensics.v1.IdForensics`: validate, convert, run the engine on the blocking
 //! pool under a concurrency limit, convert back. No analysis logic lives here.
 
+mod client;
 mod convert;
+mod json;
 mod status;
 
 use std::sync::Arc;
@@ -9,6 +11,8 @@ use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::{Request, Response, Status, Streaming};
 
+pub use client::{ClientError, RemoteClient};
+pub use json::analyze_response_json;
 pub use status::{ERROR_DOMAIN, ServiceError};
 
 use crate::engine::{self, AnalyzeError, Engine};

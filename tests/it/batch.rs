@@ -120,6 +120,26 @@ fn batch_reports_every_planted_ring_once_and_resumes_after_a_kill() {
     let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     assert_eq!(summary.lines().count(), total + 1);
 
+    // The same run against a real server gives the same clusters.
+    let (mut server, address) = crate::support::start_server(&dir.path().join("server-data"));
+    let remote_out = dir.path().join("remote-out");
+    let url = format!("http://{address}");
+    let remote = batch(&[
+        "--server",
+        &url,
+        "--manifest",
+        manifest_path.to_str().unwrap(),
+        "--out",
+        remote_out.to_str().unwrap(),
+    ]);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(remote.status.code(), Some(0), "{}", String::from_utf8_lossy(&remote.stderr));
+    assert_eq!(lines(&remote_out.join("results.jsonl")).len(), total);
+    let remote_clusters: Value =
+        serde_json::from_str(&std::fs::read_to_string(remote_out.join("links.json")).unwrap()).unwrap();
+    assert_eq!(remote_clusters, Value::Array(clusters.clone()), "same clusters through the server");
+
     // Running again changes nothing.
     let again = batch(&args);
     assert!(String::from_utf8_lossy(&again.stderr).contains(&format!("{total} already done, 0 analysed")));

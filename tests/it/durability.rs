@@ -1,42 +1,15 @@
 //! Acknowledged registrations survive kill -9 of the real server process.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use idforensics::pb;
 use idforensics::pb::id_forensics_client::IdForensicsClient;
 
-use crate::support::{jpeg, textured_image};
+use crate::support::{jpeg, start_server, textured_image};
 
 /// A registration the server acknowledged: its document id and image.
 type Acknowledged = (String, Vec<u8>);
-
-/// Starts `idforensics serve` on an ephemeral port; returns the child and the address it logged.
-fn start_server(data_dir: &std::path::Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_idforensics"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--data-dir"])
-        .arg(data_dir)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-            if entry["fields"]["message"] == "idforensics listening" {
-                let address = entry["fields"]["address"].as_str().unwrap().parse::<SocketAddr>().unwrap();
-                let _ = sender.send(address);
-            }
-        }
-    });
-    let address = receiver.recv_timeout(Duration::from_secs(30)).expect("server did not report its address");
-    (child, address)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_registrations_survive_sigkill() {

@@ -304,3 +304,25 @@ async fn account_links_form_clusters_through_shared_documents() {
     assert!(alone.clusters.is_empty());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn server_responses_convert_to_the_cli_json_shape() {
+    use idforensics::engine::{AnalyzeRequest, Engine, Models};
+    use idforensics::service::analyze_response_json;
+
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let image = testdata("edited-photoshop-cs6.jpg");
+    let remote = client.analyze(analyze(image.clone(), "", "", false)).await.unwrap().into_inner();
+    let engine = Engine::new(DecodeLimits::default(), Models::embedded(), None);
+    let report = engine
+        .analyze(AnalyzeRequest { image: &image, account_id: None, document_id: None, register: false })
+        .unwrap();
+    let mut local = serde_json::to_value(&report).unwrap();
+    let mut converted = analyze_response_json(&remote);
+    for json in [&mut local, &mut converted] {
+        json.as_object_mut().unwrap().remove("timings");
+    }
+    assert_eq!(converted, local);
+    server.stop().await;
+}

@@ -1,8 +1,11 @@
 //! Shared helpers: generated images, test data, a server on an ephemeral port.
 
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 
 use idforensics::engine::{Engine, Models};
 use idforensics::pb::id_forensics_client::IdForensicsClient;
@@ -13,6 +16,30 @@ use image::{ImageEncoder, Rgb, RgbImage};
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
+
+/// Starts `idforensics serve` on an ephemeral port; returns the child and the address it logged.
+pub(crate) fn start_server(data_dir: &std::path::Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_idforensics"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--data-dir"])
+        .arg(data_dir)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+            if entry["fields"]["message"] == "idforensics listening" {
+                let address = entry["fields"]["address"].as_str().unwrap().parse::<SocketAddr>().unwrap();
+                let _ = sender.send(address);
+            }
+        }
+    });
+    let address = receiver.recv_timeout(Duration::from_secs(30)).expect("server did not report its address");
+    (child, address)
+}
 
 /// A file from `testdata/`.
 pub(crate) fn testdata(name: &str) -> Vec<u8> {
