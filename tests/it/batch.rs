@@ -28,8 +28,8 @@ fn batch_reports_every_planted_ring_once_and_resumes_after_a_kill() {
         std::fs::write(images.join(&name), bytes).unwrap();
         manifest += &format!("{account},{document},images/{name}\n");
     };
-    // 150 accounts with a document of their own.
-    for i in 0..150u32 {
+    // 250 accounts with a document of their own.
+    for i in 0..250u32 {
         add(&format!("user-{i:03}"), "id", &jpeg(&textured_image(160, 120, 1000 + i), 85), "jpg");
     }
     // Ring 1: one licence image behind three accounts.
