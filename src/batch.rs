@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::mpsc;
@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::engine::{AnalyzeRequest, Engine};
 use crate::ids::{AccountId, DocumentId};
+use crate::input::read_bounded;
 use crate::links::AccountCluster;
 use crate::pb;
 use crate::service::{ClientError, RemoteClient, analyze_response_json};
@@ -304,7 +305,9 @@ pub fn run_batch(
 }
 
 fn analyse_item(backend: &dyn BatchBackend, item: &BatchItem, max_bytes: u64) -> String {
-    let outcome = read_bounded(&item.path, max_bytes).and_then(|bytes| backend.analyze(item, bytes));
+    let outcome = read_bounded(&item.path, max_bytes)
+        .map_err(|error| ErrorLine { reason: error.reason().to_owned(), message: error.to_string() })
+        .and_then(|bytes| backend.analyze(item, bytes));
     let (report, error) = match outcome {
         Ok(report) => (Some(report), None),
         Err(error) => (None, Some(error)),
@@ -325,21 +328,6 @@ fn analyse_item(backend: &dyn BatchBackend, item: &BatchItem, max_bytes: u64) ->
     });
     text.push('\n');
     text
-}
-
-fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ErrorLine> {
-    let unreadable =
-        |e: std::io::Error| ErrorLine { reason: "file.unreadable".into(), message: e.to_string() };
-    let file = File::open(path).map_err(unreadable)?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(unreadable)?;
-    if bytes.len() as u64 > limit {
-        return Err(ErrorLine {
-            reason: "image.too_many_bytes".into(),
-            message: format!("larger than {limit} bytes"),
-        });
-    }
-    Ok(bytes)
 }
 
 /// The (account, document) pairs already in `results.jsonl`. A last line cut short by a kill is

@@ -1,7 +1,7 @@
 //! Command-line front end: `serve` and `analyze`. Raw arguments are resolved into a plan before any
 //! I/O; the analysis itself is the library's [`Engine`].
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use idforensics::engine::{AnalyzeError, AnalyzeRequest, Engine, Models};
 use idforensics::ids::{AccountId, DocumentId};
+use idforensics::input::{InputError, read_bounded};
 use idforensics::policy::Decision;
 use idforensics::report::Report;
 use idforensics::settings::{DEFAULT_DATA_DIR, LogFormat, Overrides, Settings};
@@ -423,7 +424,7 @@ impl AnalyzePlan {
         let mut errored = false;
         let stdout = std::io::stdout();
         for (path, document_id) in &self.files {
-            let outcome = read_bounded(path, self.max_bytes).and_then(|bytes| {
+            let outcome = read_bounded(path, self.max_bytes).map_err(FileError::from).and_then(|bytes| {
                 self.engine
                     .analyze(AnalyzeRequest {
                         image: &bytes,
@@ -457,10 +458,8 @@ impl AnalyzePlan {
 /// Why one file could not be analysed.
 #[derive(Debug, thiserror::Error)]
 enum FileError {
-    #[error("cannot read file: {0}")]
-    Read(std::io::Error),
-    #[error("the file is larger than the {limit}-byte limit")]
-    TooManyBytes { limit: u64 },
+    #[error(transparent)]
+    Input(#[from] InputError),
     #[error(transparent)]
     Analyze(#[from] AnalyzeError),
 }
@@ -468,22 +467,10 @@ enum FileError {
 impl FileError {
     fn reason(&self) -> &'static str {
         match self {
-            FileError::Read(_) => "file.unreadable",
-            FileError::TooManyBytes { .. } => "image.too_many_bytes",
+            FileError::Input(error) => error.reason(),
             FileError::Analyze(error) => error.reason(),
         }
     }
-}
-
-/// Reads at most `limit` bytes, so a huge file is refused without being loaded.
-fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, FileError> {
-    let file = std::fs::File::open(path).map_err(FileError::Read)?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(FileError::Read)?;
-    if bytes.len() as u64 > limit {
-        return Err(FileError::TooManyBytes { limit });
-    }
-    Ok(bytes)
 }
 
 /// One line of `analyze --json`.

@@ -147,16 +147,6 @@ impl Engine {
         Engine { limits, models, store }
     }
 
-    /// The policy in force.
-    pub fn policy(&self) -> &Policy {
-        &self.models.policy
-    }
-
-    /// The store, when there is one.
-    pub fn store(&self) -> Option<&Store> {
-        self.store.as_ref()
-    }
-
     /// Analyses one upload and registers it when asked.
     pub fn analyze(&self, request: AnalyzeRequest<'_>) -> Result<Report, AnalyzeError> {
         let registration_target = if request.register {

@@ -140,7 +140,6 @@ pub struct RegisterOutcome {
 #[derive(Debug)]
 pub struct Store {
     connection: Mutex<Connection>,
-    path: PathBuf,
 }
 
 impl Store {
@@ -154,12 +153,7 @@ impl Store {
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut connection)?;
-        Ok(Store { connection: Mutex::new(connection), path })
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(Store { connection: Mutex::new(connection) })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {

@@ -79,13 +79,6 @@ pub struct FrameComponent {
     pub quant_table: u8,
 }
 
-impl FrameHeader {
-    /// Progressive (SOF2, SOF6, SOF10, SOF14).
-    pub fn is_progressive(&self) -> bool {
-        matches!(self.marker, 0xC2 | 0xC6 | 0xCA | 0xCE)
-    }
-}
-
 /// Why a JPEG container could not be walked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JpegContainerError {
