@@ -49,6 +49,10 @@ enum Command {
     Eval(EvalArgs),
     /// Build the quality evaluation set by degrading the good originals of labelled folders.
     MakeQualitySet(MakeQualitySetArgs),
+    /// Evaluate reuse detection on generated ID cards (and optionally real photos) against plain
+    /// PDQ: false matches between distinct cards, recall per capture transform, portrait and data
+    /// swaps, and the distance quantiles the thresholds were set from.
+    EvalReuse(EvalReuseArgs),
     /// Re-verify existing accounts' documents: analyse and register each, cross-match them, and
     /// report linked-account clusters. Resumable: run it again to finish an interrupted run.
     #[command(after_help = BATCH_HELP)]
@@ -95,6 +99,31 @@ struct BatchArgs {
 struct EvalArgs {
     /// A folder with MANIFEST.tsv.
     dir: PathBuf,
+    /// A folder with tuned copies of models/*.toml.
+    #[arg(long, env = "IDF_MODELS_DIR")]
+    models_dir: Option<PathBuf>,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct EvalReuseArgs {
+    /// Card templates.
+    #[arg(long, default_value_t = 4)]
+    templates: u64,
+    /// Distinct cards per template.
+    #[arg(long, default_value_t = 2000)]
+    cards_per_template: usize,
+    /// Portrait swaps and data swaps per template (each).
+    #[arg(long, default_value_t = 250)]
+    swaps_per_template: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// A folder of real photos (searched recursively for .jpg/.jpeg/.png) to register and capture again.
+    #[arg(long)]
+    photos: Option<PathBuf>,
     /// A folder with tuned copies of models/*.toml.
     #[arg(long, env = "IDF_MODELS_DIR")]
     models_dir: Option<PathBuf>,
@@ -183,6 +212,7 @@ pub(crate) fn run() -> ExitCode {
         }
         Command::Eval(args) => eval(cli.config.as_deref(), args).map(|()| ExitCode::SUCCESS),
         Command::MakeQualitySet(args) => make_quality_set(args).map(|()| ExitCode::SUCCESS),
+        Command::EvalReuse(args) => eval_reuse(cli.config.as_deref(), args).map(|()| ExitCode::SUCCESS),
         Command::Batch(args) => batch(cli.config.as_deref(), args).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|error| {
@@ -214,6 +244,48 @@ fn eval(config: Option<&Path>, args: EvalArgs) -> anyhow::Result<()> {
         print!("{}", evaluation.to_markdown());
     }
     Ok(())
+}
+
+fn eval_reuse(config: Option<&Path>, args: EvalReuseArgs) -> anyhow::Result<()> {
+    let settings =
+        Settings::resolve(config, Overrides { models_dir: args.models_dir, ..Overrides::default() })?;
+    let photos = match &args.photos {
+        Some(dir) => image_files(dir).with_context(|| format!("listing {}", dir.display()))?,
+        None => Vec::new(),
+    };
+    let config = idforensics::eval::reuse::ReuseEvalConfig {
+        templates: args.templates,
+        cards_per_template: args.cards_per_template,
+        swaps_per_template: args.swaps_per_template,
+        seed: args.seed,
+        photos,
+    };
+    let evaluation = idforensics::eval::reuse::evaluate_reuse(&config, &load_models(&settings)?);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&evaluation)?);
+    } else {
+        print!("{}", evaluation.to_markdown());
+    }
+    Ok(())
+}
+
+/// JPEG and PNG files under `dir`, recursively, sorted.
+fn image_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder)? {
+            let path = entry?.path();
+            let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+            if path.is_dir() {
+                pending.push(path);
+            } else if matches!(extension.as_deref(), Some("jpg" | "jpeg" | "png")) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 fn batch(config: Option<&Path>, args: BatchArgs) -> anyhow::Result<()> {

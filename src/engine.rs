@@ -14,6 +14,7 @@ use crate::policy::Policy;
 use crate::quality::{QualityThresholds, assess_quality};
 use crate::report::{ImageInfo, Match, MatchReport, Registration, Report, StageTiming};
 use crate::reuse;
+use crate::reuse::perceptual::ReuseModel;
 use crate::store::{NewRegistration, Store, StoreError};
 use crate::tamper::{TamperModels, assess_tamper};
 
@@ -79,6 +80,8 @@ pub struct Models {
     pub quality: QualityThresholds,
     /// Tamper signatures and thresholds.
     pub tamper: TamperModels,
+    /// Zone layout and match thresholds for perceptual reuse.
+    pub reuse: ReuseModel,
 }
 
 /// A models folder that cannot be used.
@@ -93,6 +96,9 @@ pub enum ModelsError {
     /// The tamper models are invalid.
     #[error(transparent)]
     Tamper(#[from] crate::tamper::TamperConfigError),
+    /// The reuse model is invalid.
+    #[error(transparent)]
+    Reuse(#[from] crate::reuse::perceptual::ReuseModelError),
 }
 
 impl Models {
@@ -102,10 +108,12 @@ impl Models {
             policy: Policy::embedded(),
             quality: QualityThresholds::embedded(),
             tamper: TamperModels::embedded(),
+            reuse: ReuseModel::embedded(),
         }
     }
 
-    /// Tuned copies from `dir` (`policy.toml`, `quality.toml`, `editors.toml`, `tamper.toml`); a
+    /// Tuned copies from `dir` (`policy.toml`, `quality.toml`, `editors.toml`, `tamper.toml`,
+    /// `reuse.toml`); a
     /// file absent there is the shipped one.
     pub fn load(dir: &std::path::Path) -> Result<Self, ModelsError> {
         let mut models = Models::embedded();
@@ -118,6 +126,10 @@ impl Models {
             models.quality = QualityThresholds::load(&quality)?;
         }
         models.tamper = TamperModels::load(dir)?;
+        let reuse = dir.join("reuse.toml");
+        if reuse.is_file() {
+            models.reuse = ReuseModel::load(&reuse)?;
+        }
         Ok(models)
     }
 }

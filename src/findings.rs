@@ -44,6 +44,12 @@ pub enum ReasonCode {
     ReuseSameFile,
     /// The same decoded pixels (another encoding of one image) are registered on another account.
     ReuseSameImage,
+    /// Another capture of the same card (both portrait and personal-data zones match).
+    ReuseSameDocument,
+    /// The same portrait with different personal data.
+    ReuseSamePortrait,
+    /// The same personal data with a different portrait.
+    ReuseSamePersonalData,
 }
 
 impl ReasonCode {
@@ -64,6 +70,9 @@ impl ReasonCode {
         ReasonCode::TamperMetadataStripped,
         ReasonCode::ReuseSameFile,
         ReasonCode::ReuseSameImage,
+        ReasonCode::ReuseSameDocument,
+        ReasonCode::ReuseSamePortrait,
+        ReasonCode::ReuseSamePersonalData,
     ];
 
     /// The code as it appears on the wire and in `models/policy.toml`.
@@ -84,6 +93,9 @@ impl ReasonCode {
             ReasonCode::TamperMetadataStripped => "tamper.metadata_stripped",
             ReasonCode::ReuseSameFile => "reuse.same_file",
             ReasonCode::ReuseSameImage => "reuse.same_image",
+            ReasonCode::ReuseSameDocument => "reuse.same_document",
+            ReasonCode::ReuseSamePortrait => "reuse.same_portrait",
+            ReasonCode::ReuseSamePersonalData => "reuse.same_personal_data",
         }
     }
 }

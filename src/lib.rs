@@ -17,6 +17,7 @@ pub mod eval;
 pub mod findings;
 pub mod fingerprint;
 pub mod ids;
+pub mod index;
 pub mod input;
 pub mod links;
 pub mod policy;

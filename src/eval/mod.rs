@@ -5,8 +5,11 @@
 //! how often the expected code fired and the decisions; per code, precision and recall; for the clean
 //! labels, how many were rejected.
 
+pub mod captures;
+pub mod cards;
 mod manifest;
 pub mod quality_set;
+pub mod reuse;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -5,6 +5,7 @@
 //! lossless re-encoding (JPEG decoded and saved as PNG, EXIF orientation baked in, metadata stripped)
 //! has the same pixel digest while its file digest differs.
 
+pub mod document;
 pub mod pdq;
 
 use std::fmt;

@@ -4,6 +4,8 @@
 //! re-uploaded, or the same image re-encoded losslessly (metadata stripped, PNG re-save, orientation
 //! baked in).
 
+pub mod perceptual;
+
 use std::collections::BTreeSet;
 
 use crate::findings::{Evidence, Finding, ReasonCode};

@@ -1,0 +1,232 @@
+//! Capture transforms for the reuse evaluation: what happens to one document image between two
+//! uploads (re-compression, resizing, cropping, turning, tilting, perspective, exposure, blur, noise,
+//! screenshots, a fresh photo of the card on a table).
+
+use std::io::Cursor;
+
+use image::imageops::{FilterType, crop_imm, resize};
+use image::{GrayImage, ImageFormat, Luma, Rgb, RgbImage};
+use imageproc::filter::gaussian_blur_f32;
+use imageproc::geometric_transformations::{
+    Border, Interpolation, Projection, rotate_about_center_no_crop, warp_into,
+};
+use rand::Rng;
+use rand::rngs::StdRng;
+
+/// One kind of capture transform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Capture {
+    /// JPEG re-compression at quality 40..=95.
+    Jpeg,
+    /// Resizing by 0.3..2×.
+    Resize,
+    /// Cropping up to 15 % of the width and height.
+    Crop,
+    /// A quarter, half or three-quarter turn.
+    Turn,
+    /// A tilt of 2..10° either way on a plain surround.
+    Tilt,
+    /// A perspective view (corners moved by up to 8 %).
+    Perspective,
+    /// Brightness, contrast and gamma changes.
+    Tone,
+    /// Gaussian blur, sigma 0.8..2.
+    Blur,
+    /// Gaussian noise, sigma 3..10.
+    Noise,
+    /// A downscaled PNG screenshot.
+    Screenshot,
+    /// The card photographed on a textured background, scaled, slightly tilted and in perspective.
+    OnBackground,
+}
+
+impl Capture {
+    /// Every transform, in report order.
+    pub const ALL: [Capture; 11] = [
+        Capture::Jpeg,
+        Capture::Resize,
+        Capture::Crop,
+        Capture::Turn,
+        Capture::Tilt,
+        Capture::Perspective,
+        Capture::Tone,
+        Capture::Blur,
+        Capture::Noise,
+        Capture::Screenshot,
+        Capture::OnBackground,
+    ];
+
+    /// Name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Capture::Jpeg => "jpeg_q40_95",
+            Capture::Resize => "resize_0.3_2x",
+            Capture::Crop => "crop_le_15pct",
+            Capture::Turn => "turn_90_180_270",
+            Capture::Tilt => "tilt_2_10deg",
+            Capture::Perspective => "perspective",
+            Capture::Tone => "brightness_contrast_gamma",
+            Capture::Blur => "blur",
+            Capture::Noise => "noise",
+            Capture::Screenshot => "png_screenshot",
+            Capture::OnBackground => "photo_on_background",
+        }
+    }
+
+    /// Applies the transform with parameters drawn from `rng`; returns the encoded upload.
+    pub fn apply(self, image: &RgbImage, rng: &mut StdRng) -> Vec<u8> {
+        let (width, height) = image.dimensions();
+        let transformed = match self {
+            Capture::Jpeg => return encode_jpeg(image, rng.random_range(40..=95)),
+            Capture::Resize => {
+                let factor = rng.random_range(0.3..2.0f32);
+                let size = |v: u32| ((v as f32 * factor).round() as u32).max(8);
+                resize(image, size(width), size(height), FilterType::Triangle)
+            }
+            Capture::Crop => {
+                let cut = |v: u32, rng: &mut StdRng| {
+                    let total = (v as f32 * rng.random_range(0.03..0.15f32)) as u32;
+                    let first = rng.random_range(0..=total);
+                    (first, v - total)
+                };
+                let (left, kept_width) = cut(width, rng);
+                let (top, kept_height) = cut(height, rng);
+                crop_imm(image, left, top, kept_width, kept_height).to_image()
+            }
+            Capture::Turn => match rng.random_range(0..3) {
+                0 => image::imageops::rotate90(image),
+                1 => image::imageops::rotate180(image),
+                _ => image::imageops::rotate270(image),
+            },
+            Capture::Tilt => {
+                let degrees = rng.random_range(2.0..10.0f32) * if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+                let surround: Rgb<u8> =
+                    Rgb([rng.random_range(0..255), rng.random_range(0..255), rng.random_range(0..255)]);
+                rotate_about_center_no_crop(
+                    image,
+                    degrees.to_radians(),
+                    Interpolation::Bilinear,
+                    Border::Constant(surround),
+                )
+            }
+            Capture::Perspective => {
+                let surround =
+                    Rgb([rng.random_range(0..80), rng.random_range(0..80), rng.random_range(0..80)]);
+                place(image, width + width / 5, height + height / 5, 1.0, 0.0, 0.08, &plain(surround), rng)
+            }
+            Capture::Tone => {
+                let gain = rng.random_range(0.6..1.4f32);
+                let offset = rng.random_range(-40.0..40.0f32);
+                let gamma = rng.random_range(0.6..1.6f32);
+                let mut out = image.clone();
+                for pixel in out.pixels_mut() {
+                    pixel.0 = pixel.0.map(|c| {
+                        let toned = (f32::from(c) / 255.0).powf(gamma) * 255.0 * gain + offset;
+                        toned.clamp(0.0, 255.0) as u8
+                    });
+                }
+                out
+            }
+            Capture::Blur => gaussian_blur_f32(image, rng.random_range(0.8..2.0)),
+            Capture::Noise => {
+                let sigma = rng.random_range(3.0..10.0f32);
+                let mut out = image.clone();
+                for pixel in out.pixels_mut() {
+                    let noise = gaussian(rng) * sigma;
+                    pixel.0 = pixel.0.map(|c| (f32::from(c) + noise).clamp(0.0, 255.0) as u8);
+                }
+                out
+            }
+            Capture::Screenshot => {
+                let factor = rng.random_range(0.5..0.9f32);
+                let size = |v: u32| ((v as f32 * factor).round() as u32).max(8);
+                let shot = resize(image, size(width), size(height), FilterType::CatmullRom);
+                let mut bytes = Vec::new();
+                shot.write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png)
+                    .expect("PNG encoding to memory");
+                return bytes;
+            }
+            Capture::OnBackground => {
+                let canvas_width = width * 3 / 2;
+                let canvas_height = height * 3 / 2;
+                let scale = rng.random_range(0.6..0.9f32);
+                let tilt = rng.random_range(-5.0..5.0f32).to_radians();
+                let background = textured(rng);
+                place(image, canvas_width, canvas_height, scale, tilt, 0.04, &background, rng)
+            }
+        };
+        encode_jpeg(&transformed, 90)
+    }
+}
+
+/// Baseline JPEG of `image` at `quality`.
+pub fn encode_jpeg(image: &RgbImage, quality: u8) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality)
+        .encode_image(image)
+        .expect("JPEG encoding to memory");
+    bytes
+}
+
+fn plain(colour: Rgb<u8>) -> impl Fn(u32, u32) -> RgbImage {
+    move |w, h| RgbImage::from_pixel(w, h, colour)
+}
+
+/// A wood-grain-like surface: stripes with noise.
+fn textured(rng: &mut StdRng) -> impl Fn(u32, u32) -> RgbImage + use<> {
+    let base = [rng.random_range(60..200), rng.random_range(50..160), rng.random_range(30..120)];
+    let period = rng.random_range(8.0..40.0f32);
+    let slant = rng.random_range(-0.5..0.5f32);
+    move |w, h| {
+        RgbImage::from_fn(w, h, |x, y| {
+            let stripe = ((x as f32 + slant * y as f32) / period).sin() * 25.0;
+            let speckle = ((x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) % 23) as f32 - 11.0;
+            Rgb(base.map(|c: u8| (f32::from(c) + stripe + speckle).clamp(0.0, 255.0) as u8))
+        })
+    }
+}
+
+/// `card` on a `canvas_width` × `canvas_height` background, scaled, turned by `tilt` radians and with
+/// each corner moved by up to `jitter` of the card size.
+#[allow(clippy::too_many_arguments)]
+fn place(
+    card: &RgbImage,
+    canvas_width: u32,
+    canvas_height: u32,
+    scale: f32,
+    tilt: f32,
+    jitter: f32,
+    background: &dyn Fn(u32, u32) -> RgbImage,
+    rng: &mut StdRng,
+) -> RgbImage {
+    let (w, h) = (card.width() as f32, card.height() as f32);
+    let (cx, cy) = (canvas_width as f32 / 2.0, canvas_height as f32 / 2.0);
+    let (sin, cos) = tilt.sin_cos();
+    let corners = [(-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5)].map(|(u, v): (f32, f32)| {
+        let (x, y) = (u * w * scale, v * h * scale);
+        let jx = rng.random_range(-jitter..=jitter) * w * scale;
+        let jy = rng.random_range(-jitter..=jitter) * h * scale;
+        (cx + x * cos - y * sin + jx, cy + x * sin + y * cos + jy)
+    });
+    let source = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)];
+    let mut out = background(canvas_width, canvas_height);
+    let projection = Projection::from_control_points(source, corners).expect("corners of a convex quad");
+    let mut warped = RgbImage::new(canvas_width, canvas_height);
+    warp_into(card, projection, Interpolation::Bilinear, Border::Constant(Rgb([0, 0, 0])), &mut warped);
+    let mut mask = GrayImage::new(canvas_width, canvas_height);
+    let card_mask = GrayImage::from_pixel(card.width(), card.height(), Luma([255]));
+    warp_into(&card_mask, projection, Interpolation::Nearest, Border::Constant(Luma([0])), &mut mask);
+    for ((pixel, placed), inside) in out.pixels_mut().zip(warped.pixels()).zip(mask.pixels()) {
+        if inside.0[0] > 0 {
+            *pixel = *placed;
+        }
+    }
+    out
+}
+
+/// A standard normal draw (Box-Muller).
+fn gaussian(rng: &mut StdRng) -> f32 {
+    let u: f32 = rng.random_range(f32::EPSILON..1.0);
+    let v: f32 = rng.random_range(0.0..1.0);
+    (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
+}

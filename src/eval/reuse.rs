@@ -1,0 +1,501 @@
+//! `idforensics eval-reuse`: measures reuse detection on synthetic ID cards (and, optionally, on real
+//! photos), with plain PDQ at distance ≤ 31 measured in the same run as the baseline.
+//!
+//! Per template it renders distinct cards (one holder each) and registers them. Then:
+//! - every registered card is searched against all the others: any match is a false match;
+//! - each card is captured again with one transform ([`Capture`]) and searched: recall per transform;
+//! - cards with the same portrait and new data, and with the same data and a new portrait, are
+//!   searched: detection of `same_portrait` and `same_personal_data`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+use super::captures::{Capture, encode_jpeg};
+use super::cards::{Holder, Template};
+use crate::decode::planes::working_planes;
+use crate::decode::{DecodeLimits, decode};
+use crate::engine::Models;
+use crate::findings::ReasonCode;
+use crate::fingerprint::Fingerprints;
+use crate::fingerprint::document::DocumentPrint;
+use crate::fingerprint::pdq::Pdq;
+use crate::ids::{AccountId, DocumentId};
+use crate::index::HammingIndex;
+use crate::reuse::perceptual::{IndexedDocument, PerceptualIndex};
+
+/// PDQ's customary match threshold, the baseline.
+pub const BASELINE_PDQ_RADIUS: u32 = 31;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct ReuseEvalConfig {
+    /// Number of templates.
+    pub templates: u64,
+    /// Distinct cards per template.
+    pub cards_per_template: usize,
+    /// Portrait swaps and data swaps per template (each).
+    pub swaps_per_template: usize,
+    /// Random seed: the same seed gives the same cards and captures.
+    pub seed: u64,
+    /// Real photos to register and capture again, besides the cards.
+    pub photos: Vec<PathBuf>,
+}
+
+/// Detection counts for one kind of query, ours and the baseline's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Detection {
+    /// Queries.
+    pub queries: usize,
+    /// Found with the expected kind.
+    pub detected: usize,
+    /// Found, but with another reuse kind.
+    pub detected_other_kind: usize,
+    /// Queries that also matched some other (wrong) document.
+    pub wrong_matches: usize,
+    /// Plain PDQ ≤ 31 found the source.
+    pub baseline_detected: usize,
+    /// Plain PDQ ≤ 31 also matched some other document.
+    pub baseline_wrong_matches: usize,
+}
+
+/// Distances between a query and its source, for calibration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DistanceSummary {
+    /// Pairs measured.
+    pub pairs: usize,
+    /// Portrait-zone distance quantiles (min, p5, p50, p95, max), best orientation.
+    pub portrait: [u32; 5],
+    /// Data-zone distance quantiles.
+    pub data: [u32; 5],
+    /// Global PDQ distance quantiles.
+    pub global_pdq: [u32; 5],
+}
+
+/// The evaluation's results.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReuseEvaluation {
+    /// Model version evaluated.
+    pub model_version: String,
+    /// Templates.
+    pub templates: u64,
+    /// Distinct registered cards.
+    pub cards: usize,
+    /// Unordered pairs of distinct cards compared (all pairs, the index being exact).
+    pub card_pairs: u64,
+    /// Of which pairs within one template.
+    pub same_template_pairs: u64,
+    /// Distinct-card pairs reported as reuse by idforensics.
+    pub false_match_pairs: usize,
+    /// The same, per reported kind.
+    pub false_match_kinds: BTreeMap<String, usize>,
+    /// Distinct-card pairs within plain PDQ ≤ 31.
+    pub baseline_false_match_pairs: usize,
+    /// Recall per capture transform (same card, `same_document` or `same_image` expected).
+    pub captures: BTreeMap<String, Detection>,
+    /// All transforms together.
+    pub captures_total: Detection,
+    /// Same portrait, new data.
+    pub same_portrait: Detection,
+    /// Same data, new portrait.
+    pub same_personal_data: Detection,
+    /// Real photos captured again (when given).
+    pub photos: BTreeMap<String, Detection>,
+    /// Distinct real-photo pairs reported as reuse.
+    pub photo_false_match_pairs: usize,
+    /// Distances per query kind.
+    pub distances: BTreeMap<String, DistanceSummary>,
+}
+
+/// The fingerprints the evaluation compares, made as the engine makes them.
+struct Prints {
+    document: DocumentPrint,
+    pdq: Pdq,
+}
+
+fn prints_of(bytes: &[u8], models: &Models) -> Option<Prints> {
+    let decoded = decode(bytes, &DecodeLimits::default()).ok()?;
+    let planes = working_planes(&decoded.rgb, models.quality.working_long_side);
+    let document = DocumentPrint::compute(&planes, &models.reuse.layout);
+    let pdq = Fingerprints::compute(bytes, &decoded).pdq;
+    Some(Prints { document, pdq })
+}
+
+/// A registered original.
+struct Original {
+    account: AccountId,
+    template: u64,
+    holder: Holder,
+    prints: Prints,
+}
+
+/// Runs the evaluation.
+pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluation {
+    let mut result = ReuseEvaluation {
+        model_version: models.reuse.version.clone(),
+        templates: config.templates,
+        ..ReuseEvaluation::default()
+    };
+    let templates: Vec<Template> = (0..config.templates).map(Template::new).collect();
+    let jobs: Vec<(u64, usize)> =
+        (0..config.templates).flat_map(|t| (0..config.cards_per_template).map(move |c| (t, c))).collect();
+    let originals: Vec<Original> = parallel_map(&jobs, |&(template, card)| {
+        let mut rng = StdRng::seed_from_u64(config.seed ^ (template << 32) ^ card as u64);
+        let holder = templates[template as usize].holder(&mut rng);
+        let bytes = encode_jpeg(&templates[template as usize].render(&holder), 92);
+        let prints = prints_of(&bytes, models).expect("a generated card decodes");
+        let account = AccountId::new(&format!("t{template}-c{card}")).expect("valid id");
+        Original { account, template, holder, prints }
+    });
+    let (index, pdq_index) = register(&originals);
+    result.cards = originals.len();
+    result.card_pairs = pairs(originals.len());
+    result.same_template_pairs = config.templates * pairs(config.cards_per_template);
+
+    // Distinct cards against each other.
+    let mut false_pairs = BTreeSet::new();
+    let mut baseline_false_pairs = BTreeSet::new();
+    for (number, original) in originals.iter().enumerate() {
+        for hit in index.search(&original.prints.document, Some(&original.account), &models.reuse) {
+            if false_pairs.insert(ordered(&original.account, &hit.document.account_id)) {
+                *result.false_match_kinds.entry(hit.verdict.kind.as_str().to_owned()).or_default() += 1;
+            }
+        }
+        for hit in pdq_index.search(&original.prints.pdq, BASELINE_PDQ_RADIUS) {
+            if *hit.value != number {
+                baseline_false_pairs.insert((number.min(*hit.value), number.max(*hit.value)));
+            }
+        }
+    }
+    result.false_match_pairs = false_pairs.len();
+    result.baseline_false_match_pairs = baseline_false_pairs.len();
+
+    // Captures of registered cards.
+    let capture_jobs: Vec<usize> = (0..originals.len()).collect();
+    let captured: Vec<(Capture, Option<Prints>)> = parallel_map(&capture_jobs, |&number| {
+        let original = &originals[number];
+        let capture = Capture::ALL[number % Capture::ALL.len()];
+        let mut rng = StdRng::seed_from_u64(config.seed ^ 0xCA97 ^ (number as u64) << 8);
+        let template = &templates[original.template as usize];
+        let bytes = capture.apply(&template.render(&original.holder), &mut rng);
+        (capture, prints_of(&bytes, models))
+    });
+    let mut distances: BTreeMap<String, Vec<(u32, u32, u32)>> = BTreeMap::new();
+    for (number, (capture, prints)) in captured.iter().enumerate() {
+        let Some(prints) = prints else { continue };
+        let source = &originals[number];
+        let detection = result.captures.entry(capture.name().to_owned()).or_default();
+        score(detection, prints, source, &index, &pdq_index, number, ReasonCode::ReuseSameDocument, models);
+        distances.entry(capture.name().to_owned()).or_default().push(zone_distances(prints, &source.prints));
+    }
+    for detection in result.captures.values() {
+        add(&mut result.captures_total, detection);
+    }
+
+    // Swapped portraits and swapped data.
+    let swap_jobs: Vec<(usize, bool)> = (0..originals.len())
+        .filter(|number| number % config.cards_per_template.max(1) < config.swaps_per_template)
+        .flat_map(|number| [(number, true), (number, false)])
+        .collect();
+    let swapped: Vec<(usize, bool, Option<Prints>)> = parallel_map(&swap_jobs, |&(number, keep_portrait)| {
+        let source = &originals[number];
+        let template = &templates[source.template as usize];
+        let mut rng =
+            StdRng::seed_from_u64(config.seed ^ 0x5A ^ (number as u64) << 12 ^ u64::from(keep_portrait));
+        let fresh = template.holder(&mut rng);
+        let holder = if keep_portrait {
+            Holder { portrait_seed: source.holder.portrait_seed, fields: fresh.fields }
+        } else {
+            Holder { portrait_seed: fresh.portrait_seed, fields: source.holder.fields.clone() }
+        };
+        (number, keep_portrait, prints_of(&encode_jpeg(&template.render(&holder), 90), models))
+    });
+    for (number, keep_portrait, prints) in &swapped {
+        let Some(prints) = prints else { continue };
+        let source = &originals[*number];
+        let (detection, kind, name) = if *keep_portrait {
+            (&mut result.same_portrait, ReasonCode::ReuseSamePortrait, "same_portrait")
+        } else {
+            (&mut result.same_personal_data, ReasonCode::ReuseSamePersonalData, "same_personal_data")
+        };
+        score(detection, prints, source, &index, &pdq_index, *number, kind, models);
+        distances.entry(name.to_owned()).or_default().push(zone_distances(prints, &source.prints));
+    }
+
+    // Distinct cards of one template, sampled, for the calibration table.
+    let mut rng = StdRng::seed_from_u64(config.seed ^ 0xD1);
+    let per_template = config.cards_per_template;
+    if per_template >= 2 {
+        for _ in 0..20_000.min(result.same_template_pairs as usize) {
+            let template = rng.random_range(0..config.templates as usize);
+            let a = template * per_template + rng.random_range(0..per_template);
+            let b = template * per_template + rng.random_range(0..per_template);
+            if a != b {
+                distances
+                    .entry("distinct_same_template".to_owned())
+                    .or_default()
+                    .push(zone_distances(&originals[a].prints, &originals[b].prints));
+            }
+        }
+    }
+    result.distances = distances.into_iter().map(|(name, values)| (name, summarise(values))).collect();
+
+    if !config.photos.is_empty() {
+        evaluate_photos(config, models, &mut result);
+    }
+    result
+}
+
+/// Real photos: register each, capture each again with JPEG, crop, turn and resize transforms.
+fn evaluate_photos(config: &ReuseEvalConfig, models: &Models, result: &mut ReuseEvaluation) {
+    let loaded: Vec<Option<(image::RgbImage, Prints)>> = parallel_map(&config.photos, |path| {
+        let bytes = std::fs::read(path).ok()?;
+        let decoded = decode(&bytes, &DecodeLimits::default()).ok()?;
+        let prints = prints_of(&bytes, models)?;
+        // Captures start from the decoded image, at most 2000 px, as a phone would re-shoot it.
+        let planes = working_planes(&decoded.rgb, 2000);
+        Some((planes.rgb, prints))
+    });
+    let photos: Vec<Original> = loaded
+        .iter()
+        .enumerate()
+        .filter_map(|(number, photo)| {
+            photo.as_ref().map(|(_, prints)| Original {
+                account: AccountId::new(&format!("photo-{number}")).expect("valid id"),
+                template: u64::MAX,
+                holder: Holder { portrait_seed: 0, fields: Vec::new() },
+                prints: Prints { document: prints.document.clone(), pdq: prints.pdq },
+            })
+        })
+        .collect();
+    let images: Vec<&image::RgbImage> = loaded.iter().flatten().map(|(image, _)| image).collect();
+    let (index, pdq_index) = register(&photos);
+    let mut false_pairs = BTreeSet::new();
+    for photo in &photos {
+        for hit in index.search(&photo.prints.document, Some(&photo.account), &models.reuse) {
+            false_pairs.insert(ordered(&photo.account, &hit.document.account_id));
+        }
+    }
+    result.photo_false_match_pairs = false_pairs.len();
+    let transforms = [Capture::Jpeg, Capture::Crop, Capture::Turn, Capture::Resize];
+    let jobs: Vec<(usize, Capture)> =
+        (0..photos.len()).flat_map(|number| transforms.map(|capture| (number, capture))).collect();
+    let captured = parallel_map(&jobs, |&(number, capture)| {
+        let mut rng = StdRng::seed_from_u64(config.seed ^ 0xF0 ^ (number as u64) << 4);
+        prints_of(&capture.apply(images[number], &mut rng), models)
+    });
+    for ((number, capture), prints) in jobs.iter().zip(&captured) {
+        let Some(prints) = prints else { continue };
+        let detection = result.photos.entry(capture.name().to_owned()).or_default();
+        score(
+            detection,
+            prints,
+            &photos[*number],
+            &index,
+            &pdq_index,
+            *number,
+            ReasonCode::ReuseSameDocument,
+            models,
+        );
+    }
+}
+
+fn register(originals: &[Original]) -> (PerceptualIndex, HammingIndex<usize>) {
+    let mut index = PerceptualIndex::new();
+    let mut pdq_index = HammingIndex::new();
+    for (number, original) in originals.iter().enumerate() {
+        index.insert(IndexedDocument {
+            account_id: original.account.clone(),
+            document_id: DocumentId::new("original").expect("valid id"),
+            registered_at_ms: number as i64,
+            hashes: original.prints.document.upright,
+        });
+        pdq_index.insert(&original.prints.pdq, number);
+    }
+    (index, pdq_index)
+}
+
+/// Scores one query whose true source is `source` (number `source_number` in the PDQ index).
+#[allow(clippy::too_many_arguments)]
+fn score(
+    detection: &mut Detection,
+    query: &Prints,
+    source: &Original,
+    index: &PerceptualIndex,
+    pdq_index: &HammingIndex<usize>,
+    source_number: usize,
+    expected: ReasonCode,
+    models: &Models,
+) {
+    detection.queries += 1;
+    let hits = index.search(&query.document, None, &models.reuse);
+    match hits.iter().find(|hit| hit.document.account_id == source.account) {
+        Some(hit) if hit.verdict.kind == expected => detection.detected += 1,
+        Some(_) => detection.detected_other_kind += 1,
+        None => {}
+    }
+    if hits.iter().any(|hit| hit.document.account_id != source.account) {
+        detection.wrong_matches += 1;
+    }
+    let baseline = pdq_index.search(&query.pdq, BASELINE_PDQ_RADIUS);
+    if baseline.iter().any(|hit| *hit.value == source_number) {
+        detection.baseline_detected += 1;
+    }
+    if baseline.iter().any(|hit| *hit.value != source_number) {
+        detection.baseline_wrong_matches += 1;
+    }
+}
+
+fn add(total: &mut Detection, part: &Detection) {
+    total.queries += part.queries;
+    total.detected += part.detected;
+    total.detected_other_kind += part.detected_other_kind;
+    total.wrong_matches += part.wrong_matches;
+    total.baseline_detected += part.baseline_detected;
+    total.baseline_wrong_matches += part.baseline_wrong_matches;
+}
+
+/// (portrait, data, global PDQ) distances of a query to a source, the query in its best orientation.
+fn zone_distances(query: &Prints, source: &Prints) -> (u32, u32, u32) {
+    let stored = &source.document.upright;
+    let best = [&query.document.upright, &query.document.turned]
+        .into_iter()
+        .map(|hashes| {
+            (hashes.portrait.hamming_distance(&stored.portrait), hashes.data.hamming_distance(&stored.data))
+        })
+        .min_by_key(|(portrait, data)| portrait + data)
+        .expect("two orientations");
+    (best.0, best.1, query.pdq.hamming_distance(&source.pdq))
+}
+
+fn summarise(values: Vec<(u32, u32, u32)>) -> DistanceSummary {
+    let quantiles = |mut column: Vec<u32>| {
+        column.sort_unstable();
+        let at = |q: f64| column[((column.len() - 1) as f64 * q).round() as usize];
+        [at(0.0), at(0.05), at(0.5), at(0.95), at(1.0)]
+    };
+    DistanceSummary {
+        pairs: values.len(),
+        portrait: quantiles(values.iter().map(|v| v.0).collect()),
+        data: quantiles(values.iter().map(|v| v.1).collect()),
+        global_pdq: quantiles(values.iter().map(|v| v.2).collect()),
+    }
+}
+
+fn pairs(count: usize) -> u64 {
+    let count = count as u64;
+    count * count.saturating_sub(1) / 2
+}
+
+fn ordered(a: &AccountId, b: &AccountId) -> (String, String) {
+    let (a, b) = (a.as_str().to_owned(), b.as_str().to_owned());
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+/// Maps `items` with `f` on every core, keeping order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).max(1);
+    let chunk = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
+        handles.into_iter().flat_map(|handle| handle.join().expect("evaluation worker panicked")).collect()
+    })
+}
+
+impl ReuseEvaluation {
+    /// The report as Markdown tables.
+    pub fn to_markdown(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let pct = |n: usize, d: usize| {
+            if d == 0 { "n/a".to_owned() } else { format!("{:.1} %", 100.0 * n as f64 / d as f64) }
+        };
+        let _ = writeln!(
+            out,
+            "Reuse model {}: {} templates, {} distinct cards, {} pairs ({} within one template)\n",
+            self.model_version, self.templates, self.cards, self.card_pairs, self.same_template_pairs
+        );
+        let _ = writeln!(
+            out,
+            "| distinct-card pairs reported as reuse | idforensics | plain PDQ ≤ 31 |\n|---|---|---|"
+        );
+        let kinds: Vec<String> =
+            self.false_match_kinds.iter().map(|(kind, n)| format!("{kind}: {n}")).collect();
+        let _ = writeln!(
+            out,
+            "| false matches | {} {} | {} |\n",
+            self.false_match_pairs,
+            if kinds.is_empty() { String::new() } else { format!("({})", kinds.join(", ")) },
+            self.baseline_false_match_pairs
+        );
+        let _ = writeln!(
+            out,
+            "| query | n | detected (expected kind) | other kind | wrong doc matched | PDQ ≤ 31 detected | PDQ ≤ 31 wrong doc |\n|---|---|---|---|---|---|---|"
+        );
+        let mut row = |name: &str, d: &Detection| {
+            let _ = writeln!(
+                out,
+                "| {name} | {} | {} ({}) | {} | {} | {} ({}) | {} |",
+                d.queries,
+                d.detected,
+                pct(d.detected, d.queries),
+                d.detected_other_kind,
+                d.wrong_matches,
+                d.baseline_detected,
+                pct(d.baseline_detected, d.queries),
+                d.baseline_wrong_matches
+            );
+        };
+        for (name, detection) in &self.captures {
+            row(name, detection);
+        }
+        row("**all captures**", &self.captures_total);
+        row("same portrait, new data", &self.same_portrait);
+        row("same data, new portrait", &self.same_personal_data);
+        if !self.photos.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nReal photos: {} distinct-photo pairs reported as reuse\n",
+                self.photo_false_match_pairs
+            );
+            let _ = writeln!(
+                out,
+                "| photo capture | n | detected | other kind | wrong doc | PDQ ≤ 31 detected | PDQ ≤ 31 wrong |\n|---|---|---|---|---|---|---|"
+            );
+            for (name, d) in &self.photos {
+                let _ = writeln!(
+                    out,
+                    "| {name} | {} | {} ({}) | {} | {} | {} ({}) | {} |",
+                    d.queries,
+                    d.detected,
+                    pct(d.detected, d.queries),
+                    d.detected_other_kind,
+                    d.wrong_matches,
+                    d.baseline_detected,
+                    pct(d.baseline_detected, d.queries),
+                    d.baseline_wrong_matches
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\nDistances to the source (min / p5 / median / p95 / max)\n\n| pairs | n | portrait zone | data zone | global PDQ |\n|---|---|---|---|---|"
+        );
+        let fmt = |q: &[u32; 5]| q.iter().map(u32::to_string).collect::<Vec<_>>().join(" / ");
+        for (name, summary) in &self.distances {
+            let _ = writeln!(
+                out,
+                "| {name} | {} | {} | {} | {} |",
+                summary.pairs,
+                fmt(&summary.portrait),
+                fmt(&summary.data),
+                fmt(&summary.global_pdq)
+            );
+        }
+        out
+    }
+}

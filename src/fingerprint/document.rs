@@ -1,0 +1,319 @@
+//! Document-aware fingerprints: find the card in the photo, rectify it to a fixed landscape shape and
+//! hash its zones separately.
+//!
+//! One global perceptual hash confuses different people's cards of one template and loses the same
+//! card after a small crop or tilt (DESIGN.md). Rectifying first undoes tilt, perspective, background
+//! and 90° turns; hashing the portrait zone and the personal-data zone separately lets a match say
+//! which part of the document was reused.
+//!
+//! The locator works on the working luma plane: edges (Canny), the largest outer contour, its convex
+//! hull reduced to four corners. When no quadrilateral covers enough of the frame, the whole frame is
+//! the document (a flat scan). The zone layout (portrait on the left, data on the right, the ICAO 9303
+//! TD1 and ISO/IEC 18013-1 convention) lives in `models/reuse.toml`.
+
+use image::imageops::{FilterType, resize};
+use image::{GrayImage, Luma, RgbImage};
+use imageproc::contours::find_contours;
+use imageproc::distance_transform::Norm;
+use imageproc::edges::canny;
+use imageproc::filter::gaussian_blur_f32;
+use imageproc::geometric_transformations::{Border, Interpolation, Projection, warp_into};
+use imageproc::geometry::{approximate_polygon_dp, contour_area, convex_hull, min_area_rect};
+use imageproc::morphology::dilate;
+use imageproc::point::Point;
+use serde::{Deserialize, Serialize};
+
+use super::pdq::{Pdq, pdq_from_luma};
+use crate::decode::planes::{WorkingPlanes, luma_of};
+
+/// A zone of the rectified card as fractions of its width and height: `[left, top, right, bottom]`.
+pub type ZoneBox = [f32; 4];
+
+/// Where to look and what to cut (from `models/reuse.toml`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentLayout {
+    /// Long side of the plane the locator reads.
+    pub locate_long_side: u32,
+    /// Smallest share of the frame a located card may cover.
+    pub min_card_area: f64,
+    /// Smallest share of the outline's sides that must lie on image edges; when no outline has
+    /// that much, the whole frame is the document.
+    pub min_edge_support: f64,
+    /// Smallest share of the frame's edge pixels the outline must enclose.
+    pub min_edges_inside: f64,
+    /// Long-to-short side ratio a card outline may have (ID-1 is 1.59, passport pages 1.42).
+    pub aspect_range: [f64; 2],
+    /// Width of the rectified card in pixels.
+    pub card_width: u32,
+    /// Height of the rectified card in pixels.
+    pub card_height: u32,
+    /// The portrait zone.
+    pub portrait: ZoneBox,
+    /// The personal-data zone.
+    pub data: ZoneBox,
+}
+
+/// The hashes of one rectified card in one orientation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ZoneHashes {
+    /// PDQ of the whole rectified card.
+    pub card: Pdq,
+    /// PDQ of the portrait zone.
+    pub portrait: Pdq,
+    /// PDQ of the personal-data zone.
+    pub data: Pdq,
+    /// PDQ quality of the portrait zone (0..=100): flat zones hash unreliably.
+    pub portrait_quality: u32,
+    /// PDQ quality of the personal-data zone.
+    pub data_quality: u32,
+}
+
+/// The document fingerprint: the card's corners in the working plane and its zone hashes, upright
+/// as located and turned 180° (a landscape card can lie either way up).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocumentPrint {
+    /// Corners (top-left, top-right, bottom-right, bottom-left) in working-plane pixels.
+    pub corners: [(f32, f32); 4],
+    /// A card outline was found (otherwise the whole frame was used).
+    pub located: bool,
+    /// Hashes of the card as rectified.
+    pub upright: ZoneHashes,
+    /// Hashes of the card turned 180°.
+    pub turned: ZoneHashes,
+}
+
+impl DocumentPrint {
+    /// Locates, rectifies and hashes the document in the working planes.
+    pub fn compute(planes: &WorkingPlanes, layout: &DocumentLayout) -> Self {
+        let luma = &planes.luma;
+        let (width, height) = luma.dimensions();
+        let located = locate_card(&planes.rgb, layout);
+        let corners = match located {
+            Some(corners) => corners,
+            None => landscape_order([
+                (0.0, 0.0),
+                (width as f32, 0.0),
+                (width as f32, height as f32),
+                (0.0, height as f32),
+            ]),
+        };
+        let card = rectify(luma, &corners, layout);
+        let turned_card = image::imageops::rotate180(&card);
+        DocumentPrint {
+            corners,
+            located: located.is_some(),
+            upright: zone_hashes(&card, layout),
+            turned: zone_hashes(&turned_card, layout),
+        }
+    }
+}
+
+/// The card's four corners, or `None` when no outline covers enough of the frame.
+fn locate_card(rgb: &RgbImage, layout: &DocumentLayout) -> Option<[(f32, f32); 4]> {
+    let (width, height) = rgb.dimensions();
+    let scale = (width.max(height) as f32 / layout.locate_long_side as f32).max(1.0);
+    let small = if scale > 1.0 {
+        let (w, h) = ((width as f32 / scale).round() as u32, (height as f32 / scale).round() as u32);
+        resize(rgb, w.max(1), h.max(1), FilterType::Triangle)
+    } else {
+        rgb.clone()
+    };
+    let (small_width, small_height) = small.dimensions();
+    if small_width < 16 || small_height < 16 {
+        return None;
+    }
+    let edges = dilate(&colour_edges(&small), Norm::LInf, 1);
+    let frame_area = f64::from(small_width) * f64::from(small_height);
+    // Every closed border (outer, or a hole inside a larger edge region as happens on a textured
+    // table) is a candidate; the largest whose four sides lie on edges is the card. A flat scan has
+    // no edge along the frame, so nothing qualifies and the frame is the document.
+    let best = find_contours::<i32>(&edges)
+        .into_iter()
+        .filter(|contour| contour.points.len() >= 8)
+        .map(|contour| convex_hull(contour.points))
+        .map(|hull| (contour_area(&hull), hull))
+        .filter(|(area, _)| *area >= layout.min_card_area * frame_area)
+        .flat_map(|(area, hull)| [(area, four_corners(&hull)), (area, min_area_rect(&hull))])
+        .filter(|(_, quad)| {
+            card_shaped(quad, layout) && edges_inside(&edges, quad) >= layout.min_edges_inside
+        })
+        .map(|(area, quad)| (area, edge_support(&edges, &quad), quad))
+        .filter(|(_, support, _)| *support >= layout.min_edge_support)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)))?;
+    let corners = best.2.map(|p| (p.x as f32 * scale, p.y as f32 * scale));
+    Some(landscape_order(corners))
+}
+
+/// Canny edges of luma and of the two colour-difference planes together: a dark blue header band
+/// on a dark table has hardly any luma edge but a clear colour edge.
+fn colour_edges(rgb: &RgbImage) -> GrayImage {
+    let plane = |f: &dyn Fn([u8; 3]) -> u8| {
+        let plane = GrayImage::from_fn(rgb.width(), rgb.height(), |x, y| Luma([f(rgb.get_pixel(x, y).0)]));
+        canny(&gaussian_blur_f32(&plane, 1.5), 20.0, 50.0)
+    };
+    let mut edges = plane(&|[r, g, b]| luma_of(r, g, b));
+    let blue_difference = plane(&|[r, g, b]| (128 + (i32::from(b) - i32::from(luma_of(r, g, b))) / 2) as u8);
+    let red_difference = plane(&|[r, g, b]| (128 + (i32::from(r) - i32::from(luma_of(r, g, b))) / 2) as u8);
+    for ((edge, blue), red) in edges.pixels_mut().zip(blue_difference.pixels()).zip(red_difference.pixels()) {
+        edge.0[0] = edge.0[0].max(blue.0[0]).max(red.0[0]);
+    }
+    edges
+}
+
+/// The quad's proportions (mean long side over mean short side) are a document's.
+fn card_shaped(quad: &[Point<i32>; 4], layout: &DocumentLayout) -> bool {
+    let side = |a: Point<i32>, b: Point<i32>| f64::from(a.x - b.x).hypot(f64::from(a.y - b.y));
+    let first = side(quad[0], quad[1]) + side(quad[2], quad[3]);
+    let second = side(quad[1], quad[2]) + side(quad[3], quad[0]);
+    let aspect = first.max(second) / first.min(second).max(1.0);
+    (layout.aspect_range[0]..=layout.aspect_range[1]).contains(&aspect)
+}
+
+/// Share of all edge pixels that lie inside the quad: a card holds the print; a box on a card (the
+/// portrait frame of a flat scan) leaves most of it outside.
+fn edges_inside(edges: &GrayImage, quad: &[Point<i32>; 4]) -> f64 {
+    let inside = |x: f64, y: f64| {
+        (0..4).all(|side| {
+            let (a, b) = (quad[side], quad[(side + 1) % 4]);
+            let cross =
+                f64::from(b.x - a.x) * (y - f64::from(a.y)) - f64::from(b.y - a.y) * (x - f64::from(a.x));
+            cross >= 0.0
+        }) || (0..4).all(|side| {
+            let (a, b) = (quad[side], quad[(side + 1) % 4]);
+            let cross =
+                f64::from(b.x - a.x) * (y - f64::from(a.y)) - f64::from(b.y - a.y) * (x - f64::from(a.x));
+            cross <= 0.0
+        })
+    };
+    let (mut total, mut within) = (0usize, 0usize);
+    for (x, y, pixel) in edges.enumerate_pixels() {
+        if pixel.0[0] > 0 {
+            total += 1;
+            within += usize::from(inside(f64::from(x), f64::from(y)));
+        }
+    }
+    if total == 0 { 0.0 } else { within as f64 / total as f64 }
+}
+
+/// Share of points along the quad's sides that have an edge pixel within 2 px.
+fn edge_support(edges: &GrayImage, quad: &[Point<i32>; 4]) -> f64 {
+    const SAMPLES_PER_SIDE: usize = 40;
+    let (width, height) = (edges.width() as i32, edges.height() as i32);
+    let mut supported = 0;
+    for side in 0..4 {
+        let (a, b) = (quad[side], quad[(side + 1) % 4]);
+        for step in 0..SAMPLES_PER_SIDE {
+            let t = (step as f64 + 0.5) / SAMPLES_PER_SIDE as f64;
+            let x = (f64::from(a.x) + t * f64::from(b.x - a.x)).round() as i32;
+            let y = (f64::from(a.y) + t * f64::from(b.y - a.y)).round() as i32;
+            let near_edge = (-2..=2).any(|dy| {
+                (-2..=2).any(|dx| {
+                    let (px, py) = (x + dx, y + dy);
+                    px >= 0
+                        && py >= 0
+                        && px < width
+                        && py < height
+                        && edges.get_pixel(px as u32, py as u32).0[0] > 0
+                })
+            });
+            supported += usize::from(near_edge);
+        }
+    }
+    supported as f64 / (4 * SAMPLES_PER_SIDE) as f64
+}
+
+/// Four corners of a convex hull: the largest quadrilateral on its vertices, which lands on the
+/// card's corners even when they are rounded or the view is in perspective. The hull is first
+/// simplified to at most 32 vertices (Douglas-Peucker) so the exhaustive search stays small.
+fn four_corners(hull: &[Point<i32>]) -> [Point<i32>; 4] {
+    const MAX_VERTICES: usize = 32;
+    let perimeter: f64 = hull
+        .iter()
+        .zip(hull.iter().cycle().skip(1))
+        .map(|(a, b)| f64::from(a.x - b.x).hypot(f64::from(a.y - b.y)))
+        .sum();
+    let mut vertices = hull.to_vec();
+    let mut tolerance = 0.002;
+    while vertices.len() > MAX_VERTICES {
+        vertices = approximate_polygon_dp(hull, tolerance * perimeter, true);
+        tolerance *= 1.5;
+    }
+    if vertices.len() < 4 {
+        return min_area_rect(hull);
+    }
+    let n = vertices.len();
+    let mut best = (f64::MIN, [vertices[0]; 4]);
+    for i in 0..n {
+        for j in i + 1..n {
+            for k in j + 1..n {
+                for l in k + 1..n {
+                    let quad = [vertices[i], vertices[j], vertices[k], vertices[l]];
+                    let area = contour_area(&quad);
+                    if area > best.0 {
+                        best = (area, quad);
+                    }
+                }
+            }
+        }
+    }
+    best.1
+}
+
+/// Orders corners clockwise from the top-left of a landscape reading: the long edges become top and
+/// bottom, and of the two landscape readings the one whose top edge is higher in the frame is chosen.
+fn landscape_order(corners: [(f32, f32); 4]) -> [(f32, f32); 4] {
+    let centre_x = corners.iter().map(|c| c.0).sum::<f32>() / 4.0;
+    let centre_y = corners.iter().map(|c| c.1).sum::<f32>() / 4.0;
+    let mut sorted = corners;
+    // Image y grows downwards, so increasing angle runs clockwise on screen.
+    sorted.sort_by(|a, b| {
+        (a.1 - centre_y).atan2(a.0 - centre_x).total_cmp(&(b.1 - centre_y).atan2(b.0 - centre_x))
+    });
+    let length = |a: (f32, f32), b: (f32, f32)| (a.0 - b.0).hypot(a.1 - b.1);
+    let start = if length(sorted[0], sorted[1]) >= length(sorted[1], sorted[2]) { 0 } else { 1 };
+    // `start` and `start + 2` both read landscape; take the one with the higher top edge.
+    let top_y = |s: usize| sorted[s % 4].1 + sorted[(s + 1) % 4].1;
+    let start = if top_y(start) <= top_y(start + 2) { start } else { start + 2 };
+    std::array::from_fn(|i| sorted[(start + i) % 4])
+}
+
+/// The card warped to `card_width` × `card_height`.
+fn rectify(luma: &GrayImage, corners: &[(f32, f32); 4], layout: &DocumentLayout) -> GrayImage {
+    let (w, h) = (layout.card_width as f32, layout.card_height as f32);
+    let target = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)];
+    let mut card = GrayImage::new(layout.card_width, layout.card_height);
+    match Projection::from_control_points(*corners, target) {
+        Some(projection) => {
+            warp_into(luma, projection, Interpolation::Bilinear, Border::Replicate, &mut card);
+            card
+        }
+        // Degenerate corners (collinear): fall back to scaling the whole plane.
+        None => resize(luma, layout.card_width, layout.card_height, FilterType::Triangle),
+    }
+}
+
+fn zone_hashes(card: &GrayImage, layout: &DocumentLayout) -> ZoneHashes {
+    let (portrait, portrait_quality) = zone_pdq(card, layout.portrait);
+    let (data, data_quality) = zone_pdq(card, layout.data);
+    let whole = pdq_from_luma(
+        card.as_raw().iter().map(|&v| f32::from(v)).collect(),
+        card.width() as usize,
+        card.height() as usize,
+    );
+    ZoneHashes { card: whole.original(), portrait, data, portrait_quality, data_quality }
+}
+
+fn zone_pdq(card: &GrayImage, zone: ZoneBox) -> (Pdq, u32) {
+    let (width, height) = (card.width() as f32, card.height() as f32);
+    let left = (zone[0] * width).round() as u32;
+    let top = (zone[1] * height).round() as u32;
+    let right = ((zone[2] * width).round() as u32).clamp(left + 1, card.width());
+    let bottom = ((zone[3] * height).round() as u32).clamp(top + 1, card.height());
+    let mut luma = Vec::with_capacity(((right - left) * (bottom - top)) as usize);
+    for y in top..bottom {
+        luma.extend((left..right).map(|x| f32::from(card.get_pixel(x, y).0[0])));
+    }
+    let hashes = pdq_from_luma(luma, (right - left) as usize, (bottom - top) as usize);
+    (hashes.original(), hashes.quality)
+}

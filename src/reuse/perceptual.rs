@@ -1,0 +1,306 @@
+//! Perceptual reuse: documents whose rectified zones hash alike.
+//!
+//! Two indexes (portrait-zone and data-zone PDQ) find every stored document with either zone within
+//! the search radius, for the query card upright and turned 180°. Each candidate is then judged on
+//! both zones at once ([`ReuseModel::judge`]): a template shared by many holders matches on neither
+//! zone, because the portrait and the personal data are what differ between their cards.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::findings::ReasonCode;
+use crate::fingerprint::document::{DocumentLayout, DocumentPrint, ZoneHashes};
+use crate::ids::{AccountId, DocumentId};
+use crate::index::HammingIndex;
+
+const EMBEDDED_MODEL: &str = include_str!("../../models/reuse.toml");
+
+/// The reuse model: zone layout and match thresholds (`models/reuse.toml`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReuseModel {
+    /// Changes with every edit of the file.
+    pub version: String,
+    /// Where the zones are.
+    pub layout: DocumentLayout,
+    /// How close is reuse.
+    pub matching: MatchThresholds,
+}
+
+/// Distances (of 256 bits) that decide each match kind.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchThresholds {
+    /// Radius of the index search on each zone hash (at most 47).
+    pub search_radius: u32,
+    /// Zones below this PDQ quality are not compared.
+    pub min_zone_quality: u32,
+    /// Same document: largest portrait distance.
+    pub same_document_portrait: u32,
+    /// Same document: largest data distance.
+    pub same_document_data: u32,
+    /// Same portrait: largest portrait distance.
+    pub same_portrait_portrait: u32,
+    /// Same portrait: smallest data distance (the data must differ).
+    pub same_portrait_data_at_least: u32,
+    /// Same personal data: largest data distance.
+    pub same_personal_data_data: u32,
+    /// Same personal data: smallest portrait distance (the portrait must differ).
+    pub same_personal_data_portrait_at_least: u32,
+}
+
+/// A reuse model file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ReuseModelError {
+    /// Unreadable file.
+    #[error("cannot read reuse model {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Invalid TOML or shape.
+    #[error("invalid reuse model: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// Values that cannot work.
+    #[error("invalid reuse model: {0}")]
+    Invalid(&'static str),
+}
+
+/// How one stored document compares with the query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// The kind of reuse.
+    pub kind: ReasonCode,
+    /// Portrait-zone distance.
+    pub portrait_distance: u32,
+    /// Data-zone distance.
+    pub data_distance: u32,
+    /// Whole-card distance (evidence only).
+    pub card_distance: u32,
+    /// The query matched turned 180°.
+    pub turned: bool,
+}
+
+impl ReuseModel {
+    /// The model shipped in `models/reuse.toml`.
+    pub fn embedded() -> Self {
+        Self::parse(EMBEDDED_MODEL).expect("models/reuse.toml is validated by the test suite")
+    }
+
+    /// Parses and validates model text.
+    pub fn parse(text: &str) -> Result<Self, ReuseModelError> {
+        let model: ReuseModel = toml::from_str(text)?;
+        let m = &model.matching;
+        if m.search_radius > 47 {
+            return Err(ReuseModelError::Invalid("search_radius above 47"));
+        }
+        if [
+            m.same_document_portrait,
+            m.same_document_data,
+            m.same_portrait_portrait,
+            m.same_personal_data_data,
+        ]
+        .iter()
+        .any(|&limit| limit > m.search_radius)
+        {
+            return Err(ReuseModelError::Invalid(
+                "a match distance exceeds search_radius: the index would miss it",
+            ));
+        }
+        let zones_ok = [model.layout.portrait, model.layout.data].iter().all(|z| {
+            (0.0..=1.0).contains(&z[0])
+                && z[0] < z[2]
+                && z[2] <= 1.0
+                && (0.0..=1.0).contains(&z[1])
+                && z[1] < z[3]
+                && z[3] <= 1.0
+        });
+        if !zones_ok || model.layout.card_width < 64 || model.layout.card_height < 64 {
+            return Err(ReuseModelError::Invalid(
+                "zones must be non-empty boxes inside a card of at least 64 px",
+            ));
+        }
+        Ok(model)
+    }
+
+    /// Loads a tuned copy of `models/reuse.toml`.
+    pub fn load(path: &Path) -> Result<Self, ReuseModelError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ReuseModelError::Read { path: path.display().to_string(), source })?;
+        Self::parse(&text)
+    }
+
+    /// Judges a stored document against the query, trying the query both ways up.
+    pub fn judge(&self, query: &DocumentPrint, stored: &ZoneHashes) -> Option<Verdict> {
+        [(&query.upright, false), (&query.turned, true)]
+            .into_iter()
+            .filter_map(|(hashes, turned)| self.judge_one(hashes, stored, turned))
+            .min_by_key(|verdict| {
+                (kind_rank(verdict.kind), verdict.portrait_distance + verdict.data_distance)
+            })
+    }
+
+    fn judge_one(&self, query: &ZoneHashes, stored: &ZoneHashes, turned: bool) -> Option<Verdict> {
+        let m = &self.matching;
+        let portrait_distance = query.portrait.hamming_distance(&stored.portrait);
+        let data_distance = query.data.hamming_distance(&stored.data);
+        let portrait_usable = query.portrait_quality.min(stored.portrait_quality) >= m.min_zone_quality;
+        let data_usable = query.data_quality.min(stored.data_quality) >= m.min_zone_quality;
+        let kind = if portrait_usable
+            && data_usable
+            && portrait_distance <= m.same_document_portrait
+            && data_distance <= m.same_document_data
+        {
+            ReasonCode::ReuseSameDocument
+        } else if portrait_usable
+            && portrait_distance <= m.same_portrait_portrait
+            && data_distance >= m.same_portrait_data_at_least
+        {
+            ReasonCode::ReuseSamePortrait
+        } else if data_usable
+            && data_distance <= m.same_personal_data_data
+            && portrait_distance >= m.same_personal_data_portrait_at_least
+        {
+            ReasonCode::ReuseSamePersonalData
+        } else {
+            return None;
+        };
+        Some(Verdict {
+            kind,
+            portrait_distance,
+            data_distance,
+            card_distance: query.card.hamming_distance(&stored.card),
+            turned,
+        })
+    }
+}
+
+/// Whole-document reuse outranks partial reuse when both orientations match.
+fn kind_rank(kind: ReasonCode) -> u8 {
+    match kind {
+        ReasonCode::ReuseSameDocument => 0,
+        _ => 1,
+    }
+}
+
+/// A document in the perceptual index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexedDocument {
+    /// Its account.
+    pub account_id: AccountId,
+    /// The caller's document id.
+    pub document_id: DocumentId,
+    /// When it was registered (Unix ms).
+    pub registered_at_ms: i64,
+    /// Its zone hashes as registered.
+    pub hashes: ZoneHashes,
+}
+
+/// A stored document judged to be reused by the query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerceptualHit<'a> {
+    /// The stored document.
+    pub document: &'a IndexedDocument,
+    /// How it matched.
+    pub verdict: Verdict,
+}
+
+/// The in-memory perceptual index of every registered document: rebuilt from the store at start-up,
+/// kept in step on registration and erasure.
+#[derive(Debug, Default)]
+pub struct PerceptualIndex {
+    portraits: HammingIndex<u32>,
+    data: HammingIndex<u32>,
+    documents: Vec<Option<IndexedDocument>>,
+    free: Vec<u32>,
+    by_account: HashMap<AccountId, Vec<u32>>,
+}
+
+impl PerceptualIndex {
+    /// An empty index.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Documents indexed.
+    pub fn len(&self) -> usize {
+        self.portraits.len()
+    }
+
+    /// Nothing indexed.
+    pub fn is_empty(&self) -> bool {
+        self.portraits.is_empty()
+    }
+
+    /// Adds a registered document.
+    pub fn insert(&mut self, document: IndexedDocument) {
+        let number = match self.free.pop() {
+            Some(number) => number,
+            None => {
+                self.documents.push(None);
+                u32::try_from(self.documents.len() - 1).expect("at most 2^32 documents in one index")
+            }
+        };
+        self.portraits.insert(&document.hashes.portrait, number);
+        self.data.insert(&document.hashes.data, number);
+        self.by_account.entry(document.account_id.clone()).or_default().push(number);
+        self.documents[number as usize] = Some(document);
+    }
+
+    /// Removes every document of `account`; returns how many.
+    pub fn remove_account(&mut self, account: &AccountId) -> usize {
+        let numbers = self.by_account.remove(account).unwrap_or_default();
+        for &number in &numbers {
+            if let Some(document) = self.documents[number as usize].take() {
+                self.portraits.remove(&document.hashes.portrait, |n| *n == number);
+                self.data.remove(&document.hashes.data, |n| *n == number);
+                self.free.push(number);
+            }
+        }
+        numbers.len()
+    }
+
+    /// Every stored document of another account that the query reuses, closest first.
+    pub fn search(
+        &self,
+        query: &DocumentPrint,
+        exclude_account: Option<&AccountId>,
+        model: &ReuseModel,
+    ) -> Vec<PerceptualHit<'_>> {
+        let radius = model.matching.search_radius;
+        let mut candidates: Vec<u32> = Vec::new();
+        for hashes in [&query.upright, &query.turned] {
+            candidates.extend(self.portraits.search(&hashes.portrait, radius).iter().map(|hit| *hit.value));
+            candidates.extend(self.data.search(&hashes.data, radius).iter().map(|hit| *hit.value));
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut hits: Vec<PerceptualHit<'_>> = candidates
+            .into_iter()
+            .filter_map(|number| self.documents[number as usize].as_ref())
+            .filter(|document| Some(&document.account_id) != exclude_account)
+            .filter_map(|document| {
+                model.judge(query, &document.hashes).map(|verdict| PerceptualHit { document, verdict })
+            })
+            .collect();
+        hits.sort_by_key(|hit| {
+            (
+                kind_rank(hit.verdict.kind),
+                hit.verdict.portrait_distance + hit.verdict.data_distance,
+                hit.document.registered_at_ms,
+            )
+        });
+        hits
+    }
+
+    /// Bytes held by the two hash indexes and the document table (not counting id strings).
+    pub fn heap_bytes(&self) -> usize {
+        self.portraits.heap_bytes()
+            + self.data.heap_bytes()
+            + self.documents.capacity() * size_of::<Option<IndexedDocument>>()
+    }
+}
