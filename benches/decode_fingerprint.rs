@@ -1,5 +1,5 @@
-//! Decoding and fingerprints (SHA-256 of file and pixels, PDQ) of generated 2 MP and 12 MP JPEGs
-//! (quality 90, fixed seed).
+//! Decoding and fingerprints (SHA-256 of file and pixels, PDQ, the document locator and zone hashes)
+//! of generated 2 MP and 12 MP JPEGs (quality 90, fixed seed).
 //!
 //! `cargo bench --bench decode_fingerprint`
 #![allow(missing_docs)] // criterion_group! generates undocumented items
@@ -9,7 +9,10 @@ mod support;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use idforensics::decode::planes::working_planes;
 use idforensics::decode::{DecodeLimits, decode};
+use idforensics::engine::Models;
+use idforensics::fingerprint::document::DocumentPrint;
 use idforensics::fingerprint::{ExactFingerprints, Fingerprints};
 
 fn decode_and_fingerprint(c: &mut Criterion) {
@@ -25,8 +28,16 @@ fn decode_and_fingerprint(c: &mut Criterion) {
         group.bench_function(format!("exact_fingerprints/{name}"), |b| {
             b.iter(|| ExactFingerprints::compute(black_box(&jpeg), &document))
         });
-        group.bench_function(format!("all_fingerprints_with_pdq/{name}"), |b| {
-            b.iter(|| Fingerprints::compute(black_box(&jpeg), &document))
+        let models = Models::embedded();
+        group.bench_function(format!("planes_and_all_fingerprints/{name}"), |b| {
+            b.iter(|| {
+                let planes = working_planes(&document.rgb, models.quality.working_long_side);
+                Fingerprints::compute(black_box(&jpeg), &document, &planes, &models.reuse.layout)
+            })
+        });
+        let planes = working_planes(&document.rgb, models.quality.working_long_side);
+        group.bench_function(format!("document_print/{name}"), |b| {
+            b.iter(|| DocumentPrint::compute(black_box(&planes), &models.reuse.layout))
         });
     }
     group.finish();

@@ -236,7 +236,7 @@ fn eval(config: Option<&Path>, args: EvalArgs) -> anyhow::Result<()> {
     let settings =
         Settings::resolve(config, Overrides { models_dir: args.models_dir, ..Overrides::default() })?;
     // No store: files of the set must not match each other.
-    let engine = Engine::new(settings.limits, load_models(&settings)?, None);
+    let engine = Engine::new(settings.limits, load_models(&settings)?);
     let evaluation = idforensics::eval::evaluate(&args.dir, &engine)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&evaluation)?);
@@ -305,7 +305,7 @@ fn batch(config: Option<&Path>, args: BatchArgs) -> anyhow::Result<()> {
         (None, Some(data_dir)) => {
             let store = Store::open(data_dir)
                 .with_context(|| format!("opening the store in {}", data_dir.display()))?;
-            Box::new(Engine::new(settings.limits, load_models(&settings)?, Some(store)))
+            Box::new(Engine::with_store(settings.limits, load_models(&settings)?, store)?)
         }
         (None, None) => anyhow::bail!("give --data-dir or --server"),
     };
@@ -388,14 +388,21 @@ fn serve(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
     let store =
         Store::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
     let models = load_models(&settings)?;
+    let documents = store.document_count()?;
+    let (policy_version, quality_version, reuse_version) =
+        (models.policy.version().to_owned(), models.quality.version.clone(), models.reuse.version.clone());
+    let started = std::time::Instant::now();
+    let engine = Arc::new(Engine::with_store(settings.limits, models, store)?);
     tracing::info!(
         data_dir = %data_dir.display(),
-        documents = store.document_count()?,
-        policy_version = models.policy.version(),
-        quality_version = models.quality.version,
+        documents,
+        indexed = engine.indexed_documents(),
+        index_rebuild_ms = started.elapsed().as_millis() as u64,
+        policy_version,
+        quality_version,
+        reuse_version,
         "store opened"
     );
-    let engine = Arc::new(Engine::new(settings.limits, models, Some(store)));
 
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
@@ -473,15 +480,17 @@ impl AnalyzePlan {
                 Ok((path, DocumentId::new(id)?))
             })
             .collect::<anyhow::Result<_>>()?;
-        let store = match &settings.data_dir {
-            Some(dir) => {
-                Some(Store::open(dir).with_context(|| format!("opening the store in {}", dir.display()))?)
-            }
-            None => None,
-        };
         let models = load_models(&settings)?;
+        let engine = match &settings.data_dir {
+            Some(dir) => Engine::with_store(
+                settings.limits,
+                models,
+                Store::open(dir).with_context(|| format!("opening the store in {}", dir.display()))?,
+            )?,
+            None => Engine::new(settings.limits, models),
+        };
         Ok(AnalyzePlan {
-            engine: Engine::new(settings.limits, models, store),
+            engine,
             files,
             account,
             register: args.register,

@@ -3,18 +3,19 @@
 //! Synchronous and free of any RPC type: the gRPC service runs it on the blocking pool, the CLI calls
 //! it directly.
 
+use std::sync::RwLock;
 use std::time::Instant;
 
 use crate::decode::planes::working_planes;
 use crate::decode::{DecodeError, DecodeLimits, decode};
-use crate::fingerprint::{ExactFingerprints, Fingerprints};
+use crate::fingerprint::Fingerprints;
 use crate::ids::{AccountId, DocumentId, IdError};
 use crate::links::{self, AccountCluster};
 use crate::policy::Policy;
 use crate::quality::{QualityThresholds, assess_quality};
-use crate::report::{ImageInfo, Match, MatchReport, Registration, Report, StageTiming};
+use crate::report::{DocumentOutline, ImageInfo, Match, MatchReport, Registration, Report, StageTiming};
 use crate::reuse;
-use crate::reuse::perceptual::ReuseModel;
+use crate::reuse::perceptual::{IndexedDocument, PerceptualIndex, ReuseModel};
 use crate::store::{NewRegistration, Store, StoreError};
 use crate::tamper::{TamperModels, assess_tamper};
 
@@ -69,6 +70,7 @@ pub struct Engine {
     limits: DecodeLimits,
     models: Models,
     store: Option<Store>,
+    index: RwLock<PerceptualIndex>,
 }
 
 /// What the analysers and the policy load from `models/`.
@@ -154,9 +156,33 @@ impl Stopwatch {
 }
 
 impl Engine {
-    /// An engine; without a store it analyses but neither matches nor registers.
-    pub fn new(limits: DecodeLimits, models: Models, store: Option<Store>) -> Self {
-        Engine { limits, models, store }
+    /// An engine without a store: it analyses but neither matches nor registers.
+    pub fn new(limits: DecodeLimits, models: Models) -> Self {
+        Engine { limits, models, store: None, index: RwLock::new(PerceptualIndex::new()) }
+    }
+
+    /// An engine on a store, its perceptual index rebuilt from the stored zone hashes.
+    pub fn with_store(limits: DecodeLimits, models: Models, store: Store) -> Result<Self, StoreError> {
+        let mut index = PerceptualIndex::new();
+        for document in store.indexed_documents()? {
+            index.insert(document);
+        }
+        Ok(Engine { limits, models, store: Some(store), index: RwLock::new(index) })
+    }
+
+    /// Documents in the perceptual index.
+    pub fn indexed_documents(&self) -> usize {
+        self.read_index().len()
+    }
+
+    fn read_index(&self) -> std::sync::RwLockReadGuard<'_, PerceptualIndex> {
+        // Index updates do not panic half-way (insert and remove only push and swap), so a poisoned
+        // lock still guards a consistent index.
+        self.index.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write_index(&self) -> std::sync::RwLockWriteGuard<'_, PerceptualIndex> {
+        self.index.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Analyses one upload and registers it when asked.
@@ -178,9 +204,10 @@ impl Engine {
         stopwatch.lap("quality");
         let tamper = assess_tamper(&document, &self.models.tamper);
         stopwatch.lap("tamper");
-        let fingerprints = Fingerprints::compute(request.image, &document);
+        let fingerprints =
+            Fingerprints::compute(request.image, &document, &planes, &self.models.reuse.layout);
         stopwatch.lap("fingerprint");
-        let matches = self.matches(&fingerprints.exact, request.account_id)?;
+        let matches = self.matches(&fingerprints, request.account_id)?;
         stopwatch.lap("match");
 
         let mut findings = quality.findings.clone();
@@ -199,7 +226,21 @@ impl Engine {
                     risk_score: assessment.risk_score,
                     reason_codes: assessment.findings.iter().map(|f| f.finding.code.as_str()).collect(),
                     policy_version: self.models.policy.version(),
+                    zone_hashes: Some(&fingerprints.document.upright),
+                    links: matches
+                        .iter()
+                        .filter(|m| reuse::is_perceptual(m.kind))
+                        .map(|m| (&m.account_id, &m.document_id, m.kind, m.distance.unwrap_or(0)))
+                        .collect(),
                 })?;
+                if !outcome.replayed {
+                    self.write_index().insert(IndexedDocument {
+                        account_id: account_id.clone(),
+                        document_id: document_id.clone(),
+                        registered_at_ms: outcome.registered_at_ms,
+                        hashes: fingerprints.document.upright,
+                    });
+                }
                 stopwatch.lap("store");
                 Some(Registration {
                     replayed: outcome.replayed,
@@ -215,6 +256,7 @@ impl Engine {
             risk_score: assessment.risk_score,
             findings: assessment.findings,
             matches,
+            document: DocumentOutline::of(&fingerprints.document, planes.factor),
             fingerprints,
             image: ImageInfo::of(&document),
             quality,
@@ -232,22 +274,27 @@ impl Engine {
         account_id: Option<&AccountId>,
     ) -> Result<MatchReport, AnalyzeError> {
         let document = decode(image, &self.limits)?;
-        let fingerprints = ExactFingerprints::compute(image, &document);
+        let planes = working_planes(&document.rgb, self.models.quality.working_long_side);
+        let fingerprints = Fingerprints::compute(image, &document, &planes, &self.models.reuse.layout);
         let matches = self.matches(&fingerprints, account_id)?;
-        Ok(MatchReport { matches, fingerprints })
+        Ok(MatchReport { matches, fingerprints: fingerprints.exact })
     }
 
-    /// Erases an account's registrations; returns how many were erased.
+    /// Erases an account's registrations and links; returns how many registrations were erased.
     pub fn forget_account(&self, account_id: &AccountId) -> Result<u64, AnalyzeError> {
         let store = self.store.as_ref().ok_or(AnalyzeError::NoStore)?;
-        Ok(store.forget_account(account_id)?)
+        let erased = store.forget_account(account_id)?;
+        self.write_index().remove_account(account_id);
+        Ok(erased)
     }
 
     /// Clusters of accounts linked through shared documents: every cluster of two or more accounts,
     /// or only the one containing `account_id` (none if it shares nothing).
     pub fn account_links(&self, account_id: Option<&AccountId>) -> Result<Vec<AccountCluster>, AnalyzeError> {
         let store = self.store.as_ref().ok_or(AnalyzeError::NoStore)?;
-        let all = links::clusters(reuse::exact_links(store.exact_links()?));
+        let mut all_links = reuse::exact_links(store.exact_links()?);
+        all_links.extend(reuse::perceptual_links(store.perceptual_links()?));
+        let all = links::clusters(all_links);
         Ok(match account_id {
             Some(account) => {
                 all.into_iter().filter(|cluster| cluster.account_ids.contains(account)).collect()
@@ -256,14 +303,28 @@ impl Engine {
         })
     }
 
+    /// Exact matches from the store, then perceptual ones from the index for documents not already
+    /// matched exactly; at most [`MAX_MATCHES`].
     fn matches(
         &self,
-        fingerprints: &ExactFingerprints,
+        fingerprints: &Fingerprints,
         account_id: Option<&AccountId>,
     ) -> Result<Vec<Match>, AnalyzeError> {
         let Some(store) = &self.store else {
             return Ok(Vec::new());
         };
-        Ok(reuse::exact_matches(store.find_exact(fingerprints, account_id, MAX_MATCHES)?))
+        let mut matches =
+            reuse::exact_matches(store.find_exact(&fingerprints.exact, account_id, MAX_MATCHES)?);
+        let index = self.read_index();
+        let perceptual = index.search(&fingerprints.document, account_id, &self.models.reuse);
+        for hit in perceptual {
+            let already = matches.iter().any(|m| {
+                m.account_id == hit.document.account_id && m.document_id == hit.document.document_id
+            });
+            if !already && matches.len() < MAX_MATCHES {
+                matches.push(reuse::perceptual_match(&hit, &self.models.reuse));
+            }
+        }
+        Ok(matches)
     }
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::decode::DecodedDocument;
 use crate::findings::{Evidence, ReasonCode, serialize_evidence};
+use crate::fingerprint::document::DocumentPrint;
 use crate::fingerprint::{ExactFingerprints, Fingerprints};
 use crate::ids::{AccountId, DocumentId};
 use crate::policy::{Decision, RatedFinding};
@@ -116,6 +117,8 @@ pub struct Report {
     pub matches: Vec<Match>,
     /// Exact and perceptual fingerprints.
     pub fingerprints: Fingerprints,
+    /// Where the document is in the image.
+    pub document: DocumentOutline,
     /// Image facts.
     pub image: ImageInfo,
     /// Every quality measurement.
@@ -138,4 +141,24 @@ pub struct MatchReport {
     pub matches: Vec<Match>,
     /// The query's fingerprints.
     pub fingerprints: ExactFingerprints,
+}
+
+/// The document's outline in the orientation-corrected image.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocumentOutline {
+    /// A card outline was found (otherwise the whole frame was the document).
+    pub located: bool,
+    /// Corners clockwise from the landscape top-left, in image pixels.
+    pub corners: [(f32, f32); 4],
+}
+
+impl DocumentOutline {
+    /// The outline of `print`, located on a working plane `factor` times smaller than the image.
+    pub fn of(print: &DocumentPrint, factor: u32) -> Self {
+        let scale = factor as f32;
+        DocumentOutline {
+            located: print.located,
+            corners: print.corners.map(|(x, y)| (x * scale, y * scale)),
+        }
+    }
 }

@@ -10,15 +10,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::findings::ReasonCode;
 use crate::fingerprint::ExactFingerprints;
+use crate::fingerprint::document::ZoneHashes;
 use crate::ids::{AccountId, DocumentId};
 use crate::policy::Decision;
+use crate::reuse::perceptual::IndexedDocument;
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "idforensics.sqlite3";
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE documents (
         account_id       TEXT    NOT NULL,
         document_id      TEXT    NOT NULL,
@@ -33,7 +37,24 @@ const MIGRATIONS: &[&str] = &["
     ) WITHOUT ROWID;
     CREATE INDEX documents_by_file ON documents (file_sha256);
     CREATE INDEX documents_by_pixels ON documents (pixel_sha256);
-"];
+",
+    "
+    -- Zone hashes of the rectified document (fingerprint::document::ZoneHashes::to_bytes); NULL for
+    -- documents registered before perceptual matching, which then match exactly only.
+    ALTER TABLE documents ADD COLUMN zone_hashes BLOB;
+    -- Perceptual reuse found when a document was registered: the document and the earlier one.
+    CREATE TABLE document_links (
+        account_id        TEXT    NOT NULL,
+        document_id       TEXT    NOT NULL,
+        other_account_id  TEXT    NOT NULL,
+        other_document_id TEXT    NOT NULL,
+        kind              TEXT    NOT NULL,
+        distance          INTEGER NOT NULL,
+        PRIMARY KEY (account_id, document_id, other_account_id, other_document_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX document_links_by_other ON document_links (other_account_id);
+",
+];
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +126,23 @@ pub struct ExactLink {
     pub same_file: bool,
 }
 
+/// Perceptual reuse between two registrations, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLink {
+    /// The later registration's account.
+    pub account_id: AccountId,
+    /// Its document.
+    pub document_id: DocumentId,
+    /// The earlier registration's account.
+    pub other_account_id: AccountId,
+    /// Its document.
+    pub other_document_id: DocumentId,
+    /// The reuse kind.
+    pub kind: ReasonCode,
+    /// The deciding distance.
+    pub distance: u32,
+}
+
 /// What to register.
 #[derive(Debug, Clone)]
 pub struct NewRegistration<'a> {
@@ -122,6 +160,10 @@ pub struct NewRegistration<'a> {
     pub reason_codes: Vec<&'static str>,
     /// The policy that decided.
     pub policy_version: &'a str,
+    /// Zone hashes for perceptual matching.
+    pub zone_hashes: Option<&'a ZoneHashes>,
+    /// Perceptual reuse of earlier registrations found for it: (account, document, kind, distance).
+    pub links: Vec<(&'a AccountId, &'a DocumentId, ReasonCode, u32)>,
 }
 
 /// How a registration went.
@@ -221,8 +263,9 @@ impl Store {
         let registered_at_ms = now_unix_ms();
         transaction.execute(
             "INSERT INTO documents (account_id, document_id, file_sha256, pixel_sha256, decision,
-                                    risk_score, reason_codes, policy_version, registered_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                    risk_score, reason_codes, policy_version, registered_at_ms,
+                                    zone_hashes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 registration.account_id.as_str(),
                 registration.document_id.as_str(),
@@ -233,18 +276,96 @@ impl Store {
                 registration.reason_codes.join(","),
                 registration.policy_version,
                 registered_at_ms,
+                registration.zone_hashes.map(|hashes| hashes.to_bytes().to_vec()),
             ],
         )?;
+        for (other_account, other_document, kind, distance) in &registration.links {
+            transaction.execute(
+                "INSERT OR IGNORE INTO document_links (account_id, document_id, other_account_id,
+                                                       other_document_id, kind, distance)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    registration.account_id.as_str(),
+                    registration.document_id.as_str(),
+                    other_account.as_str(),
+                    other_document.as_str(),
+                    kind.as_str(),
+                    distance,
+                ],
+            )?;
+        }
         transaction.commit()?;
         Ok(RegisterOutcome { replayed: false, registered_at_ms })
     }
 
-    /// Erases every registration of an account; returns how many were erased.
+    /// Erases every registration of an account and every link to it; returns how many
+    /// registrations were erased.
     pub fn forget_account(&self, account_id: &AccountId) -> Result<u64, StoreError> {
-        let connection = self.lock();
+        let mut connection = self.lock();
+        let transaction = connection.transaction()?;
         let erased =
-            connection.execute("DELETE FROM documents WHERE account_id = ?1", [account_id.as_str()])?;
+            transaction.execute("DELETE FROM documents WHERE account_id = ?1", [account_id.as_str()])?;
+        transaction.execute(
+            "DELETE FROM document_links WHERE account_id = ?1 OR other_account_id = ?1",
+            [account_id.as_str()],
+        )?;
+        transaction.commit()?;
         Ok(erased as u64)
+    }
+
+    /// Every registration with zone hashes, to rebuild the perceptual index at start-up.
+    pub fn indexed_documents(&self) -> Result<Vec<IndexedDocument>, StoreError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare(
+            "SELECT account_id, document_id, registered_at_ms, zone_hashes FROM documents
+             WHERE zone_hashes IS NOT NULL",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get(2)?, row.get::<_, Vec<u8>>(3)?))
+        })?;
+        rows.map(|row| {
+            let (account_id, document_id, registered_at_ms, hashes) = row?;
+            let hashes =
+                ZoneHashes::from_bytes(&hashes).ok_or_else(|| damaged("zone_hashes of the wrong length"))?;
+            Ok(IndexedDocument {
+                account_id: stored_id(AccountId::new(account_id))?,
+                document_id: stored_id(DocumentId::new(document_id))?,
+                registered_at_ms,
+                hashes,
+            })
+        })
+        .collect()
+    }
+
+    /// Every stored perceptual link, in key order.
+    pub fn perceptual_links(&self) -> Result<Vec<StoredLink>, StoreError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare_cached(
+            "SELECT account_id, document_id, other_account_id, other_document_id, kind, distance
+             FROM document_links ORDER BY 1, 2, 3, 4",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, u32>(5)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (account_id, document_id, other_account_id, other_document_id, kind, distance) = row?;
+            Ok(StoredLink {
+                account_id: stored_id(AccountId::new(account_id))?,
+                document_id: stored_id(DocumentId::new(document_id))?,
+                other_account_id: stored_id(AccountId::new(other_account_id))?,
+                other_document_id: stored_id(DocumentId::new(other_document_id))?,
+                kind: kind.parse().map_err(|_| damaged("unknown link kind"))?,
+                distance,
+            })
+        })
+        .collect()
     }
 
     /// Pairs of registrations on different accounts with the same pixels (so also every pair with
@@ -285,6 +406,11 @@ impl Store {
         let connection = self.lock();
         Ok(connection.query_row("SELECT COUNT(*) FROM documents", [], |row| row.get::<_, i64>(0))? as u64)
     }
+}
+
+/// A stored value this build cannot read back: the database is damaged.
+fn damaged(what: &'static str) -> StoreError {
+    StoreError::Database(rusqlite::Error::InvalidColumnType(0, what.to_owned(), rusqlite::types::Type::Blob))
 }
 
 /// Identifiers read back were validated on the way in; a row that fails now is a damaged database.
@@ -333,6 +459,8 @@ mod tests {
             risk_score: 0.0,
             reason_codes: Vec::new(),
             policy_version: "test",
+            zone_hashes: None,
+            links: Vec::new(),
         })
     }
 

@@ -119,9 +119,8 @@ struct Prints {
 fn prints_of(bytes: &[u8], models: &Models) -> Option<Prints> {
     let decoded = decode(bytes, &DecodeLimits::default()).ok()?;
     let planes = working_planes(&decoded.rgb, models.quality.working_long_side);
-    let document = DocumentPrint::compute(&planes, &models.reuse.layout);
-    let pdq = Fingerprints::compute(bytes, &decoded).pdq;
-    Some(Prints { document, pdq })
+    let fingerprints = Fingerprints::compute(bytes, &decoded, &planes, &models.reuse.layout);
+    Some(Prints { document: fingerprints.document, pdq: fingerprints.pdq })
 }
 
 /// A registered original.
@@ -276,7 +275,11 @@ fn evaluate_photos(config: &ReuseEvalConfig, models: &Models, result: &mut Reuse
     let mut false_pairs = BTreeSet::new();
     for photo in &photos {
         for hit in index.search(&photo.prints.document, Some(&photo.account), &models.reuse) {
-            false_pairs.insert(ordered(&photo.account, &hit.document.account_id));
+            if false_pairs.insert(ordered(&photo.account, &hit.document.account_id))
+                && std::env::var("DBG").is_ok()
+            {
+                eprintln!("{} ~ {} {:?}", photo.account, hit.document.account_id, hit.verdict);
+            }
         }
     }
     result.photo_false_match_pairs = false_pairs.len();

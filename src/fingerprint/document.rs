@@ -69,6 +69,36 @@ pub struct ZoneHashes {
     pub data_quality: u32,
 }
 
+impl ZoneHashes {
+    /// Length of [`ZoneHashes::to_bytes`].
+    pub const BYTES: usize = 98;
+
+    /// Storage form: the three hashes (32 bytes each) and the two zone qualities.
+    pub fn to_bytes(&self) -> [u8; Self::BYTES] {
+        let mut bytes = [0u8; Self::BYTES];
+        bytes[..32].copy_from_slice(&self.card.to_bytes());
+        bytes[32..64].copy_from_slice(&self.portrait.to_bytes());
+        bytes[64..96].copy_from_slice(&self.data.to_bytes());
+        bytes[96] = self.portrait_quality.min(100) as u8;
+        bytes[97] = self.data_quality.min(100) as u8;
+        bytes
+    }
+
+    /// Parses the storage form; `None` for any other length.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let bytes: &[u8; Self::BYTES] = bytes.try_into().ok()?;
+        let hash =
+            |range: std::ops::Range<usize>| Pdq::from_bytes(bytes[range].try_into().expect("32 bytes"));
+        Some(ZoneHashes {
+            card: hash(0..32),
+            portrait: hash(32..64),
+            data: hash(64..96),
+            portrait_quality: u32::from(bytes[96]),
+            data_quality: u32::from(bytes[97]),
+        })
+    }
+}
+
 /// The document fingerprint: the card's corners in the working plane and its zone hashes, upright
 /// as located and turned 180° (a landscape card can lie either way up).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -141,8 +171,82 @@ fn locate_card(rgb: &RgbImage, layout: &DocumentLayout) -> Option<[(f32, f32); 4
         .map(|(area, quad)| (area, edge_support(&edges, &quad), quad))
         .filter(|(_, support, _)| *support >= layout.min_edge_support)
         .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)))?;
-    let corners = best.2.map(|p| (p.x as f32 * scale, p.y as f32 * scale));
+    let corners = refine_corners(&edges, &best.2).map(|(x, y)| (x as f32 * scale, y as f32 * scale));
     Some(landscape_order(corners))
+}
+
+/// Sharpens the corners: each side becomes the line fitted (total least squares) to the edge pixels
+/// along it, and each corner the crossing of its two sides. Hull vertices sit on the outside of the
+/// dilated edge and on rounded corners; a few pixels of error there move the zone hashes by tens
+/// of bits. A side with too few edge pixels keeps its corners.
+fn refine_corners(edges: &GrayImage, quad: &[Point<i32>; 4]) -> [(f64, f64); 4] {
+    let original = quad.map(|p| (f64::from(p.x), f64::from(p.y)));
+    let lines: Vec<Option<((f64, f64), (f64, f64))>> =
+        (0..4).map(|side| fit_side(edges, original[side], original[(side + 1) % 4])).collect();
+    let diagonal = (original[0].0 - original[2].0).hypot(original[0].1 - original[2].1);
+    std::array::from_fn(|corner| {
+        let before = lines[(corner + 3) % 4];
+        let after = lines[corner];
+        match (before, after) {
+            (Some(a), Some(b)) => intersect(a, b)
+                .filter(|p| (p.0 - original[corner].0).hypot(p.1 - original[corner].1) < 0.05 * diagonal)
+                .unwrap_or(original[corner]),
+            _ => original[corner],
+        }
+    })
+}
+
+/// The line (a point and a unit direction) through the edge pixels within 4 px of the segment
+/// `a`–`b`, leaving out its first and last tenth (the corners' rounding).
+fn fit_side(edges: &GrayImage, a: (f64, f64), b: (f64, f64)) -> Option<((f64, f64), (f64, f64))> {
+    const BAND: f64 = 4.0;
+    let length = (b.0 - a.0).hypot(b.1 - a.1);
+    if length < 10.0 {
+        return None;
+    }
+    let direction = ((b.0 - a.0) / length, (b.1 - a.1) / length);
+    let (x0, x1) = (a.0.min(b.0) - BAND, a.0.max(b.0) + BAND);
+    let (y0, y1) = (a.1.min(b.1) - BAND, a.1.max(b.1) + BAND);
+    let mut points = Vec::new();
+    for y in (y0.max(0.0) as u32)..=(y1.min(f64::from(edges.height()) - 1.0).max(0.0) as u32) {
+        for x in (x0.max(0.0) as u32)..=(x1.min(f64::from(edges.width()) - 1.0).max(0.0) as u32) {
+            if edges.get_pixel(x, y).0[0] == 0 {
+                continue;
+            }
+            let (dx, dy) = (f64::from(x) - a.0, f64::from(y) - a.1);
+            let along = dx * direction.0 + dy * direction.1;
+            let across = dy * direction.0 - dx * direction.1;
+            if across.abs() <= BAND && along > 0.1 * length && along < 0.9 * length {
+                points.push((f64::from(x), f64::from(y)));
+            }
+        }
+    }
+    if points.len() < (length * 0.3) as usize {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mean = (points.iter().map(|p| p.0).sum::<f64>() / n, points.iter().map(|p| p.1).sum::<f64>() / n);
+    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
+    for p in &points {
+        let (dx, dy) = (p.0 - mean.0, p.1 - mean.1);
+        sxx += dx * dx;
+        sxy += dx * dy;
+        syy += dy * dy;
+    }
+    // Principal axis of the scatter: the fitted line's direction.
+    let angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+    Some((mean, (angle.cos(), angle.sin())))
+}
+
+/// Where two lines (point, direction) cross; `None` when nearly parallel.
+fn intersect(first: ((f64, f64), (f64, f64)), second: ((f64, f64), (f64, f64))) -> Option<(f64, f64)> {
+    let ((p, d), (q, e)) = (first, second);
+    let denominator = d.0 * e.1 - d.1 * e.0;
+    if denominator.abs() < 1e-6 {
+        return None;
+    }
+    let t = ((q.0 - p.0) * e.1 - (q.1 - p.1) * e.0) / denominator;
+    Some((p.0 + t * d.0, p.1 + t * d.1))
 }
 
 /// Canny edges of luma and of the two colour-difference planes together: a dark blue header band

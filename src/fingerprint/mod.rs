@@ -14,7 +14,8 @@ use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use crate::decode::DecodedDocument;
-use crate::decode::planes::working_planes;
+use crate::decode::planes::{WorkingPlanes, working_planes};
+use document::{DocumentLayout, DocumentPrint};
 
 /// A SHA-256 digest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -78,8 +79,9 @@ impl ExactFingerprints {
 /// 1000 px plane drifted to 12 bits on two reference images), at a quarter of the full cost.
 pub const PDQ_LONG_SIDE: u32 = 2048;
 
-/// Every fingerprint of one upload: exact digests and the perceptual hash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Every fingerprint of one upload: exact digests, the global perceptual hash and the document's
+/// zone hashes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fingerprints {
     /// SHA-256 digests of the file and the pixels.
     #[serde(flatten)]
@@ -88,11 +90,23 @@ pub struct Fingerprints {
     pub pdq: pdq::Pdq,
     /// PDQ's quality metric, 0..=100.
     pub pdq_quality: u32,
+    /// The located, rectified document and its zone hashes (serialised as the zone hashes).
+    #[serde(rename = "zones", serialize_with = "serialize_zones")]
+    pub document: DocumentPrint,
+}
+
+fn serialize_zones<S: Serializer>(document: &DocumentPrint, serializer: S) -> Result<S::Ok, S::Error> {
+    document.upright.serialize(serializer)
 }
 
 impl Fingerprints {
-    /// Fingerprints of an upload from its bytes and decoded form.
-    pub fn compute(file: &[u8], document: &DecodedDocument) -> Self {
+    /// Fingerprints of an upload from its bytes, decoded form and working planes.
+    pub fn compute(
+        file: &[u8],
+        document: &DecodedDocument,
+        planes: &WorkingPlanes,
+        layout: &DocumentLayout,
+    ) -> Self {
         let plane = working_planes(&document.rgb, PDQ_LONG_SIDE);
         let (width, height) = plane.rgb.dimensions();
         let hashes = pdq::pdq_from_rgb(plane.rgb.as_raw(), width as usize, height as usize);
@@ -100,6 +114,7 @@ impl Fingerprints {
             exact: ExactFingerprints::compute(file, document),
             pdq: hashes.original(),
             pdq_quality: hashes.quality,
+            document: DocumentPrint::compute(planes, layout),
         }
     }
 }

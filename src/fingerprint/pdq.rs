@@ -49,6 +49,15 @@ impl Pdq {
         }
         bytes
     }
+
+    /// Parses the form [`Pdq::to_bytes`] writes.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Pdq {
+        let mut words = [0u16; 16];
+        for (index, word) in words.iter_mut().rev().enumerate() {
+            *word = u16::from_be_bytes([bytes[2 * index], bytes[2 * index + 1]]);
+        }
+        Pdq(words)
+    }
 }
 
 impl serde::Serialize for Pdq {

@@ -2,7 +2,8 @@
 //!
 //! Exact reuse compares SHA-256 digests of the file and of the decoded pixels: the same file
 //! re-uploaded, or the same image re-encoded losslessly (metadata stripped, PNG re-save, orientation
-//! baked in).
+//! baked in). Perceptual reuse ([`perceptual`]) compares the zone hashes of the rectified document:
+//! another capture of the same card, or one zone of it (portrait or personal data) reused.
 
 pub mod perceptual;
 
@@ -11,7 +12,59 @@ use std::collections::BTreeSet;
 use crate::findings::{Evidence, Finding, ReasonCode};
 use crate::links::AccountLink;
 use crate::report::Match;
-use crate::store::{ExactHit, ExactLink};
+use crate::store::{ExactHit, ExactLink, StoredLink};
+use perceptual::{PerceptualHit, ReuseModel};
+
+/// The kinds found through the perceptual index (stored as links when registered).
+pub fn is_perceptual(kind: ReasonCode) -> bool {
+    matches!(
+        kind,
+        ReasonCode::ReuseSameDocument | ReasonCode::ReuseSamePortrait | ReasonCode::ReuseSamePersonalData
+    )
+}
+
+/// A perceptual hit as a match: the deciding distance (both zones for the same document, the
+/// reused zone otherwise), a score falling from 1 at distance 0 to 0 past the search radius, and
+/// every distance as evidence.
+pub fn perceptual_match(hit: &PerceptualHit<'_>, model: &ReuseModel) -> Match {
+    let verdict = &hit.verdict;
+    let distance = match verdict.kind {
+        ReasonCode::ReuseSamePortrait => verdict.portrait_distance,
+        ReasonCode::ReuseSamePersonalData => verdict.data_distance,
+        _ => verdict.portrait_distance.max(verdict.data_distance),
+    };
+    let radius = f64::from(model.matching.search_radius + 1);
+    Match {
+        account_id: hit.document.account_id.clone(),
+        document_id: hit.document.document_id.clone(),
+        kind: verdict.kind,
+        distance: Some(distance),
+        score: (1.0 - f64::from(distance) / radius).clamp(0.0, 1.0),
+        evidence: vec![
+            Evidence::number("portrait_distance", f64::from(verdict.portrait_distance)),
+            Evidence::number("data_distance", f64::from(verdict.data_distance)),
+            Evidence::number("card_distance", f64::from(verdict.card_distance)),
+            Evidence::text("orientation", if verdict.turned { "turned_180" } else { "as_registered" }),
+            Evidence::text("model_version", model.version.clone()),
+        ],
+        registered_at_unix_ms: hit.document.registered_at_ms,
+    }
+}
+
+/// Stored perceptual links as account links.
+pub fn perceptual_links(links: Vec<StoredLink>) -> Vec<AccountLink> {
+    links
+        .into_iter()
+        .map(|link| AccountLink {
+            kind: link.kind,
+            distance: Some(link.distance),
+            account_a: link.account_id,
+            document_a: link.document_id,
+            account_b: link.other_account_id,
+            document_b: link.other_document_id,
+        })
+        .collect()
+}
 
 /// Turns exact hits into matches, oldest registration first.
 pub fn exact_matches(hits: Vec<ExactHit>) -> Vec<Match> {
@@ -52,29 +105,43 @@ pub fn exact_links(links: Vec<ExactLink>) -> Vec<AccountLink> {
 
 /// One finding per kind of reuse seen, with how many other accounts and documents share it.
 pub fn reuse_findings(matches: &[Match]) -> Vec<Finding> {
-    [ReasonCode::ReuseSameFile, ReasonCode::ReuseSameImage]
-        .into_iter()
-        .filter_map(|kind| {
-            let of_kind: Vec<&Match> = matches.iter().filter(|m| m.kind == kind).collect();
-            if of_kind.is_empty() {
-                return None;
+    [
+        ReasonCode::ReuseSameFile,
+        ReasonCode::ReuseSameImage,
+        ReasonCode::ReuseSameDocument,
+        ReasonCode::ReuseSamePortrait,
+        ReasonCode::ReuseSamePersonalData,
+    ]
+    .into_iter()
+    .filter_map(|kind| {
+        let of_kind: Vec<&Match> = matches.iter().filter(|m| m.kind == kind).collect();
+        if of_kind.is_empty() {
+            return None;
+        }
+        let accounts: BTreeSet<_> = of_kind.iter().map(|m| &m.account_id).collect();
+        let message = match kind {
+            ReasonCode::ReuseSameFile => "the identical file is registered on another account",
+            ReasonCode::ReuseSameImage => "the same image, re-encoded, is registered on another account",
+            ReasonCode::ReuseSameDocument => {
+                "another capture of this document is registered on another account"
             }
-            let accounts: BTreeSet<_> = of_kind.iter().map(|m| &m.account_id).collect();
-            let message = match kind {
-                ReasonCode::ReuseSameFile => "the identical file is registered on another account",
-                _ => "the same image, re-encoded, is registered on another account",
-            };
-            Some(Finding::new(
-                kind,
-                1.0,
-                message,
-                vec![
-                    Evidence::number("other_accounts", accounts.len() as f64),
-                    Evidence::number("other_documents", of_kind.len() as f64),
-                ],
-            ))
-        })
-        .collect()
+            ReasonCode::ReuseSamePortrait => {
+                "this portrait is registered on another account with different personal data"
+            }
+            _ => "these personal data are registered on another account with a different portrait",
+        };
+        let best = of_kind.iter().map(|m| m.score).fold(0.0, f64::max);
+        let mut evidence = vec![
+            Evidence::number("other_accounts", accounts.len() as f64),
+            Evidence::number("other_documents", of_kind.len() as f64),
+        ];
+        if let Some(closest) = of_kind.iter().filter_map(|m| m.distance).min().filter(|_| is_perceptual(kind))
+        {
+            evidence.push(Evidence::number("closest_distance", f64::from(closest)));
+        }
+        Some(Finding::new(kind, best, message, evidence))
+    })
+    .collect()
 }
 
 #[cfg(test)]

@@ -1,11 +1,29 @@
 //! Conversions from domain types to protobuf messages: the only place that knows both.
 
 use crate::findings::{Evidence, EvidenceValue, Region, Severity};
-use crate::fingerprint::ExactFingerprints;
+use crate::fingerprint::{ExactFingerprints, Fingerprints};
 use crate::links::AccountCluster;
 use crate::pb;
 use crate::policy::{Decision, RatedFinding};
 use crate::report::{ImageInfo, Match, MatchReport, Report, StageTiming};
+
+/// The global PDQ, then the rectified document's card, portrait-zone and data-zone PDQ.
+fn perceptual_hashes(fingerprints: &Fingerprints) -> Vec<pb::PerceptualHash> {
+    let zones = &fingerprints.document.upright;
+    [
+        ("pdq", &fingerprints.pdq, fingerprints.pdq_quality),
+        ("pdq.card", &zones.card, 0),
+        ("pdq.portrait", &zones.portrait, zones.portrait_quality),
+        ("pdq.data", &zones.data, zones.data_quality),
+    ]
+    .into_iter()
+    .map(|(name, hash, quality)| pb::PerceptualHash {
+        name: name.into(),
+        bits: hash.to_bytes().to_vec(),
+        quality,
+    })
+    .collect()
+}
 
 pub(super) fn analyze_response(report: Report) -> pb::AnalyzeResponse {
     pb::AnalyzeResponse {
@@ -15,12 +33,12 @@ pub(super) fn analyze_response(report: Report) -> pb::AnalyzeResponse {
         findings: report.findings.into_iter().map(finding).collect(),
         matches: report.matches.into_iter().map(match_message).collect(),
         fingerprints: Some(pb::Fingerprints {
-            perceptual: vec![pb::PerceptualHash {
-                name: "pdq".into(),
-                bits: report.fingerprints.pdq.to_bytes().to_vec(),
-                quality: report.fingerprints.pdq_quality,
-            }],
+            perceptual: perceptual_hashes(&report.fingerprints),
             ..fingerprints(&report.fingerprints.exact)
+        }),
+        document: Some(pb::DocumentOutline {
+            located: report.document.located,
+            corners: report.document.corners.iter().map(|&(x, y)| pb::Point { x, y }).collect(),
         }),
         image: Some(image_info(report.image)),
         quality: Some(pb::QualityReport {

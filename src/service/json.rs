@@ -78,7 +78,12 @@ fn match_object(found: &pb::Match) -> Value {
 /// An `AnalyzeResponse` in the shape of a serialised `Report` (without `document_id`).
 pub fn analyze_response_json(response: &pb::AnalyzeResponse) -> Value {
     let fingerprints = response.fingerprints.clone().unwrap_or_default();
-    let pdq = fingerprints.perceptual.iter().find(|hash| hash.name == "pdq");
+    let named = |name: &str| fingerprints.perceptual.iter().find(|hash| hash.name == name);
+    let hex = |hash: Option<&pb::PerceptualHash>| {
+        hash.map(|hash| hash.bits.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    };
+    let pdq = named("pdq");
+    let outline = response.document.clone().unwrap_or_default();
     let image = response.image.clone().unwrap_or_default();
     let mut image_object = json!({
         "format": image.format,
@@ -102,8 +107,19 @@ pub fn analyze_response_json(response: &pb::AnalyzeResponse) -> Value {
         "fingerprints": {
             "file_sha256": fingerprints.file_sha256,
             "pixel_sha256": fingerprints.pixel_sha256,
-            "pdq": pdq.map(|hash| hash.bits.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+            "pdq": hex(pdq),
             "pdq_quality": pdq.map(|hash| hash.quality),
+            "zones": {
+                "card": hex(named("pdq.card")),
+                "portrait": hex(named("pdq.portrait")),
+                "data": hex(named("pdq.data")),
+                "portrait_quality": named("pdq.portrait").map(|hash| hash.quality),
+                "data_quality": named("pdq.data").map(|hash| hash.quality),
+            },
+        },
+        "document": {
+            "located": outline.located,
+            "corners": outline.corners.iter().map(|p| json!([p.x, p.y])).collect::<Vec<_>>(),
         },
         "image": image_object,
         "quality": {"metrics": evidence_object(&response.quality.clone().unwrap_or_default().metrics)},

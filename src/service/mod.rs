@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn calls_beyond_the_limit_are_refused_not_queued() {
-        let engine = Arc::new(Engine::new(DecodeLimits::default(), Models::embedded(), None));
+        let engine = Arc::new(Engine::new(DecodeLimits::default(), Models::embedded()));
         let service = IdForensicsService::new(engine, 1);
         let held = service.slot().unwrap();
         let refused = service.slot().unwrap_err();

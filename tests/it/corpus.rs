@@ -61,7 +61,7 @@ fn editor_traces_found_wherever_the_metadata_names_an_editor_and_never_on_camera
         return;
     };
     let models = TamperModels::embedded();
-    let engine = Engine::new(DecodeLimits::default(), Models::embedded(), None);
+    let engine = Engine::new(DecodeLimits::default(), Models::embedded());
     let manifest = std::fs::read_to_string(corpus.join("MANIFEST.tsv")).unwrap();
     let (mut expected, mut found, mut camera_originals) = (0, 0, 0);
     for row in manifest.lines().skip(1) {

@@ -314,7 +314,7 @@ async fn server_responses_convert_to_the_cli_json_shape() {
     let mut client = server.client().await;
     let image = testdata("edited-photoshop-cs6.jpg");
     let remote = client.analyze(analyze(image.clone(), "", "", false)).await.unwrap().into_inner();
-    let engine = Engine::new(DecodeLimits::default(), Models::embedded(), None);
+    let engine = Engine::new(DecodeLimits::default(), Models::embedded());
     let report = engine
         .analyze(AnalyzeRequest { image: &image, account_id: None, document_id: None, register: false })
         .unwrap();

@@ -7,5 +7,6 @@ mod durability;
 mod grpc;
 mod hostile;
 mod pdq;
+mod reuse;
 mod stream;
 mod support;

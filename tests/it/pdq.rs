@@ -2,6 +2,7 @@
 
 use idforensics::decode::planes::working_planes;
 use idforensics::decode::{DecodeLimits, decode};
+use idforensics::engine::Models;
 use idforensics::fingerprint::pdq::{Pdq, PdqHashes, pdq_from_rgb};
 use idforensics::fingerprint::{Fingerprints, PDQ_LONG_SIDE};
 
@@ -64,7 +65,10 @@ fn jpeg_inputs_within_ten_bits_of_the_cpp_reference() {
         let planes = working_planes(&document.rgb, PDQ_LONG_SIDE);
         let (pw, ph) = planes.rgb.dimensions();
         let on_plane = pdq_from_rgb(planes.rgb.as_raw(), pw as usize, ph as usize);
-        assert_eq!(Fingerprints::compute(&bytes, &document).pdq, on_plane.original());
+        let models = Models::embedded();
+        let quality_plane = working_planes(&document.rgb, models.quality.working_long_side);
+        let reported = Fingerprints::compute(&bytes, &document, &quality_plane, &models.reuse.layout);
+        assert_eq!(reported.pdq, on_plane.original());
         working.push(distance(&on_plane));
     }
     eprintln!(

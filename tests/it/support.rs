@@ -126,7 +126,7 @@ impl TestServer {
         let mut settings = Settings::default();
         configure(&mut settings);
         let store = Store::open(data_dir.path()).unwrap();
-        let engine = Arc::new(Engine::new(settings.limits, Models::embedded(), Some(store)));
+        let engine = Arc::new(Engine::with_store(settings.limits, Models::embedded(), store).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (shutdown, stop) = oneshot::channel::<()>();

@@ -1,0 +1,114 @@
+//! The perceptual index: a radius-31 search for a query and 7 more variants (as for PDQ's eight
+//! dihedral hashes) over 1M and 10M stored hashes, against a brute-force scan of the same index.
+//!
+//! Stored hashes are clustered the way real ones are: 30 % lie in 20,000 clusters (one template or
+//! one much-reused image: 4..40 bits from the cluster's centre), the rest are spread uniformly. Every
+//! query has one true match 0..24 bits away.
+//!
+//! `cargo bench --bench index` (1M and 10M; under `cargo test` a 100k index checks the bench runs).
+//! Memory per document is printed before the measurements.
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use idforensics::fingerprint::pdq::Pdq;
+use idforensics::index::HammingIndex;
+
+const RADIUS: u32 = 31;
+const VARIANTS: usize = 8;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn hash(&mut self) -> Pdq {
+        let words: [u64; 4] = [self.next(), self.next(), self.next(), self.next()];
+        Pdq(std::array::from_fn(|i| (words[i / 4] >> (16 * (i % 4))) as u16))
+    }
+
+    fn flip(&mut self, hash: &Pdq, bits: u64) -> Pdq {
+        let mut out = *hash;
+        for _ in 0..bits {
+            let bit = self.next() % 256;
+            out.0[(bit / 16) as usize] ^= 1 << (bit % 16);
+        }
+        out
+    }
+}
+
+fn build(size: usize, rng: &mut Rng) -> (HammingIndex<u32>, Vec<Pdq>) {
+    let centres: Vec<Pdq> = (0..20_000).map(|_| rng.hash()).collect();
+    let mut index = HammingIndex::new();
+    let mut stored = Vec::with_capacity(size);
+    for number in 0..size {
+        let hash = if rng.next() % 10 < 3 {
+            let centre = centres[(rng.next() % centres.len() as u64) as usize];
+            let bits = 4 + rng.next() % 37;
+            rng.flip(&centre, bits)
+        } else {
+            rng.hash()
+        };
+        index.insert(&hash, number as u32);
+        stored.push(hash);
+    }
+    index.shrink_to_fit();
+    (index, stored)
+}
+
+/// Query sets: the first hash is 0..24 bits from a stored one, the other seven are fresh.
+fn queries(stored: &[Pdq], rng: &mut Rng) -> Vec<[Pdq; VARIANTS]> {
+    (0..64)
+        .map(|_| {
+            let target = stored[(rng.next() % stored.len() as u64) as usize];
+            let near = rng.flip(&target, rng.next() % 25);
+            std::array::from_fn(|variant| if variant == 0 { near } else { rng.hash() })
+        })
+        .collect()
+}
+
+fn index_search(c: &mut Criterion) {
+    let benchmarking = std::env::args().any(|arg| arg == "--bench");
+    let sizes: &[(&str, usize)] =
+        if benchmarking { &[("1M", 1_000_000), ("10M", 10_000_000)] } else { &[("100k", 100_000)] };
+    let mut group = c.benchmark_group("index_radius31_x8_variants");
+    group.sample_size(10);
+    for &(name, size) in sizes {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let (index, stored) = build(size, &mut rng);
+        let query_sets = queries(&stored, &mut rng);
+        eprintln!(
+            "index {name}: {} documents, {:.0} bytes per document (hashes, bucket entries, values)",
+            index.len(),
+            index.heap_bytes() as f64 / index.len() as f64
+        );
+        for set in &query_sets {
+            assert!(!index.search(&set[0], RADIUS).is_empty(), "every query has a true match");
+        }
+        let mut next = 0;
+        group.bench_function(format!("multi_index/{name}"), |b| {
+            b.iter(|| {
+                let set = &query_sets[next % query_sets.len()];
+                next += 1;
+                set.iter().map(|query| index.search(black_box(query), RADIUS).len()).sum::<usize>()
+            })
+        });
+        group.bench_function(format!("brute_force/{name}"), |b| {
+            b.iter(|| {
+                let set = &query_sets[next % query_sets.len()];
+                next += 1;
+                set.iter().map(|query| index.scan(black_box(query), RADIUS).len()).sum::<usize>()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, index_search);
+criterion_main!(benches);
