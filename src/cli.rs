@@ -259,6 +259,7 @@ fn eval_reuse(config: Option<&Path>, args: EvalReuseArgs) -> anyhow::Result<()> 
         swaps_per_template: args.swaps_per_template,
         seed: args.seed,
         photos,
+        photos_root: args.photos.clone(),
     };
     let evaluation = idforensics::eval::reuse::evaluate_reuse(&config, &load_models(&settings)?);
     if args.json {
