@@ -1,4 +1,5 @@
-//! Acknowledged registrations survive kill -9 of the real server process.
+//! Acknowledged registrations survive kill -9 of the real server process, whether they came as unary
+//! calls or as items of an AnalyzeStream.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,7 +19,7 @@ async fn acknowledged_registrations_survive_sigkill() {
     let endpoint = format!("http://{address}");
     let acknowledged: Arc<Mutex<Vec<Acknowledged>>> = Arc::default();
 
-    // Four writers register distinct documents as fast as the server acknowledges them.
+    // Four unary writers register distinct documents as fast as the server acknowledges them.
     let mut writers = Vec::new();
     for writer in 0..4u32 {
         let endpoint = endpoint.clone();
@@ -42,8 +43,41 @@ async fn acknowledged_registrations_survive_sigkill() {
             }
         }));
     }
+    // A fifth client streams its registrations over AnalyzeStream; an item counts as acknowledged
+    // when its response (registration included) has arrived.
+    {
+        let endpoint = endpoint.clone();
+        let acknowledged = Arc::clone(&acknowledged);
+        writers.push(tokio::spawn(async move {
+            let mut client = IdForensicsClient::connect(endpoint).await.unwrap();
+            let images: Vec<(String, Vec<u8>)> = (0..10_000u32)
+                .map(|i| (format!("s-d{i}"), jpeg(&textured_image(24, 24, 900_000 + i), 90)))
+                .collect();
+            let sent = images.clone();
+            let requests = tokio_stream::iter(sent.into_iter().map(|(document_id, image)| pb::AnalyzeRequest {
+                image,
+                account_id: "acct-stream".into(),
+                document_id,
+                register: true,
+                ..Default::default()
+            }));
+            let Ok(response) = client.analyze_stream(requests).await else { return };
+            let mut responses = response.into_inner();
+            while let Ok(Some(item)) = responses.message().await {
+                let registered = matches!(
+                    &item.result,
+                    Some(pb::analyze_stream_response::Result::Response(r)) if r.registration.is_some()
+                );
+                if registered {
+                    acknowledged.lock().unwrap().push(images[item.sequence as usize].clone());
+                }
+            }
+        }));
+    }
     // Kill once a good number of registrations are acknowledged and more are in flight.
-    while acknowledged.lock().unwrap().len() < 60 {
+    while acknowledged.lock().unwrap().iter().filter(|(id, _)| id.starts_with("s-")).count() < 20
+        || acknowledged.lock().unwrap().len() < 60
+    {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     child.kill().unwrap(); // SIGKILL
