@@ -67,7 +67,8 @@ fn queries(stored: &[Pdq], rng: &mut Rng) -> Vec<[Pdq; VARIANTS]> {
     (0..64)
         .map(|_| {
             let target = stored[(rng.next() % stored.len() as u64) as usize];
-            let near = rng.flip(&target, rng.next() % 25);
+            let bits = rng.next() % 25;
+            let near = rng.flip(&target, bits);
             std::array::from_fn(|variant| if variant == 0 { near } else { rng.hash() })
         })
         .collect()

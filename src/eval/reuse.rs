@@ -162,7 +162,7 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
         let holder = templates[template as usize].holder(&mut rng);
         let bytes = encode_jpeg(&templates[template as usize].render(&holder), 92);
         let prints = prints_of(&bytes, models).expect("a generated card decodes");
-        let account = AccountId::new(&format!("t{template}-c{card}")).expect("valid id");
+        let account = AccountId::new(format!("t{template}-c{card}")).expect("valid id");
         Original { account, template, holder, prints }
     });
     let (index, pdq_index) = register(&originals);
@@ -309,7 +309,7 @@ fn evaluate_photos(config: &ReuseEvalConfig, models: &Models, result: &mut Reuse
         .enumerate()
         .filter_map(|(number, photo)| {
             photo.as_ref().map(|(_, prints)| Original {
-                account: AccountId::new(&format!("photo-{number}")).expect("valid id"),
+                account: AccountId::new(format!("photo-{number}")).expect("valid id"),
                 template: u64::MAX,
                 holder: Holder { portrait_seed: 0, fields: Vec::new() },
                 prints: Prints { document: prints.document.clone(), pdq: prints.pdq },

@@ -175,13 +175,16 @@ fn locate_card(rgb: &RgbImage, layout: &DocumentLayout) -> Option<[(f32, f32); 4
     Some(landscape_order(corners))
 }
 
+/// A line as a point on it and a unit direction.
+type Line = ((f64, f64), (f64, f64));
+
 /// Sharpens the corners: each side becomes the line fitted (total least squares) to the edge pixels
 /// along it, and each corner the crossing of its two sides. Hull vertices sit on the outside of the
 /// dilated edge and on rounded corners; a few pixels of error there move the zone hashes by tens
 /// of bits. A side with too few edge pixels keeps its corners.
 fn refine_corners(edges: &GrayImage, quad: &[Point<i32>; 4]) -> [(f64, f64); 4] {
     let original = quad.map(|p| (f64::from(p.x), f64::from(p.y)));
-    let lines: Vec<Option<((f64, f64), (f64, f64))>> =
+    let lines: Vec<Option<Line>> =
         (0..4).map(|side| fit_side(edges, original[side], original[(side + 1) % 4])).collect();
     let diagonal = (original[0].0 - original[2].0).hypot(original[0].1 - original[2].1);
     std::array::from_fn(|corner| {
@@ -198,7 +201,7 @@ fn refine_corners(edges: &GrayImage, quad: &[Point<i32>; 4]) -> [(f64, f64); 4] 
 
 /// The line (a point and a unit direction) through the edge pixels within 4 px of the segment
 /// `a`–`b`, leaving out its first and last tenth (the corners' rounding).
-fn fit_side(edges: &GrayImage, a: (f64, f64), b: (f64, f64)) -> Option<((f64, f64), (f64, f64))> {
+fn fit_side(edges: &GrayImage, a: (f64, f64), b: (f64, f64)) -> Option<Line> {
     const BAND: f64 = 4.0;
     let length = (b.0 - a.0).hypot(b.1 - a.1);
     if length < 10.0 {
@@ -239,7 +242,7 @@ fn fit_side(edges: &GrayImage, a: (f64, f64), b: (f64, f64)) -> Option<((f64, f6
 }
 
 /// Where two lines (point, direction) cross; `None` when nearly parallel.
-fn intersect(first: ((f64, f64), (f64, f64)), second: ((f64, f64), (f64, f64))) -> Option<(f64, f64)> {
+fn intersect(first: Line, second: Line) -> Option<(f64, f64)> {
     let ((p, d), (q, e)) = (first, second);
     let denominator = d.0 * e.1 - d.1 * e.0;
     if denominator.abs() < 1e-6 {

@@ -54,13 +54,14 @@ async fn acknowledged_registrations_survive_sigkill() {
                 .map(|i| (format!("s-d{i}"), jpeg(&textured_image(24, 24, 900_000 + i), 90)))
                 .collect();
             let sent = images.clone();
-            let requests = tokio_stream::iter(sent.into_iter().map(|(document_id, image)| pb::AnalyzeRequest {
-                image,
-                account_id: "acct-stream".into(),
-                document_id,
-                register: true,
-                ..Default::default()
-            }));
+            let requests =
+                tokio_stream::iter(sent.into_iter().map(|(document_id, image)| pb::AnalyzeRequest {
+                    image,
+                    account_id: "acct-stream".into(),
+                    document_id,
+                    register: true,
+                    ..Default::default()
+                }));
             let Ok(response) = client.analyze_stream(requests).await else { return };
             let mut responses = response.into_inner();
             while let Ok(Some(item)) = responses.message().await {
