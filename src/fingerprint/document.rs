@@ -424,3 +424,64 @@ fn zone_pdq(card: &GrayImage, zone: ZoneBox) -> (Pdq, u32) {
     let hashes = pdq_from_luma(luma, (right - left) as usize, (bottom - top) as usize);
     (hashes.original(), hashes.quality)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::planes::working_planes;
+    use image::Rgb;
+    use imageproc::drawing::draw_filled_rect_mut;
+    use imageproc::geometric_transformations::rotate_about_center_no_crop;
+    use imageproc::rect::Rect;
+
+    fn layout() -> DocumentLayout {
+        crate::reuse::perceptual::ReuseModel::embedded().layout
+    }
+
+    /// A 500×315 "card" with print: a header band, a portrait box and text-like bars.
+    fn card() -> RgbImage {
+        let mut card = RgbImage::from_pixel(500, 315, Rgb([225, 228, 210]));
+        draw_filled_rect_mut(&mut card, Rect::at(0, 0).of_size(500, 45), Rgb([40, 60, 140]));
+        draw_filled_rect_mut(&mut card, Rect::at(20, 70).of_size(140, 190), Rgb([120, 100, 90]));
+        for row in 0..5 {
+            draw_filled_rect_mut(
+                &mut card,
+                Rect::at(190, 80 + row * 40).of_size(200 - row as u32 * 20, 14),
+                Rgb([30, 30, 30]),
+            );
+        }
+        card
+    }
+
+    #[test]
+    fn a_flat_scan_is_its_own_frame() {
+        let print = DocumentPrint::compute(&working_planes(&card(), 1000), &layout());
+        assert!(!print.located);
+        assert_eq!(print.corners, [(0.0, 0.0), (500.0, 0.0), (500.0, 315.0), (0.0, 315.0)]);
+    }
+
+    #[test]
+    fn a_tilted_card_on_a_table_is_found_and_rectified() {
+        let flat = DocumentPrint::compute(&working_planes(&card(), 1000), &layout());
+        let mut table = RgbImage::from_pixel(800, 600, Rgb([70, 50, 35]));
+        image::imageops::overlay(&mut table, &card(), 150, 140);
+        let tilted = rotate_about_center_no_crop(
+            &table,
+            7f32.to_radians(),
+            Interpolation::Bilinear,
+            Border::Constant(Rgb([70, 50, 35])),
+        );
+        let print = DocumentPrint::compute(&working_planes(&tilted, 1000), &layout());
+        assert!(print.located);
+        let portrait = print.upright.portrait.hamming_distance(&flat.upright.portrait);
+        let data = print.upright.data.hamming_distance(&flat.upright.data);
+        assert!(portrait <= 30 && data <= 30, "portrait {portrait}, data {data}");
+    }
+
+    #[test]
+    fn zone_hashes_round_trip_through_storage() {
+        let hashes = DocumentPrint::compute(&working_planes(&card(), 1000), &layout()).upright;
+        assert_eq!(ZoneHashes::from_bytes(&hashes.to_bytes()), Some(hashes));
+        assert_eq!(ZoneHashes::from_bytes(&[0; 97]), None);
+    }
+}

@@ -304,3 +304,95 @@ impl PerceptualIndex {
             + self.documents.capacity() * size_of::<Option<IndexedDocument>>()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::pdq::Pdq;
+
+    /// A pseudo-random hash (SplitMix64 per word): different seeds are ~128 bits apart.
+    fn hash(seed: u16) -> Pdq {
+        Pdq(std::array::from_fn(|i| {
+            let mut z = (u64::from(seed) << 8 | i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z ^ (z >> 31)) as u16
+        }))
+    }
+
+    fn flip(hash: &Pdq, bits: usize) -> Pdq {
+        let mut out = *hash;
+        for bit in 0..bits {
+            out.0[bit % 16] ^= 1 << (bit / 16);
+        }
+        out
+    }
+
+    fn zones(portrait: Pdq, data: Pdq) -> ZoneHashes {
+        ZoneHashes { card: portrait, portrait, data, portrait_quality: 100, data_quality: 100 }
+    }
+
+    fn print(hashes: ZoneHashes) -> DocumentPrint {
+        let turned = zones(hash(999), hash(998));
+        DocumentPrint { corners: [(0.0, 0.0); 4], located: false, upright: hashes, turned }
+    }
+
+    fn document(account: &str, hashes: ZoneHashes) -> IndexedDocument {
+        IndexedDocument {
+            account_id: AccountId::new(account).unwrap(),
+            document_id: DocumentId::new("d").unwrap(),
+            registered_at_ms: 1,
+            hashes,
+        }
+    }
+
+    #[test]
+    fn judges_each_kind_from_both_zones() {
+        let model = ReuseModel::embedded();
+        let mut index = PerceptualIndex::new();
+        index.insert(document("holder", zones(hash(1), hash(2))));
+        index.insert(document("stranger", zones(hash(3), hash(4))));
+        let kinds = |query: ZoneHashes| -> Vec<(String, ReasonCode)> {
+            index
+                .search(&print(query), None, &model)
+                .iter()
+                .map(|hit| (hit.document.account_id.as_str().to_owned(), hit.verdict.kind))
+                .collect()
+        };
+        let holder = "holder".to_owned();
+        assert_eq!(
+            kinds(zones(flip(&hash(1), 20), flip(&hash(2), 20))),
+            [(holder.clone(), ReasonCode::ReuseSameDocument)]
+        );
+        assert_eq!(
+            kinds(zones(flip(&hash(1), 4), hash(50))),
+            [(holder.clone(), ReasonCode::ReuseSamePortrait)]
+        );
+        assert_eq!(kinds(zones(hash(60), flip(&hash(2), 4))), [(holder, ReasonCode::ReuseSamePersonalData)]);
+        // One zone close but not close enough for a partial match, the other far: nothing.
+        assert!(kinds(zones(flip(&hash(1), 24), hash(70))).is_empty());
+    }
+
+    #[test]
+    fn erasing_an_account_empties_its_entries() {
+        let model = ReuseModel::embedded();
+        let mut index = PerceptualIndex::new();
+        index.insert(document("a", zones(hash(1), hash(2))));
+        index.insert(document("b", zones(hash(1), hash(2))));
+        assert_eq!(index.remove_account(&AccountId::new("a").unwrap()), 1);
+        let hits = index.search(&print(zones(hash(1), hash(2))), None, &model);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].document.account_id.as_str(), "b");
+        assert_eq!(index.len(), 1);
+    }
+
+    #[test]
+    fn models_that_cannot_work_are_refused() {
+        let text = EMBEDDED_MODEL.replace("search_radius = 31", "search_radius = 20");
+        assert!(matches!(ReuseModel::parse(&text), Err(ReuseModelError::Invalid(_))));
+        let text =
+            EMBEDDED_MODEL.replace("portrait = [0.0, 0.15, 0.34, 1.0]", "portrait = [0.5, 0.15, 0.34, 1.0]");
+        assert!(matches!(ReuseModel::parse(&text), Err(ReuseModelError::Invalid(_))));
+        assert!(ReuseModel::parse(&EMBEDDED_MODEL.replace("[matching]", "[matchin]")).is_err());
+    }
+}

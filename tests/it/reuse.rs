@@ -136,3 +136,32 @@ async fn captures_and_zone_swaps_link_accounts_and_survive_a_restart() {
     let accounts: Vec<_> = search.matches.iter().map(|m| m.account_id.as_str()).collect();
     assert!(!accounts.contains(&"acct-a") && accounts.contains(&"acct-b"), "{accounts:?}");
 }
+
+/// The evaluation itself on a small set: distinct cards never match, the capture transforms the
+/// design handles without a locator are all found, and both swap kinds are recognised.
+#[test]
+fn small_reuse_evaluation_keeps_distinct_cards_apart() {
+    use idforensics::engine::Models;
+    use idforensics::eval::reuse::{ReuseEvalConfig, evaluate_reuse};
+
+    let config = ReuseEvalConfig {
+        templates: 2,
+        cards_per_template: 33,
+        swaps_per_template: 6,
+        seed: 7,
+        photos: Vec::new(),
+        photos_root: None,
+    };
+    let result = evaluate_reuse(&config, &Models::embedded());
+    assert_eq!(result.cards, 66);
+    assert_eq!(result.false_match_pairs, 0, "{:?}", result.false_match_kinds);
+    for capture in ["jpeg_q40_95", "resize_0.3_2x", "turn_90_180_270", "blur", "noise", "png_screenshot"] {
+        let detection = &result.captures[capture];
+        assert_eq!(detection.detected, detection.queries, "{capture}: {detection:?}");
+    }
+    assert_eq!(result.captures_total.wrong_matches, 0);
+    assert!(result.same_portrait.detected >= 11, "{:?}", result.same_portrait);
+    assert!(result.same_personal_data.detected >= 11, "{:?}", result.same_personal_data);
+    // The baseline, measured in the same run, confuses distinct cards of one template.
+    assert!(result.baseline_false_match_pairs > 0);
+}
