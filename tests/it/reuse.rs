@@ -162,6 +162,7 @@ fn small_reuse_evaluation_keeps_distinct_cards_apart() {
     assert_eq!(result.captures_total.wrong_matches, 0);
     assert!(result.same_portrait.detected >= 11, "{:?}", result.same_portrait);
     assert!(result.same_personal_data.detected >= 11, "{:?}", result.same_personal_data);
-    // The baseline, measured in the same run, confuses distinct cards of one template.
-    assert!(result.baseline_false_match_pairs > 0);
+    // The baseline, measured in the same run, loses every quarter turn.
+    let turns = &result.captures["turn_90_180_270"];
+    assert!(turns.baseline_detected < turns.detected, "{turns:?}");
 }
