@@ -40,6 +40,8 @@ pub enum ReasonCode {
     TamperMetadataInconsistent,
     /// A JPEG without camera metadata (context only).
     TamperMetadataStripped,
+    /// The embedded EXIF thumbnail shows a different picture than the image.
+    TamperThumbnailMismatch,
     /// The same file bytes are registered on another account.
     ReuseSameFile,
     /// The same decoded pixels (another encoding of one image) are registered on another account.
@@ -68,6 +70,7 @@ impl ReasonCode {
         ReasonCode::TamperEditHistory,
         ReasonCode::TamperMetadataInconsistent,
         ReasonCode::TamperMetadataStripped,
+        ReasonCode::TamperThumbnailMismatch,
         ReasonCode::ReuseSameFile,
         ReasonCode::ReuseSameImage,
         ReasonCode::ReuseSameDocument,
@@ -91,6 +94,7 @@ impl ReasonCode {
             ReasonCode::TamperEditHistory => "tamper.edit_history",
             ReasonCode::TamperMetadataInconsistent => "tamper.metadata_inconsistent",
             ReasonCode::TamperMetadataStripped => "tamper.metadata_stripped",
+            ReasonCode::TamperThumbnailMismatch => "tamper.thumbnail_mismatch",
             ReasonCode::ReuseSameFile => "reuse.same_file",
             ReasonCode::ReuseSameImage => "reuse.same_image",
             ReasonCode::ReuseSameDocument => "reuse.same_document",

@@ -6,6 +6,7 @@
 //! reason on its own. Signatures live in `models/editors.toml`, thresholds in `models/tamper.toml`.
 
 pub mod metadata;
+pub mod thumbnail;
 
 use std::path::Path;
 
@@ -66,6 +67,12 @@ pub struct TamperThresholds {
     pub modify_date_window_seconds: i64,
     /// Score of a converter's trace relative to an editor's (which is 1).
     pub converter_score: f64,
+    /// Smallest normalised luma difference between the EXIF thumbnail and the image that is a
+    /// mismatch.
+    pub thumbnail_max_difference: f64,
+    /// Smallest relative aspect-ratio difference between thumbnail picture and image that is a
+    /// mismatch (the image was cropped after the thumbnail was written).
+    pub thumbnail_max_aspect_difference: f64,
 }
 
 /// The tamper analyser's models.
@@ -239,6 +246,29 @@ pub fn assess_tamper(document: &DecodedDocument, models: &TamperModels) -> Tampe
             inconsistencies,
         ));
     }
+    if let Some(comparison) = thumbnail::compare_thumbnail(document) {
+        let thresholds = &models.thresholds;
+        metrics.push(Evidence::number("thumbnail_difference", round3(comparison.difference)));
+        metrics.push(Evidence::number("thumbnail_aspect_difference", round3(comparison.aspect_difference)));
+        let content = comparison.difference >= thresholds.thumbnail_max_difference;
+        let aspect = comparison.aspect_difference >= thresholds.thumbnail_max_aspect_difference;
+        if content || aspect {
+            let excess = (comparison.difference / thresholds.thumbnail_max_difference)
+                .max(comparison.aspect_difference / thresholds.thumbnail_max_aspect_difference);
+            findings.push(Finding::new(
+                ReasonCode::TamperThumbnailMismatch,
+                (0.5 + 0.25 * (excess - 1.0)).clamp(0.5, 1.0),
+                "the embedded EXIF thumbnail shows a different picture: the image was changed after the thumbnail was written",
+                vec![
+                    Evidence::number("thumbnail_difference", round3(comparison.difference)),
+                    Evidence::number("threshold", thresholds.thumbnail_max_difference),
+                    Evidence::number("thumbnail_aspect_difference", round3(comparison.aspect_difference)),
+                    Evidence::number("aspect_threshold", thresholds.thumbnail_max_aspect_difference),
+                    Evidence::text("thumbnail_picture", format!("{}x{}", comparison.width, comparison.height)),
+                ],
+            ));
+        }
+    }
     let stripped = document.format == ImageFormat::Jpeg
         && document.container.exif.is_none()
         && document.container.xmp.is_none();
@@ -251,6 +281,10 @@ pub fn assess_tamper(document: &DecodedDocument, models: &TamperModels) -> Tampe
         ));
     }
     TamperReport { metrics, findings }
+}
+
+fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
 }
 
 /// One finding naming every editor or converter the metadata mentions (editors first).
