@@ -500,9 +500,6 @@ impl ReuseEvaluation {
     pub fn to_markdown(&self) -> String {
         use std::fmt::Write;
         let mut out = String::new();
-        let pct = |n: usize, d: usize| {
-            if d == 0 { "n/a".to_owned() } else { format!("{:.1} %", 100.0 * n as f64 / d as f64) }
-        };
         let _ = writeln!(
             out,
             "Reuse model {}: {} templates, {} distinct cards, {} pairs ({} within one template)\n",
@@ -525,26 +522,12 @@ impl ReuseEvaluation {
             out,
             "| query | n | detected (expected kind) | other kind | wrong doc matched | PDQ ≤ 31 detected | PDQ ≤ 31 wrong doc |\n|---|---|---|---|---|---|---|"
         );
-        let mut row = |name: &str, d: &Detection| {
-            let _ = writeln!(
-                out,
-                "| {name} | {} | {} ({}) | {} | {} | {} ({}) | {} |",
-                d.queries,
-                d.detected,
-                pct(d.detected, d.queries),
-                d.detected_other_kind,
-                d.wrong_matches,
-                d.baseline_detected,
-                pct(d.baseline_detected, d.queries),
-                d.baseline_wrong_matches
-            );
-        };
         for (name, detection) in &self.captures {
-            row(name, detection);
+            detection_row(&mut out, name, detection);
         }
-        row("**all captures**", &self.captures_total);
-        row("same portrait, new data", &self.same_portrait);
-        row("same data, new portrait", &self.same_personal_data);
+        detection_row(&mut out, "**all captures**", &self.captures_total);
+        detection_row(&mut out, "same portrait, new data", &self.same_portrait);
+        detection_row(&mut out, "same data, new portrait", &self.same_personal_data);
         if !self.photos.is_empty() {
             let _ = writeln!(
                 out,
@@ -569,19 +552,8 @@ impl ReuseEvaluation {
                 out,
                 "| photo capture | n | detected | other kind | wrong doc | PDQ ≤ 31 detected | PDQ ≤ 31 wrong |\n|---|---|---|---|---|---|---|"
             );
-            for (name, d) in &self.photos {
-                let _ = writeln!(
-                    out,
-                    "| {name} | {} | {} ({}) | {} | {} | {} ({}) | {} |",
-                    d.queries,
-                    d.detected,
-                    pct(d.detected, d.queries),
-                    d.detected_other_kind,
-                    d.wrong_matches,
-                    d.baseline_detected,
-                    pct(d.baseline_detected, d.queries),
-                    d.baseline_wrong_matches
-                );
+            for (name, detection) in &self.photos {
+                detection_row(&mut out, name, detection);
             }
         }
         let _ = writeln!(
@@ -601,4 +573,25 @@ impl ReuseEvaluation {
         }
         out
     }
+}
+
+/// One Markdown table row of detection counts.
+fn detection_row(out: &mut String, name: &str, d: &Detection) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        out,
+        "| {name} | {} | {} ({}) | {} | {} | {} ({}) | {} |",
+        d.queries,
+        d.detected,
+        percent(d.detected, d.queries),
+        d.detected_other_kind,
+        d.wrong_matches,
+        d.baseline_detected,
+        percent(d.baseline_detected, d.queries),
+        d.baseline_wrong_matches
+    );
+}
+
+fn percent(part: usize, whole: usize) -> String {
+    if whole == 0 { "n/a".to_owned() } else { format!("{:.1} %", 100.0 * part as f64 / whole as f64) }
 }
