@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use crate::decode::planes::working_planes;
 use crate::decode::{DecodeError, DecodeLimits, decode};
-use crate::fingerprint::Fingerprints;
+use crate::fingerprint::document::DocumentPrint;
+use crate::fingerprint::{ExactFingerprints, Fingerprints};
 use crate::ids::{AccountId, DocumentId, IdError};
 use crate::links::{self, AccountCluster};
 use crate::policy::Policy;
@@ -202,12 +203,12 @@ impl Engine {
         stopwatch.lap("planes");
         let quality = assess_quality(&document, &planes, &self.models.quality);
         stopwatch.lap("quality");
-        let tamper = assess_tamper(&document, &self.models.tamper);
+        let tamper = assess_tamper(&document, &planes, &self.models.tamper);
         stopwatch.lap("tamper");
         let fingerprints =
             Fingerprints::compute(request.image, &document, &planes, &self.models.reuse.layout);
         stopwatch.lap("fingerprint");
-        let matches = self.matches(&fingerprints, request.account_id)?;
+        let matches = self.matches(&fingerprints.exact, &fingerprints.document, request.account_id)?;
         stopwatch.lap("match");
 
         let mut findings = quality.findings.clone();
@@ -275,9 +276,11 @@ impl Engine {
     ) -> Result<MatchReport, AnalyzeError> {
         let document = decode(image, &self.limits)?;
         let planes = working_planes(&document.rgb, self.models.quality.working_long_side);
-        let fingerprints = Fingerprints::compute(image, &document, &planes, &self.models.reuse.layout);
-        let matches = self.matches(&fingerprints, account_id)?;
-        Ok(MatchReport { matches, fingerprints: fingerprints.exact })
+        // Only what matching reads: the global PDQ is reported by Analyze, never matched on.
+        let exact = ExactFingerprints::compute(image, &document);
+        let print = DocumentPrint::compute(&planes, &self.models.reuse.layout);
+        let matches = self.matches(&exact, &print, account_id)?;
+        Ok(MatchReport { matches, fingerprints: exact })
     }
 
     /// Erases an account's registrations and links; returns how many registrations were erased.
@@ -307,16 +310,16 @@ impl Engine {
     /// matched exactly; at most [`MAX_MATCHES`].
     fn matches(
         &self,
-        fingerprints: &Fingerprints,
+        exact: &ExactFingerprints,
+        print: &DocumentPrint,
         account_id: Option<&AccountId>,
     ) -> Result<Vec<Match>, AnalyzeError> {
         let Some(store) = &self.store else {
             return Ok(Vec::new());
         };
-        let mut matches =
-            reuse::exact_matches(store.find_exact(&fingerprints.exact, account_id, MAX_MATCHES)?);
+        let mut matches = reuse::exact_matches(store.find_exact(exact, account_id, MAX_MATCHES)?);
         let index = self.read_index();
-        let perceptual = index.search(&fingerprints.document, account_id, &self.models.reuse);
+        let perceptual = index.search(print, account_id, &self.models.reuse);
         for hit in perceptual {
             let already = matches.iter().any(|m| {
                 m.account_id == hit.document.account_id && m.document_id == hit.document.document_id

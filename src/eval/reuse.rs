@@ -26,7 +26,7 @@ use crate::fingerprint::pdq::Pdq;
 use crate::ids::{AccountId, DocumentId};
 use crate::index::HammingIndex;
 use crate::links::{self, AccountLink};
-use crate::reuse::perceptual::{IndexedDocument, PerceptualIndex};
+use crate::reuse::perceptual::{IndexedDocument, PerceptualHit, PerceptualIndex};
 
 /// Real photos smaller than this (long side, pixels) are left out of the evaluation.
 const MIN_PHOTO_SIDE: u32 = 256;
@@ -165,7 +165,7 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
         let account = AccountId::new(format!("t{template}-c{card}")).expect("valid id");
         Original { account, template, holder, prints }
     });
-    let (index, pdq_index) = register(&originals);
+    let registered = Registered::new(&originals);
     result.cards = originals.len();
     result.card_pairs = pairs(originals.len());
     result.same_template_pairs = config.templates * pairs(config.cards_per_template);
@@ -174,12 +174,12 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
     let mut false_pairs = BTreeSet::new();
     let mut baseline_false_pairs = BTreeSet::new();
     for (number, original) in originals.iter().enumerate() {
-        for hit in index.search(&original.prints.document, Some(&original.account), &models.reuse) {
+        for hit in registered.search_original(number, models) {
             if false_pairs.insert(ordered(&original.account, &hit.document.account_id)) {
                 *result.false_match_kinds.entry(hit.verdict.kind.as_str().to_owned()).or_default() += 1;
             }
         }
-        for hit in pdq_index.search(&original.prints.pdq, BASELINE_PDQ_RADIUS) {
+        for hit in registered.pdq_index.search(&original.prints.pdq, BASELINE_PDQ_RADIUS) {
             if *hit.value != number {
                 baseline_false_pairs.insert((number.min(*hit.value), number.max(*hit.value)));
             }
@@ -203,19 +203,7 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
         let Some(prints) = prints else { continue };
         let source = &originals[number];
         let detection = result.captures.entry(capture.name().to_owned()).or_default();
-        let none = (BTreeSet::new(), BTreeSet::new());
-        score(
-            detection,
-            prints,
-            source,
-            &index,
-            &pdq_index,
-            number,
-            ReasonCode::ReuseSameDocument,
-            models,
-            &none.0,
-            &none.1,
-        );
+        registered.score(detection, prints, number, ReasonCode::ReuseSameDocument, models);
         distances.entry(capture.name().to_owned()).or_default().push(zone_distances(prints, &source.prints));
     }
     for detection in result.captures.values() {
@@ -248,18 +236,7 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
         } else {
             (&mut result.same_personal_data, ReasonCode::ReuseSamePersonalData, "same_personal_data")
         };
-        score(
-            detection,
-            prints,
-            source,
-            &index,
-            &pdq_index,
-            *number,
-            kind,
-            models,
-            &BTreeSet::new(),
-            &BTreeSet::new(),
-        );
+        registered.score(detection, prints, *number, kind, models);
         distances.entry(name.to_owned()).or_default().push(zone_distances(prints, &source.prints));
     }
 
@@ -317,10 +294,10 @@ fn evaluate_photos(config: &ReuseEvalConfig, models: &Models, result: &mut Reuse
         })
         .collect();
     let images: Vec<&image::RgbImage> = loaded.iter().flatten().map(|(image, _)| image).collect();
-    let (index, pdq_index) = register(&photos);
+    let mut registered = Registered::new(&photos);
     let mut links = Vec::new();
-    for photo in &photos {
-        for hit in index.search(&photo.prints.document, Some(&photo.account), &models.reuse) {
+    for (number, photo) in photos.iter().enumerate() {
+        for hit in registered.search_original(number, models) {
             links.push(AccountLink {
                 account_a: photo.account.clone(),
                 document_a: hit.document.document_id.clone(),
@@ -345,21 +322,13 @@ fn evaluate_photos(config: &ReuseEvalConfig, models: &Models, result: &mut Reuse
             kinds: cluster.links.iter().map(|link| link.kind.as_str().to_owned()).collect(),
         })
         .collect();
-    // Each photo's group (itself alone when it is in none), as accounts and as index numbers.
-    let position: BTreeMap<&AccountId, usize> =
-        photos.iter().enumerate().map(|(number, photo)| (&photo.account, number)).collect();
-    let related: Vec<(BTreeSet<AccountId>, BTreeSet<usize>)> = photos
-        .iter()
-        .map(|photo| {
-            let accounts: BTreeSet<AccountId> = clusters
-                .iter()
-                .find(|cluster| cluster.account_ids.contains(&photo.account))
-                .map(|cluster| cluster.account_ids.iter().cloned().collect())
-                .unwrap_or_default();
-            let numbers = accounts.iter().map(|account| position[account]).collect();
-            (accounts, numbers)
-        })
-        .collect();
+    for cluster in &clusters {
+        let numbers: BTreeSet<usize> =
+            cluster.account_ids.iter().map(|account| registered.numbers[account]).collect();
+        for &number in &numbers {
+            registered.duplicates[number] = numbers.clone();
+        }
+    }
     let transforms = [Capture::Jpeg, Capture::Crop, Capture::Turn, Capture::Resize];
     let jobs: Vec<(usize, Capture)> =
         (0..photos.len()).flat_map(|number| transforms.map(|capture| (number, capture))).collect();
@@ -370,71 +339,72 @@ fn evaluate_photos(config: &ReuseEvalConfig, models: &Models, result: &mut Reuse
     for ((number, capture), prints) in jobs.iter().zip(&captured) {
         let Some(prints) = prints else { continue };
         let detection = result.photos.entry(capture.name().to_owned()).or_default();
-        score(
-            detection,
-            prints,
-            &photos[*number],
-            &index,
-            &pdq_index,
-            *number,
-            ReasonCode::ReuseSameDocument,
-            models,
-            &related[*number].0,
-            &related[*number].1,
-        );
+        registered.score(detection, prints, *number, ReasonCode::ReuseSameDocument, models);
     }
 }
 
-fn register(originals: &[Original]) -> (PerceptualIndex, HammingIndex<usize>) {
-    let mut index = PerceptualIndex::new();
-    let mut pdq_index = HammingIndex::new();
-    for (number, original) in originals.iter().enumerate() {
-        index.insert(IndexedDocument {
-            account_id: original.account.clone(),
-            document_id: DocumentId::new("original").expect("valid id"),
-            registered_at_ms: number as i64,
-            hashes: original.prints.document.upright,
-        });
-        pdq_index.insert(&original.prints.pdq, number);
-    }
-    (index, pdq_index)
+/// Registered originals in both indexes, with each one's known duplicates.
+struct Registered<'a> {
+    originals: &'a [Original],
+    index: PerceptualIndex,
+    pdq_index: HammingIndex<usize>,
+    numbers: BTreeMap<AccountId, usize>,
+    /// Per original, the numbers of the others that show the same document (a real corpus holds
+    /// true duplicates): matching them is neither a detection nor a wrong match.
+    duplicates: Vec<BTreeSet<usize>>,
 }
 
-/// Scores one query whose true source is `source` (number `source_number` in the PDQ index).
-/// Matches of documents in `related` / `related_numbers` (true duplicates of the source in a real
-/// corpus) are neither detections nor wrong matches.
-#[allow(clippy::too_many_arguments)]
-fn score(
-    detection: &mut Detection,
-    query: &Prints,
-    source: &Original,
-    index: &PerceptualIndex,
-    pdq_index: &HammingIndex<usize>,
-    source_number: usize,
-    expected: ReasonCode,
-    models: &Models,
-    related: &BTreeSet<AccountId>,
-    related_numbers: &BTreeSet<usize>,
-) {
-    detection.queries += 1;
-    let hits = index.search(&query.document, None, &models.reuse);
-    match hits.iter().find(|hit| hit.document.account_id == source.account) {
-        Some(hit) if hit.verdict.kind == expected => detection.detected += 1,
-        Some(_) => detection.detected_other_kind += 1,
-        None => {}
+impl<'a> Registered<'a> {
+    fn new(originals: &'a [Original]) -> Self {
+        let mut index = PerceptualIndex::new();
+        let mut pdq_index = HammingIndex::new();
+        for (number, original) in originals.iter().enumerate() {
+            index.insert(IndexedDocument {
+                account_id: original.account.clone(),
+                document_id: DocumentId::new("original").expect("valid id"),
+                registered_at_ms: number as i64,
+                hashes: original.prints.document.upright,
+            });
+            pdq_index.insert(&original.prints.pdq, number);
+        }
+        let numbers = originals.iter().enumerate().map(|(number, o)| (o.account.clone(), number)).collect();
+        let duplicates = vec![BTreeSet::new(); originals.len()];
+        Registered { originals, index, pdq_index, numbers, duplicates }
     }
-    if hits
-        .iter()
-        .any(|hit| hit.document.account_id != source.account && !related.contains(&hit.document.account_id))
-    {
-        detection.wrong_matches += 1;
+
+    /// Every other original the one numbered `number` is judged to reuse.
+    fn search_original(&self, number: usize, models: &Models) -> Vec<PerceptualHit<'_>> {
+        let original = &self.originals[number];
+        self.index.search(&original.prints.document, Some(&original.account), &models.reuse)
     }
-    let baseline = pdq_index.search(&query.pdq, BASELINE_PDQ_RADIUS);
-    if baseline.iter().any(|hit| *hit.value == source_number) {
-        detection.baseline_detected += 1;
-    }
-    if baseline.iter().any(|hit| *hit.value != source_number && !related_numbers.contains(hit.value)) {
-        detection.baseline_wrong_matches += 1;
+
+    /// Scores one query whose true source is original `source`.
+    fn score(
+        &self,
+        detection: &mut Detection,
+        query: &Prints,
+        source: usize,
+        expected: ReasonCode,
+        models: &Models,
+    ) {
+        let wrong = |number: usize| number != source && !self.duplicates[source].contains(&number);
+        detection.queries += 1;
+        let hits = self.index.search(&query.document, None, &models.reuse);
+        match hits.iter().find(|hit| self.numbers[&hit.document.account_id] == source) {
+            Some(hit) if hit.verdict.kind == expected => detection.detected += 1,
+            Some(_) => detection.detected_other_kind += 1,
+            None => {}
+        }
+        if hits.iter().any(|hit| wrong(self.numbers[&hit.document.account_id])) {
+            detection.wrong_matches += 1;
+        }
+        let baseline = self.pdq_index.search(&query.pdq, BASELINE_PDQ_RADIUS);
+        if baseline.iter().any(|hit| *hit.value == source) {
+            detection.baseline_detected += 1;
+        }
+        if baseline.iter().any(|hit| wrong(*hit.value)) {
+            detection.baseline_wrong_matches += 1;
+        }
     }
 }
 

@@ -300,18 +300,14 @@ fn card_shaped(quad: &[Point<i32>; 4], layout: &DocumentLayout) -> bool {
 /// Share of all edge pixels that lie inside the quad: a card holds the print; a box on a card (the
 /// portrait frame of a flat scan) leaves most of it outside.
 fn edges_inside(edges: &GrayImage, quad: &[Point<i32>; 4]) -> f64 {
+    // Inside a convex quad, the point lies on the same side of all four sides, whichever way round
+    // the corners run.
     let inside = |x: f64, y: f64| {
-        (0..4).all(|side| {
+        let crosses: [f64; 4] = std::array::from_fn(|side| {
             let (a, b) = (quad[side], quad[(side + 1) % 4]);
-            let cross =
-                f64::from(b.x - a.x) * (y - f64::from(a.y)) - f64::from(b.y - a.y) * (x - f64::from(a.x));
-            cross >= 0.0
-        }) || (0..4).all(|side| {
-            let (a, b) = (quad[side], quad[(side + 1) % 4]);
-            let cross =
-                f64::from(b.x - a.x) * (y - f64::from(a.y)) - f64::from(b.y - a.y) * (x - f64::from(a.x));
-            cross <= 0.0
-        })
+            f64::from(b.x - a.x) * (y - f64::from(a.y)) - f64::from(b.y - a.y) * (x - f64::from(a.x))
+        });
+        crosses.iter().all(|&c| c >= 0.0) || crosses.iter().all(|&c| c <= 0.0)
     };
     let (mut total, mut within) = (0usize, 0usize);
     for (x, y, pixel) in edges.enumerate_pixels() {

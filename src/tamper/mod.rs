@@ -12,6 +12,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::decode::planes::WorkingPlanes;
 use crate::decode::{DecodedDocument, ImageFormat};
 use crate::findings::{Evidence, Finding, ReasonCode};
 use metadata::{MetadataFacts, read_metadata_facts};
@@ -179,7 +180,11 @@ fn exif_seconds(text: &str) -> Option<i64> {
 }
 
 /// Runs the metadata checks on a decoded upload.
-pub fn assess_tamper(document: &DecodedDocument, models: &TamperModels) -> TamperReport {
+pub fn assess_tamper(
+    document: &DecodedDocument,
+    planes: &WorkingPlanes,
+    models: &TamperModels,
+) -> TamperReport {
     let facts = read_metadata_facts(&document.container);
     let mut metrics = vec![
         Evidence::number("software_traces", facts.traces.len() as f64),
@@ -246,7 +251,7 @@ pub fn assess_tamper(document: &DecodedDocument, models: &TamperModels) -> Tampe
             inconsistencies,
         ));
     }
-    if let Some(comparison) = thumbnail::compare_thumbnail(document) {
+    if let Some(comparison) = thumbnail::compare_thumbnail(document, &planes.luma) {
         let thresholds = &models.thresholds;
         metrics.push(Evidence::number("thumbnail_difference", round3(comparison.difference)));
         metrics.push(Evidence::number("thumbnail_aspect_difference", round3(comparison.aspect_difference)));
@@ -331,6 +336,7 @@ fn software_finding(facts: &MetadataFacts, models: &TamperModels) -> Option<Find
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::planes::working_planes;
 
     #[test]
     fn embedded_models_parse_and_identify() {
@@ -375,7 +381,11 @@ mod tests {
 
     fn codes_of(bytes: &[u8]) -> Vec<ReasonCode> {
         let document = crate::decode::decode(bytes, &crate::decode::DecodeLimits::default()).unwrap();
-        assess_tamper(&document, &TamperModels::embedded()).findings.iter().map(|f| f.code).collect()
+        assess_tamper(&document, &working_planes(&document.rgb, 1000), &TamperModels::embedded())
+            .findings
+            .iter()
+            .map(|f| f.code)
+            .collect()
     }
 
     #[test]
@@ -405,7 +415,8 @@ mod tests {
             [ReasonCode::TamperEditingSoftware, ReasonCode::TamperMetadataInconsistent]
         );
         let document = crate::decode::decode(&bytes, &crate::decode::DecodeLimits::default()).unwrap();
-        let report = assess_tamper(&document, &TamperModels::embedded());
+        let report =
+            assess_tamper(&document, &working_planes(&document.rgb, 1000), &TamperModels::embedded());
         let evidence = &report.findings[1].evidence;
         assert!(
             evidence.contains(&Evidence::number("modify_date_gap_seconds", (42.0 * 86_400.0) + 8.5 * 3600.0))
@@ -420,7 +431,10 @@ mod tests {
         assert_eq!(codes_of(&jpeg), [ReasonCode::TamperMetadataStripped]);
         let policy = crate::policy::Policy::embedded();
         let document = crate::decode::decode(&jpeg, &crate::decode::DecodeLimits::default()).unwrap();
-        let assessment = policy.assess(assess_tamper(&document, &TamperModels::embedded()).findings);
+        let assessment = policy.assess(
+            assess_tamper(&document, &working_planes(&document.rgb, 1000), &TamperModels::embedded())
+                .findings,
+        );
         assert_eq!(assessment.decision, crate::policy::Decision::Accept, "never a reason on its own");
     }
 

@@ -27,8 +27,10 @@ pub struct ThumbnailComparison {
 const THUMBNAIL_LIMITS: DecodeLimits =
     DecodeLimits { max_bytes: 256 * 1024, max_dimension: 1024, max_pixels: 1024 * 1024 };
 
-/// Compares the EXIF thumbnail with the image; `None` when there is no usable thumbnail.
-pub fn compare_thumbnail(document: &DecodedDocument) -> Option<ThumbnailComparison> {
+/// Compares the EXIF thumbnail with the image, read from its working luma plane (a thumbnail is
+/// smaller than any working plane, so nothing is lost and the full image is not scanned again);
+/// `None` when there is no usable thumbnail.
+pub fn compare_thumbnail(document: &DecodedDocument, luma: &GrayImage) -> Option<ThumbnailComparison> {
     let bytes = document.container.exif_thumbnail.as_deref()?;
     let thumbnail = decode(bytes, &THUMBNAIL_LIMITS).ok()?;
     // The thumbnail is stored as the sensor saw it; turn it as the image was turned.
@@ -42,7 +44,7 @@ pub fn compare_thumbnail(document: &DecodedDocument) -> Option<ThumbnailComparis
     let (image_width, image_height) = document.rgb.dimensions();
     let image_aspect = f64::from(image_width) / f64::from(image_height);
     let thumbnail_aspect = f64::from(width) / f64::from(height);
-    let scaled = resize(&to_luma(&document.rgb), width, height, FilterType::Triangle);
+    let scaled = resize(luma, width, height, FilterType::Triangle);
     Some(ThumbnailComparison {
         difference: normalised_difference(&picture, &scaled),
         aspect_difference: (thumbnail_aspect / image_aspect - 1.0).abs(),
@@ -95,6 +97,7 @@ fn normalised_difference(a: &GrayImage, b: &GrayImage) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::planes::working_planes;
     use crate::test_images::jpeg;
     use image::Rgb;
     use imageproc::drawing::draw_filled_rect_mut;
@@ -118,7 +121,8 @@ mod tests {
     }
 
     fn compare(bytes: &[u8]) -> ThumbnailComparison {
-        compare_thumbnail(&decode(bytes, &DecodeLimits::default()).unwrap()).expect("a thumbnail")
+        let document = decode(bytes, &DecodeLimits::default()).unwrap();
+        compare_thumbnail(&document, &working_planes(&document.rgb, 1000).luma).expect("a thumbnail")
     }
 
     #[test]
@@ -144,10 +148,10 @@ mod tests {
         let comparison = compare(&with_camera_exif(&jpeg(&cropped, 90)));
         assert!(comparison.aspect_difference >= thresholds.thumbnail_max_aspect_difference, "{comparison:?}");
 
-        let report = crate::tamper::assess_tamper(
-            &decode(&with_camera_exif(&jpeg(&edited, 90)), &DecodeLimits::default()).unwrap(),
-            &crate::tamper::TamperModels::embedded(),
-        );
+        let document = decode(&with_camera_exif(&jpeg(&edited, 90)), &DecodeLimits::default()).unwrap();
+        let planes = working_planes(&document.rgb, 1000);
+        let report =
+            crate::tamper::assess_tamper(&document, &planes, &crate::tamper::TamperModels::embedded());
         assert!(
             report.findings.iter().any(|f| f.code == crate::findings::ReasonCode::TamperThumbnailMismatch)
         );
