@@ -42,6 +42,8 @@ pub enum ReasonCode {
     TamperMetadataStripped,
     /// The embedded EXIF thumbnail shows a different picture than the image.
     TamperThumbnailMismatch,
+    /// The JPEG was re-saved: an editor's quantization tables, or double quantization in the pixels.
+    TamperRequantized,
     /// The same file bytes are registered on another account.
     ReuseSameFile,
     /// The same decoded pixels (another encoding of one image) are registered on another account.
@@ -71,6 +73,7 @@ impl ReasonCode {
         ReasonCode::TamperMetadataInconsistent,
         ReasonCode::TamperMetadataStripped,
         ReasonCode::TamperThumbnailMismatch,
+        ReasonCode::TamperRequantized,
         ReasonCode::ReuseSameFile,
         ReasonCode::ReuseSameImage,
         ReasonCode::ReuseSameDocument,
@@ -95,6 +98,7 @@ impl ReasonCode {
             ReasonCode::TamperMetadataInconsistent => "tamper.metadata_inconsistent",
             ReasonCode::TamperMetadataStripped => "tamper.metadata_stripped",
             ReasonCode::TamperThumbnailMismatch => "tamper.thumbnail_mismatch",
+            ReasonCode::TamperRequantized => "tamper.requantized",
             ReasonCode::ReuseSameFile => "reuse.same_file",
             ReasonCode::ReuseSameImage => "reuse.same_image",
             ReasonCode::ReuseSameDocument => "reuse.same_document",

@@ -39,6 +39,8 @@ pub struct MetadataFacts {
     pub date_time: Option<String>,
     /// EXIF PixelXDimension × PixelYDimension, when both are present.
     pub exif_dimensions: Option<(u32, u32)>,
+    /// EXIF Make: the camera the file claims to come from.
+    pub camera_make: Option<String>,
 }
 
 const MAX_VALUE_CHARS: usize = 200;
@@ -70,6 +72,7 @@ pub fn read_metadata_facts(container: &ContainerFacts) -> MetadataFacts {
         }
         facts.date_time_original = ascii(exif::Tag::DateTimeOriginal, exif::In::PRIMARY);
         facts.date_time = ascii(exif::Tag::DateTime, exif::In::PRIMARY);
+        facts.camera_make = ascii(exif::Tag::Make, exif::In::PRIMARY);
         let dimension = |tag| exif.get_field(tag, exif::In::PRIMARY).and_then(|f| f.value.get_uint(0));
         if let (Some(width), Some(height)) =
             (dimension(exif::Tag::PixelXDimension), dimension(exif::Tag::PixelYDimension))

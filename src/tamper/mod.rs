@@ -6,6 +6,7 @@
 //! reason on its own. Signatures live in `models/editors.toml`, thresholds in `models/tamper.toml`.
 
 pub mod metadata;
+pub mod provenance;
 pub mod thumbnail;
 
 use std::path::Path;
@@ -16,9 +17,11 @@ use crate::decode::planes::WorkingPlanes;
 use crate::decode::{DecodedDocument, ImageFormat};
 use crate::findings::{Evidence, Finding, ReasonCode};
 use metadata::{MetadataFacts, read_metadata_facts};
+use provenance::{EncoderKind, EncoderMatch, EncoderSignatures};
 
 const EMBEDDED_EDITORS: &str = include_str!("../../models/editors.toml");
 const EMBEDDED_THRESHOLDS: &str = include_str!("../../models/tamper.toml");
+const EMBEDDED_SIGNATURES: &str = include_str!("../../models/jpeg_signatures.toml");
 
 /// What a software signature names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -85,6 +88,8 @@ pub struct TamperModels {
     pub software: Vec<SoftwareSignature>,
     /// Thresholds.
     pub thresholds: TamperThresholds,
+    /// Quantization-table signatures of encoder families.
+    pub signatures: EncoderSignatures,
 }
 
 /// Tamper models that cannot be used.
@@ -101,17 +106,22 @@ pub enum TamperConfigError {
     /// Invalid TOML or shape.
     #[error("invalid tamper model: {0}")]
     Parse(#[from] toml::de::Error),
+    /// Well-formed but unusable values.
+    #[error("invalid tamper model: {0}")]
+    Invalid(String),
 }
 
 impl TamperModels {
     /// The models shipped in `models/`.
     pub fn embedded() -> Self {
-        Self::parse(EMBEDDED_EDITORS, EMBEDDED_THRESHOLDS)
+        Self::parse(EMBEDDED_EDITORS, EMBEDDED_THRESHOLDS, EMBEDDED_SIGNATURES)
             .expect("models/*.toml are validated by the test suite")
     }
 
-    /// Parses `editors.toml` and `tamper.toml` text.
-    pub fn parse(editors: &str, thresholds: &str) -> Result<Self, TamperConfigError> {
+    /// Parses `editors.toml`, `tamper.toml` and `jpeg_signatures.toml` text.
+    pub fn parse(editors: &str, thresholds: &str, signatures: &str) -> Result<Self, TamperConfigError> {
+        let signatures: EncoderSignatures = toml::from_str(signatures)?;
+        signatures.validate().map_err(TamperConfigError::Invalid)?;
         let editors: EditorsFile = toml::from_str(editors)?;
         let mut software = editors.software;
         for signature in &mut software {
@@ -121,6 +131,7 @@ impl TamperModels {
             editors_version: editors.version,
             software,
             thresholds: toml::from_str(thresholds)?,
+            signatures,
         })
     }
 
@@ -135,7 +146,11 @@ impl TamperModels {
                 Ok(embedded.to_owned())
             }
         };
-        Self::parse(&read("editors.toml", EMBEDDED_EDITORS)?, &read("tamper.toml", EMBEDDED_THRESHOLDS)?)
+        Self::parse(
+            &read("editors.toml", EMBEDDED_EDITORS)?,
+            &read("tamper.toml", EMBEDDED_THRESHOLDS)?,
+            &read("jpeg_signatures.toml", EMBEDDED_SIGNATURES)?,
+        )
     }
 
     /// The signature a software name matches, if any.
@@ -243,6 +258,20 @@ pub fn assess_tamper(
             inconsistencies.push(Evidence::text("image_dimensions", format!("{}x{}", stored.0, stored.1)));
         }
     }
+    let encoder =
+        document.container.jpeg.as_ref().and_then(|jpeg| models.signatures.identify(&jpeg.quant_tables));
+    if let Some(encoder) = &encoder {
+        metrics.push(Evidence::text("jpeg_encoder_family", encoder.family.clone()));
+        metrics.push(Evidence::text("jpeg_encoder_setting", encoder.setting.clone()));
+        if encoder.kind == EncoderKind::Editor {
+            findings.push(requantized_finding(encoder));
+            if let Some(make) = &facts.camera_make {
+                // The file claims a camera, but an editor wrote its pixels.
+                inconsistencies.push(Evidence::text("camera_make", make.clone()));
+                inconsistencies.push(Evidence::text("quantization_tables_of", encoder_label(encoder)));
+            }
+        }
+    }
     if !inconsistencies.is_empty() {
         findings.push(Finding::new(
             ReasonCode::TamperMetadataInconsistent,
@@ -286,6 +315,28 @@ pub fn assess_tamper(
         ));
     }
     TamperReport { metrics, findings }
+}
+
+fn encoder_label(encoder: &EncoderMatch) -> String {
+    if encoder.setting.is_empty() {
+        encoder.family.clone()
+    } else {
+        format!("{} {}", encoder.family, encoder.setting)
+    }
+}
+
+/// The tables are an editor's own: whatever the metadata says, an editor wrote these pixels last.
+fn requantized_finding(encoder: &EncoderMatch) -> Finding {
+    Finding::new(
+        ReasonCode::TamperRequantized,
+        1.0,
+        format!("the JPEG was last saved by {} (its quantization tables)", encoder_label(encoder)),
+        vec![
+            Evidence::text("encoder_family", encoder.family.clone()),
+            Evidence::text("encoder_kind", encoder.kind.as_str()),
+            Evidence::text("encoder_setting", encoder.setting.clone()),
+        ],
+    )
 }
 
 fn round3(value: f64) -> f64 {
@@ -436,6 +487,56 @@ mod tests {
                 .findings,
         );
         assert_eq!(assessment.decision, crate::policy::Decision::Accept, "never a reason on its own");
+    }
+
+    /// `jpeg` with its luminance and chrominance tables overwritten (8-bit DQT entries).
+    fn with_tables(mut jpeg: Vec<u8>, luminance: &[u16], chrominance: &[u16]) -> Vec<u8> {
+        let mut at = 2;
+        while at + 4 <= jpeg.len() && jpeg[at] == 0xFF && jpeg[at + 1] != 0xDA {
+            let length = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+            if jpeg[at + 1] == 0xDB {
+                let mut table = at + 4;
+                while table < at + 2 + length {
+                    let source = if jpeg[table] & 0x0F == 0 { luminance } else { chrominance };
+                    for (slot, &value) in jpeg[table + 1..table + 65].iter_mut().zip(source) {
+                        *slot = value as u8;
+                    }
+                    table += 65;
+                }
+            }
+            at += 2 + length;
+        }
+        jpeg
+    }
+
+    #[test]
+    fn an_editors_tables_are_requantized_even_without_metadata() {
+        let models = TamperModels::embedded();
+        let photoshop =
+            models.signatures.table_sets.iter().find(|set| set.setting == "Save As quality 8").unwrap();
+        let image = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([(x * 3) as u8, (y * 5) as u8, 90]));
+        let plain = crate::test_images::jpeg(&image, 90);
+        assert_eq!(codes_of(&plain), [ReasonCode::TamperMetadataStripped], "IJG tables say nothing");
+        let saved_by_photoshop = with_tables(plain, &photoshop.luminance, &photoshop.chrominance);
+        assert_eq!(
+            codes_of(&saved_by_photoshop),
+            [ReasonCode::TamperRequantized, ReasonCode::TamperMetadataStripped]
+        );
+        let document =
+            crate::decode::decode(&saved_by_photoshop, &crate::decode::DecodeLimits::default()).unwrap();
+        let report = assess_tamper(&document, &working_planes(&document.rgb, 1000), &models);
+        assert!(
+            report.findings[0].evidence.contains(&Evidence::text("encoder_setting", "Save As quality 8"))
+        );
+
+        let camera = [ascii(exif::Tag::Make, "SONY")];
+        let claims_a_camera =
+            with_tables(jpeg_with_exif(64, 48, &camera), &photoshop.luminance, &photoshop.chrominance);
+        assert_eq!(
+            codes_of(&claims_a_camera),
+            [ReasonCode::TamperRequantized, ReasonCode::TamperMetadataInconsistent],
+            "a camera's Make over an editor's tables"
+        );
     }
 
     #[test]
