@@ -39,6 +39,7 @@ impl BatchBackend for Engine {
             account_id: Some(&item.account_id),
             document_id: Some(&item.document_id),
             register: true,
+            include_evidence_images: false,
         };
         let mut report = Engine::analyze(self, request)
             .map_err(|error| ErrorLine { reason: error.reason().to_owned(), message: error.to_string() })?;

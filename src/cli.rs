@@ -53,6 +53,10 @@ enum Command {
     /// PDQ: false matches between distinct cards, recall per capture transform, portrait and data
     /// swaps, and the distance quantiles the thresholds were set from.
     EvalReuse(EvalReuseArgs),
+    /// Evaluate the local tamper analyses on known edits (splices, clone-stamps, replaced text fields,
+    /// swapped portraits) of camera originals and generated ID cards: AUC against unedited re-saves,
+    /// detection rates and the IoU of the reported regions.
+    EvalTamper(EvalTamperArgs),
     /// Re-verify existing accounts' documents: analyse and register each, cross-match them, and
     /// report linked-account clusters. Resumable: run it again to finish an interrupted run.
     #[command(after_help = BATCH_HELP)]
@@ -99,6 +103,25 @@ struct BatchArgs {
 struct EvalArgs {
     /// A folder with MANIFEST.tsv.
     dir: PathBuf,
+    /// A folder with tuned copies of models/*.toml.
+    #[arg(long, env = "IDF_MODELS_DIR")]
+    models_dir: Option<PathBuf>,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct EvalTamperArgs {
+    /// The labelled corpus whose camera originals (a_camera_exif, pristine) are sources.
+    #[arg(long, default_value = "../shared/corpus")]
+    corpus: PathBuf,
+    /// Generated ID cards used as sources.
+    #[arg(long, default_value_t = 60)]
+    cards: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
     /// A folder with tuned copies of models/*.toml.
     #[arg(long, env = "IDF_MODELS_DIR")]
     models_dir: Option<PathBuf>,
@@ -191,6 +214,9 @@ struct AnalyzeArgs {
     /// Print one JSON object per file, one per line.
     #[arg(long)]
     json: bool,
+    /// Write the tamper heatmaps (PNG) here, as <file name>.heatmap.<method>.png.
+    #[arg(long, value_name = "DIR")]
+    evidence_dir: Option<PathBuf>,
     /// Image files (JPEG, PNG, WebP, TIFF).
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -213,6 +239,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Eval(args) => eval(cli.config.as_deref(), args).map(|()| ExitCode::SUCCESS),
         Command::MakeQualitySet(args) => make_quality_set(args).map(|()| ExitCode::SUCCESS),
         Command::EvalReuse(args) => eval_reuse(cli.config.as_deref(), args).map(|()| ExitCode::SUCCESS),
+        Command::EvalTamper(args) => eval_tamper(cli.config.as_deref(), args).map(|()| ExitCode::SUCCESS),
         Command::Batch(args) => batch(cli.config.as_deref(), args).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|error| {
@@ -238,6 +265,24 @@ fn eval(config: Option<&Path>, args: EvalArgs) -> anyhow::Result<()> {
     // No store: files of the set must not match each other.
     let engine = Engine::new(settings.limits, load_models(&settings)?);
     let evaluation = idforensics::eval::evaluate(&args.dir, &engine)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&evaluation)?);
+    } else {
+        print!("{}", evaluation.to_markdown());
+    }
+    Ok(())
+}
+
+fn eval_tamper(config: Option<&Path>, args: EvalTamperArgs) -> anyhow::Result<()> {
+    let settings =
+        Settings::resolve(config, Overrides { models_dir: args.models_dir, ..Overrides::default() })?;
+    let corpus = args.corpus.is_dir().then_some(args.corpus.clone());
+    if corpus.is_none() {
+        eprintln!("eval-tamper: {} not found: generated cards only", args.corpus.display());
+    }
+    let config = idforensics::eval::tamper::TamperEvalConfig { corpus, cards: args.cards, seed: args.seed };
+    let models = load_models(&settings)?;
+    let evaluation = idforensics::eval::tamper::evaluate_tamper(&config, &models.tamper.thresholds.local);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&evaluation)?);
     } else {
@@ -457,6 +502,7 @@ struct AnalyzePlan {
     account: Option<AccountId>,
     register: bool,
     json: bool,
+    evidence_dir: Option<PathBuf>,
     max_bytes: u64,
 }
 
@@ -469,6 +515,9 @@ impl AnalyzePlan {
         }
         if args.register && settings.data_dir.is_none() {
             anyhow::bail!("--register needs --data-dir (or IDF_DATA_DIR)");
+        }
+        if let Some(dir) = &args.evidence_dir {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         if args.document_id.is_some() && args.files.len() != 1 {
             anyhow::bail!("--document-id names one document: give exactly one FILE");
@@ -496,6 +545,7 @@ impl AnalyzePlan {
             account,
             register: args.register,
             json: args.json,
+            evidence_dir: args.evidence_dir,
             max_bytes: settings.limits.max_bytes,
         })
     }
@@ -513,12 +563,20 @@ impl AnalyzePlan {
                         account_id: self.account.as_ref(),
                         document_id: Some(document_id),
                         register: self.register,
+                        include_evidence_images: self.evidence_dir.is_some(),
                     })
                     .map_err(FileError::from)
             });
             match &outcome {
                 Ok(report) => flagged |= report.decision != Decision::Accept,
                 Err(_) => errored = true,
+            }
+            if let (Some(dir), Ok(report)) = (&self.evidence_dir, &outcome) {
+                let stem = path.file_name().map_or_else(|| "image".into(), |name| name.to_string_lossy());
+                for image in &report.evidence_images {
+                    let target = dir.join(format!("{stem}.{}.png", image.name));
+                    std::fs::write(&target, &image.png).with_context(|| format!("writing {}", target.display()))?;
+                }
             }
             let mut out = stdout.lock();
             if self.json {

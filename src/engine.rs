@@ -23,6 +23,9 @@ use crate::tamper::{TamperModels, assess_tamper};
 /// Most matches returned for one upload; the findings still count every account.
 pub const MAX_MATCHES: usize = 100;
 
+/// Long side of evidence images: enough to see where, small enough for a default gRPC client.
+pub const EVIDENCE_IMAGE_SIDE: u32 = 640;
+
 /// One upload to analyse.
 #[derive(Debug, Clone, Copy)]
 pub struct AnalyzeRequest<'a> {
@@ -34,6 +37,8 @@ pub struct AnalyzeRequest<'a> {
     pub document_id: Option<&'a DocumentId>,
     /// Store the fingerprints so later uploads can match them.
     pub register: bool,
+    /// Render the local anomaly maps as PNG heatmaps for a reviewer.
+    pub include_evidence_images: bool,
 }
 
 /// Why an upload could not be analysed.
@@ -205,6 +210,13 @@ impl Engine {
         stopwatch.lap("quality");
         let tamper = assess_tamper(&document, &planes, &self.models.tamper);
         stopwatch.lap("tamper");
+        let evidence_images = if request.include_evidence_images {
+            let images = tamper.heatmaps(&planes.luma, planes.factor, EVIDENCE_IMAGE_SIDE);
+            stopwatch.lap("evidence_images");
+            images
+        } else {
+            Vec::new()
+        };
         let fingerprints =
             Fingerprints::compute(request.image, &document, &planes, &self.models.reuse.layout);
         stopwatch.lap("fingerprint");
@@ -262,6 +274,7 @@ impl Engine {
             image: ImageInfo::of(&document),
             quality,
             tamper,
+            evidence_images,
             registration,
             timings: stopwatch.timings,
             policy_version: self.models.policy.version().to_owned(),

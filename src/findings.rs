@@ -44,6 +44,12 @@ pub enum ReasonCode {
     TamperThumbnailMismatch,
     /// The JPEG was re-saved: an editor's quantization tables, or double quantization in the pixels.
     TamperRequantized,
+    /// A region's error level differs from the rest of the image.
+    TamperErrorLevelAnomaly,
+    /// A region's compression history (double quantization, block grid) differs from the rest.
+    TamperDoubleCompressionLocal,
+    /// A region's noise differs from the rest of the image.
+    TamperNoiseInconsistency,
     /// The same file bytes are registered on another account.
     ReuseSameFile,
     /// The same decoded pixels (another encoding of one image) are registered on another account.
@@ -74,6 +80,9 @@ impl ReasonCode {
         ReasonCode::TamperMetadataStripped,
         ReasonCode::TamperThumbnailMismatch,
         ReasonCode::TamperRequantized,
+        ReasonCode::TamperErrorLevelAnomaly,
+        ReasonCode::TamperDoubleCompressionLocal,
+        ReasonCode::TamperNoiseInconsistency,
         ReasonCode::ReuseSameFile,
         ReasonCode::ReuseSameImage,
         ReasonCode::ReuseSameDocument,
@@ -99,6 +108,9 @@ impl ReasonCode {
             ReasonCode::TamperMetadataStripped => "tamper.metadata_stripped",
             ReasonCode::TamperThumbnailMismatch => "tamper.thumbnail_mismatch",
             ReasonCode::TamperRequantized => "tamper.requantized",
+            ReasonCode::TamperErrorLevelAnomaly => "tamper.error_level_anomaly",
+            ReasonCode::TamperDoubleCompressionLocal => "tamper.double_compression_local",
+            ReasonCode::TamperNoiseInconsistency => "tamper.noise_inconsistency",
             ReasonCode::ReuseSameFile => "reuse.same_file",
             ReasonCode::ReuseSameImage => "reuse.same_image",
             ReasonCode::ReuseSameDocument => "reuse.same_document",

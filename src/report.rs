@@ -11,7 +11,7 @@ use crate::fingerprint::{ExactFingerprints, Fingerprints};
 use crate::ids::{AccountId, DocumentId};
 use crate::policy::{Decision, RatedFinding};
 use crate::quality::QualityReport;
-use crate::tamper::TamperReport;
+use crate::tamper::{EvidenceImage, TamperReport};
 
 /// Another account's registered document that matches the upload.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -125,6 +125,9 @@ pub struct Report {
     pub quality: QualityReport,
     /// Every tamper measurement.
     pub tamper: TamperReport,
+    /// Heatmaps, when asked for.
+    #[serde(skip)]
+    pub evidence_images: Vec<EvidenceImage>,
     /// Present when registration was asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration: Option<Registration>,

@@ -225,7 +225,7 @@ fn place(
 }
 
 /// A standard normal draw (Box-Muller).
-fn gaussian(rng: &mut StdRng) -> f32 {
+pub(crate) fn gaussian(rng: &mut StdRng) -> f32 {
     let u: f32 = rng.random_range(f32::EPSILON..1.0);
     let v: f32 = rng.random_range(0.0..1.0);
     (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()

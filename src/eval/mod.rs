@@ -10,6 +10,7 @@ pub mod cards;
 mod manifest;
 pub mod quality_set;
 pub mod reuse;
+pub mod tamper;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -141,6 +142,7 @@ pub fn evaluate(dir: &Path, engine: &Engine) -> Result<Evaluation, EvalError> {
             account_id: None,
             document_id: None,
             register: false,
+            include_evidence_images: false,
         });
         let expected = expectation(&label);
         let result = evaluation.labels.entry(label).or_default();

@@ -46,9 +46,25 @@ pub(super) fn analyze_response(report: Report) -> pb::AnalyzeResponse {
         }),
         tamper: Some(pb::TamperReport {
             metrics: report.tamper.metrics.into_iter().map(evidence).collect(),
-            inconclusive: Vec::new(),
+            inconclusive: report
+                .tamper
+                .inconclusive
+                .into_iter()
+                .map(|item| pb::Inconclusive { method: item.method.to_owned(), reason: item.reason })
+                .collect(),
         }),
-        evidence_images: Vec::new(),
+        evidence_images: report
+            .evidence_images
+            .into_iter()
+            .map(|image| pb::EvidenceImage {
+                name: image.name,
+                finding_code: image.finding_code.as_str().to_owned(),
+                media_type: "image/png".into(),
+                data: image.png,
+                width: image.width,
+                height: image.height,
+            })
+            .collect(),
         timings: report.timings.into_iter().map(timing).collect(),
         policy_version: report.policy_version,
         registration: report.registration.map(|registration| pb::Registration {

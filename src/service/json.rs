@@ -99,6 +99,7 @@ pub fn analyze_response_json(response: &pb::AnalyzeResponse) -> Value {
     if !image.metadata_warnings.is_empty() {
         image_object["metadata_warnings"] = json!(image.metadata_warnings);
     }
+    let tamper = response.tamper.clone().unwrap_or_default();
     let mut object = json!({
         "decision": decision_name(response.decision()),
         "risk_score": response.risk_score,
@@ -123,10 +124,20 @@ pub fn analyze_response_json(response: &pb::AnalyzeResponse) -> Value {
         },
         "image": image_object,
         "quality": {"metrics": evidence_object(&response.quality.clone().unwrap_or_default().metrics)},
-        "tamper": {"metrics": evidence_object(&response.tamper.clone().unwrap_or_default().metrics)},
+        "tamper": {
+            "metrics": evidence_object(&tamper.metrics),
+            "inconclusive": tamper.inconclusive.iter().map(|i| json!({"method": i.method, "reason": i.reason})).collect::<Vec<_>>(),
+        },
         "timings": response.timings.iter().map(|t| json!({"stage": t.stage, "micros": t.micros})).collect::<Vec<_>>(),
         "policy_version": response.policy_version,
     });
+    if !response.evidence_images.is_empty() {
+        object["evidence_images"] = response
+            .evidence_images
+            .iter()
+            .map(|i| json!({"name": i.name, "finding_code": i.finding_code, "width": i.width, "height": i.height}))
+            .collect();
+    }
     if let Some(registration) = &response.registration {
         object["registration"] = json!({"replayed": registration.replayed, "registered_at_unix_ms": registration.registered_at_unix_ms});
     }

@@ -77,6 +77,7 @@ impl IdForensicsService {
         let document_id = DocumentId::optional(request.document_id)?;
         let image = request.image;
         let register = request.register;
+        let include_evidence_images = request.include_evidence_images;
         let report = self
             .run(slot_wait, move |engine| {
                 engine.analyze(engine::AnalyzeRequest {
@@ -84,6 +85,7 @@ impl IdForensicsService {
                     account_id: account_id.as_ref(),
                     document_id: document_id.as_ref(),
                     register,
+                    include_evidence_images,
                 })
             })
             .await?;

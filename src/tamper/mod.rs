@@ -5,6 +5,7 @@
 //! absence proves nothing (metadata is easy to strip), so a stripped file is context, never a
 //! reason on its own. Signatures live in `models/editors.toml`, thresholds in `models/tamper.toml`.
 
+pub mod local;
 pub mod metadata;
 pub mod provenance;
 pub mod thumbnail;
@@ -77,6 +78,8 @@ pub struct TamperThresholds {
     /// Smallest relative aspect-ratio difference between thumbnail picture and image that is a
     /// mismatch (the image was cropped after the thumbnail was written).
     pub thumbnail_max_aspect_difference: f64,
+    /// The local analyses' thresholds.
+    pub local: local::LocalThresholds,
 }
 
 /// The tamper analyser's models.
@@ -171,6 +174,53 @@ pub struct TamperReport {
     /// The findings.
     #[serde(skip)]
     pub findings: Vec<Finding>,
+    /// Local methods that could not decide on this image, and why.
+    pub inconclusive: Vec<local::Inconclusive>,
+    /// The local anomaly maps, for heatmaps.
+    #[serde(skip)]
+    pub maps: Vec<local::AnomalyMap>,
+    /// The anomaly score drawn fully red in heatmaps.
+    #[serde(skip)]
+    pub heatmap_full_scale: f32,
+}
+
+impl TamperReport {
+    /// A PNG heatmap per local anomaly map, over the image reduced to `max_side` pixels.
+    pub fn heatmaps(&self, luma: &image::GrayImage, factor: u32, max_side: u32) -> Vec<EvidenceImage> {
+        let reduce = luma.width().max(luma.height()).div_ceil(max_side.max(1)).max(1);
+        let base = image::imageops::resize(
+            luma,
+            (luma.width() / reduce).max(1),
+            (luma.height() / reduce).max(1),
+            image::imageops::FilterType::Triangle,
+        );
+        let scale = (factor * reduce) as f32;
+        self.maps
+            .iter()
+            .map(|map| EvidenceImage {
+                name: format!("heatmap.{}", map.name),
+                finding_code: map.code,
+                png: map.scores.heatmap_png(&base, scale, self.heatmap_full_scale),
+                width: base.width(),
+                height: base.height(),
+            })
+            .collect()
+    }
+}
+
+/// A picture for a reviewer: which finding it explains, as a PNG.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceImage {
+    /// `heatmap.noise`, `heatmap.error_level`, ...
+    pub name: String,
+    /// The finding it explains.
+    pub finding_code: ReasonCode,
+    /// PNG bytes.
+    pub png: Vec<u8>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
 }
 
 /// Parses EXIF `YYYY:MM:DD HH:MM:SS` into seconds since an arbitrary epoch (for differences only).
@@ -303,6 +353,22 @@ pub fn assess_tamper(
             ));
         }
     }
+    let local = local::analyze_local(document, &models.thresholds.local);
+    metrics.extend(local.metrics);
+    metrics.push(Evidence::number("local_manipulation_score", round3(local.score)));
+    findings.extend(local.findings);
+    if let Some(double) = local.double_quantization {
+        metrics.extend(double.iter().cloned());
+        match findings.iter_mut().find(|f| f.code == ReasonCode::TamperRequantized) {
+            Some(finding) => finding.evidence.extend(double),
+            None => findings.push(Finding::new(
+                ReasonCode::TamperRequantized,
+                0.8,
+                "the pixels were quantized twice: the JPEG was decoded and saved again",
+                double,
+            )),
+        }
+    }
     let stripped = document.format == ImageFormat::Jpeg
         && document.container.exif.is_none()
         && document.container.xmp.is_none();
@@ -314,7 +380,13 @@ pub fn assess_tamper(
             vec![Evidence::flag("exif_present", false), Evidence::flag("xmp_present", false)],
         ));
     }
-    TamperReport { metrics, findings }
+    TamperReport {
+        metrics,
+        findings,
+        inconclusive: local.inconclusive,
+        maps: local.maps,
+        heatmap_full_scale: 2.0 * models.thresholds.local.anomaly_scores.noise,
+    }
 }
 
 fn encoder_label(encoder: &EncoderMatch) -> String {

@@ -75,7 +75,13 @@ fn editor_traces_found_wherever_the_metadata_names_an_editor_and_never_on_camera
             continue;
         }
         let bytes = std::fs::read(corpus.join(file)).unwrap();
-        let request = AnalyzeRequest { image: &bytes, account_id: None, document_id: None, register: false };
+        let request = AnalyzeRequest {
+            image: &bytes,
+            account_id: None,
+            document_id: None,
+            register: false,
+            include_evidence_images: false,
+        };
         let Ok(report) = engine.analyze(request) else { continue }; // undecodable: no verdict to check
         let codes: Vec<ReasonCode> = report.findings.iter().map(|f| f.finding.code).collect();
         if names_editor {

@@ -259,6 +259,35 @@ async fn editing_software_traces_are_named_with_their_tags() {
 }
 
 #[tokio::test]
+async fn heatmaps_come_back_as_pngs_when_asked_for() {
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let specimen = testdata("specimen-id-si.jpg");
+    let plain = client.analyze(analyze(specimen.clone(), "", "", false)).await.unwrap().into_inner();
+    assert!(plain.evidence_images.is_empty(), "only on request");
+    let request = pb::AnalyzeRequest { image: specimen, include_evidence_images: true, ..Default::default() };
+    let response = client.analyze(request).await.unwrap().into_inner();
+    let names: Vec<&str> = response.evidence_images.iter().map(|image| image.name.as_str()).collect();
+    assert!(names.contains(&"heatmap.noise") && names.contains(&"heatmap.error_level"), "{names:?}");
+    for image in &response.evidence_images {
+        assert_eq!(image.media_type, "image/png");
+        assert!(image.finding_code.starts_with("tamper."), "{}", image.finding_code);
+        let decoded = image::load_from_memory(&image.data).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (image.width, image.height));
+        assert!(image.width.max(image.height) <= 640);
+    }
+    let metrics = &response.tamper.as_ref().unwrap().metrics;
+    assert!(metrics.iter().any(|m| m.name == "local_manipulation_score"));
+
+    // A heavily compressed upload: the local methods say why they cannot decide.
+    let low = jpeg(&textured_image(640, 480, 5), 40);
+    let response = client.analyze(analyze(low, "", "", false)).await.unwrap().into_inner();
+    let inconclusive = &response.tamper.as_ref().unwrap().inconclusive;
+    assert!(inconclusive.iter().any(|i| i.method == "double_compression" && i.reason.contains("quality 40")));
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn account_links_form_clusters_through_shared_documents() {
     let server = TestServer::start().await;
     let mut client = server.client().await;
@@ -316,7 +345,13 @@ async fn server_responses_convert_to_the_cli_json_shape() {
     let remote = client.analyze(analyze(image.clone(), "", "", false)).await.unwrap().into_inner();
     let engine = Engine::new(DecodeLimits::default(), Models::embedded());
     let report = engine
-        .analyze(AnalyzeRequest { image: &image, account_id: None, document_id: None, register: false })
+        .analyze(AnalyzeRequest {
+            image: &image,
+            account_id: None,
+            document_id: None,
+            register: false,
+            include_evidence_images: false,
+        })
         .unwrap();
     let mut local = serde_json::to_value(&report).unwrap();
     let mut converted = analyze_response_json(&remote);

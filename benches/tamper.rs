@@ -1,0 +1,43 @@
+//! Full tamper analysis (metadata, quantization-table provenance, thumbnail, and the local maps:
+//! error level, noise, double quantization, second grid) of generated 2 MP and 12 MP JPEGs
+//! (quality 90, fixed seed), after decoding; and the local maps alone. One core.
+//!
+//! `cargo bench --bench tamper`
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
+mod support;
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use idforensics::decode::planes::working_planes;
+use idforensics::decode::{DecodeLimits, decode};
+use idforensics::engine::Models;
+use idforensics::tamper::assess_tamper;
+use idforensics::tamper::local::analyze_local;
+
+fn tamper(c: &mut Criterion) {
+    let limits = DecodeLimits::default();
+    let models = Models::embedded();
+    let mut group = c.benchmark_group("tamper");
+    group.sample_size(20);
+    for (name, width, height) in support::SIZES {
+        let jpeg = support::photo_like_jpeg(width, height);
+        let document = decode(&jpeg, &limits).unwrap();
+        let planes = working_planes(&document.rgb, models.quality.working_long_side);
+        group.bench_function(format!("assess_tamper/{name}"), |b| {
+            b.iter(|| assess_tamper(black_box(&document), &planes, &models.tamper))
+        });
+        group.bench_function(format!("local_maps/{name}"), |b| {
+            b.iter(|| analyze_local(black_box(&document), &models.tamper.thresholds.local))
+        });
+        let report = assess_tamper(&document, &planes, &models.tamper);
+        group.bench_function(format!("heatmaps_png/{name}"), |b| {
+            b.iter(|| report.heatmaps(black_box(&planes.luma), planes.factor, 640))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, tamper);
+criterion_main!(benches);

@@ -1,0 +1,197 @@
+//! One pass over the full-resolution luma in 8×8 blocks on the JPEG grid: the low-frequency DCT
+//! coefficients each local method reads, and a noise residual.
+//!
+//! Hand-written because the methods need the coefficients of the *decoded* pixels on the file's own
+//! block grid (orientation undone), which no decoder crate exposes; the 8-point DCT is a fixed
+//! matrix product, the same transform as T.81 A.3.3.
+
+use image::RgbImage;
+
+use crate::decode::planes::luma_of;
+use crate::quality::compression::ZIGZAG_TO_NATURAL;
+
+/// The zig-zag positions 1..=FREQUENCIES (AC, lowest first) are kept per block.
+pub const FREQUENCIES: usize = 20;
+
+/// Full-resolution luma and the block grid laid over it.
+pub struct LumaGrid {
+    /// Luma, row-major, in the displayed (orientation-corrected) frame.
+    pub luma: Vec<u8>,
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Where the encoder's 8×8 grid starts in the displayed frame.
+    pub origin: (usize, usize),
+}
+
+impl LumaGrid {
+    /// Luma of `rgb` with the grid of a file of `orientation` (EXIF 1..=8) whose coded size is
+    /// `coded` (width, height). Flips move the grid by the coded size modulo 8; a transpose swaps axes.
+    pub fn new(rgb: &RgbImage, orientation: u8, coded: (usize, usize)) -> Self {
+        let (width, height) = (rgb.width() as usize, rgb.height() as usize);
+        let luma = rgb.pixels().map(|p| luma_of(p[0], p[1], p[2])).collect();
+        // After the orientation transform, which coded edge is on the displayed left and top?
+        let (flip_x, flip_y, transposed) = match orientation {
+            2 => (true, false, false),
+            3 => (true, true, false),
+            4 => (false, true, false),
+            5 => (false, false, true),
+            6 => (true, false, true),
+            7 => (true, true, true),
+            8 => (false, true, true),
+            _ => (false, false, false),
+        };
+        let (coded_x, coded_y) = if transposed { (coded.1, coded.0) } else { coded };
+        // A displayed axis read from the coded far edge starts with the partial block.
+        let offset = |flipped: bool, size: usize| if flipped { size % 8 } else { 0 };
+        let origin = (offset(flip_x, coded_x), offset(flip_y, coded_y));
+        LumaGrid { luma, width, height, origin }
+    }
+
+    /// Blocks across and down that lie wholly inside the image.
+    pub fn blocks(&self) -> (usize, usize) {
+        (self.width.saturating_sub(self.origin.0) / 8, self.height.saturating_sub(self.origin.1) / 8)
+    }
+}
+
+/// What one block contributes.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockFeatures {
+    /// DCT coefficients at zig-zag positions 1..=FREQUENCIES (orthonormal, luma − 128).
+    pub coefficients: [f32; FREQUENCIES],
+    /// Mean absolute Laplacian residual over the block's interior (a noise-plus-texture level).
+    pub residual: f32,
+    /// Mean luma, 0..=255.
+    pub mean: f32,
+}
+
+/// The orthonormal 8-point DCT-II matrix.
+fn dct_matrix() -> [[f32; 8]; 8] {
+    std::array::from_fn(|u| {
+        let scale = if u == 0 { (1.0f32 / 8.0).sqrt() } else { (2.0f32 / 8.0).sqrt() };
+        std::array::from_fn(|x| {
+            scale * ((std::f32::consts::PI * (2 * x + 1) as f32 * u as f32) / 16.0).cos()
+        })
+    })
+}
+
+/// Features of every whole block, row by row.
+pub fn block_features(grid: &LumaGrid) -> Vec<BlockFeatures> {
+    let matrix = dct_matrix();
+    let (across, down) = grid.blocks();
+    let wanted: [(usize, usize); FREQUENCIES] = std::array::from_fn(|i| {
+        let natural = ZIGZAG_TO_NATURAL[i + 1];
+        (natural / 8, natural % 8)
+    });
+    let mut features = Vec::with_capacity(across * down);
+    let mut block = [[0f32; 8]; 8];
+    for by in 0..down {
+        for bx in 0..across {
+            let (x0, y0) = (grid.origin.0 + bx * 8, grid.origin.1 + by * 8);
+            for (y, row) in block.iter_mut().enumerate() {
+                let start = (y0 + y) * grid.width + x0;
+                for (x, value) in row.iter_mut().enumerate() {
+                    *value = f32::from(grid.luma[start + x]) - 128.0;
+                }
+            }
+            // Rows first (every horizontal frequency), then only the wanted vertical ones.
+            let mut rows = [[0f32; 8]; 8];
+            for (y, row) in block.iter().enumerate() {
+                for (v, basis) in matrix.iter().enumerate() {
+                    rows[y][v] = row.iter().zip(basis).map(|(a, b)| a * b).sum();
+                }
+            }
+            let coefficients =
+                wanted.map(|(u, v)| (0..8).map(|y| matrix[u][y] * rows[y][v]).sum::<f32>());
+            let mean = block.iter().flatten().sum::<f32>() / 64.0 + 128.0;
+            let mut residual = 0f32;
+            for y in 1..7 {
+                for x in 1..7 {
+                    let at = |dx: usize, dy: usize| block[y + dy - 1][x + dx - 1];
+                    let laplacian = at(0, 0) - 2.0 * at(1, 0) + at(2, 0) - 2.0 * at(0, 1) + 4.0 * at(1, 1)
+                        - 2.0 * at(2, 1)
+                        + at(0, 2)
+                        - 2.0 * at(1, 2)
+                        + at(2, 2);
+                    residual += laplacian.abs();
+                }
+            }
+            features.push(BlockFeatures { coefficients, residual: residual / 36.0, mean });
+        }
+    }
+    features
+}
+
+/// Strength of a second 8×8 blocking grid, per cell of `cell` pixels: the largest excess of
+/// across-boundary jumps at one column (row) phase other than the file's own grid, relative to the
+/// cell's typical jump. A region pasted from another JPEG at a shifted position keeps its old grid.
+pub fn foreign_grid_map(grid: &LumaGrid, cell: usize) -> (usize, usize, Vec<f32>) {
+    let (cols, rows) = (grid.width / cell, grid.height / cell);
+    let mut map = Vec::with_capacity(cols * rows);
+    let at = |x: usize, y: usize| i32::from(grid.luma[y * grid.width + x]);
+    for cy in 0..rows {
+        for cx in 0..cols {
+            let (x0, y0) = (cx * cell, cy * cell);
+            let mut horizontal = [0f64; 8];
+            let mut vertical = [0f64; 8];
+            let mut total = 0f64;
+            for y in y0 + 1..(y0 + cell).min(grid.height - 2) {
+                for x in x0 + 1..(x0 + cell).min(grid.width - 2) {
+                    let jump_x = (at(x + 1, y) - at(x, y)).abs();
+                    let around_x = ((at(x, y) - at(x - 1, y)).abs() + (at(x + 2, y) - at(x + 1, y)).abs()) / 2;
+                    let jump_y = (at(x, y + 1) - at(x, y)).abs();
+                    let around_y = ((at(x, y) - at(x, y - 1)).abs() + (at(x, y + 2) - at(x, y + 1)).abs()) / 2;
+                    // The boundary after column x belongs to phase (x - origin) mod 8; phase 7 is the grid.
+                    horizontal[(x + 8 - grid.origin.0 % 8) % 8] += f64::from((jump_x - around_x).max(0));
+                    vertical[(y + 8 - grid.origin.1 % 8) % 8] += f64::from((jump_y - around_y).max(0));
+                    total += f64::from(jump_x + jump_y);
+                }
+            }
+            let excess = |phases: &[f64; 8]| {
+                let mut others: Vec<f64> = phases[..7].to_vec();
+                others.sort_by(f64::total_cmp);
+                others[6] - others[3]
+            };
+            let strength = (excess(&horizontal) + excess(&vertical)) / (total + 1.0) * 8.0;
+            map.push(strength as f32);
+        }
+    }
+    (cols, rows, map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dct_is_orthonormal_and_finds_a_cosine() {
+        let matrix = dct_matrix();
+        for a in 0..8 {
+            for b in 0..8 {
+                let dot: f32 = (0..8).map(|x| matrix[a][x] * matrix[b][x]).sum();
+                assert!((dot - if a == b { 1.0 } else { 0.0 }).abs() < 1e-5);
+            }
+        }
+        // A horizontal cosine of frequency 1 is zig-zag position 1 alone.
+        let image = RgbImage::from_fn(8, 8, |x, _| {
+            let v = (128.0 + 50.0 * matrix[1][x as usize] / matrix[1][0]).round() as u8;
+            image::Rgb([v, v, v])
+        });
+        let features = block_features(&LumaGrid::new(&image, 1, (8, 8)));
+        let c = features[0].coefficients;
+        assert!(c[0] > 100.0, "{c:?}");
+        assert!(c[1..].iter().all(|v| v.abs() < 2.0), "{c:?}");
+    }
+
+    #[test]
+    fn the_grid_follows_the_orientation() {
+        let image = RgbImage::new(20, 12);
+        assert_eq!(LumaGrid::new(&image, 1, (20, 12)).origin, (0, 0));
+        // Turned 180°: the coded right edge (20 = 2·8 + 4) is now on the left.
+        assert_eq!(LumaGrid::new(&image, 3, (20, 12)).origin, (4, 4));
+        // Turned 90° clockwise (6): displayed x runs down the coded rows from the bottom.
+        let turned = RgbImage::new(12, 20);
+        assert_eq!(LumaGrid::new(&turned, 6, (20, 12)).origin, (4, 0));
+    }
+}

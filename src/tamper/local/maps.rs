@@ -1,0 +1,216 @@
+//! Cell maps: one value per square of the image, turned into robust anomaly scores (how far a cell
+//! is from the rest of the same image), connected suspicious regions, and a PNG heatmap.
+
+use image::{GrayImage, Rgb, RgbImage};
+
+/// One value per cell (NaN where a method has nothing to say), cells laid from `origin`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellMap {
+    /// Cells across.
+    pub cols: usize,
+    /// Cells down.
+    pub rows: usize,
+    /// Cell side in image pixels.
+    pub cell: usize,
+    /// Image pixel of the first cell's corner.
+    pub origin: (usize, usize),
+    /// Row-major values.
+    pub values: Vec<f32>,
+}
+
+/// Which deviations from the image's typical cell are anomalies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Values above the rest.
+    Higher,
+    /// Values below the rest.
+    Lower,
+}
+
+/// A connected group of anomalous cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellRegion {
+    /// Cells in the region.
+    pub cells: usize,
+    /// Mean anomaly score over them.
+    pub mean_score: f32,
+    /// Bounding box in image pixels: x, y, width, height.
+    pub bounds: (u32, u32, u32, u32),
+}
+
+fn median(values: &mut [f32]) -> f32 {
+    values.sort_by(f32::total_cmp);
+    values[values.len() / 2]
+}
+
+impl CellMap {
+    /// Cells with a value.
+    pub fn valid(&self) -> usize {
+        self.values.iter().filter(|v| v.is_finite()).count()
+    }
+
+    /// Robust z-scores against the image's own cells: (v − median) / (1.4826 · MAD), with the MAD
+    /// floored at `min_spread` so a uniform image does not turn rounding into anomalies. Only
+    /// deviations in `direction` count.
+    pub fn anomaly(&self, direction: Direction, min_spread: f32) -> CellMap {
+        let mut finite: Vec<f32> = self.values.iter().copied().filter(|v| v.is_finite()).collect();
+        if finite.is_empty() {
+            return CellMap { values: vec![f32::NAN; self.values.len()], ..self.clone() };
+        }
+        let center = median(&mut finite);
+        let mut deviations: Vec<f32> = finite.iter().map(|v| (v - center).abs()).collect();
+        let spread = (1.4826 * median(&mut deviations)).max(min_spread);
+        let values = self
+            .values
+            .iter()
+            .map(|&v| {
+                let z = (v - center) / spread;
+                match direction {
+                    Direction::Higher => z.max(0.0),
+                    Direction::Lower => (-z).max(0.0),
+                }
+            })
+            .collect();
+        CellMap { values, ..self.clone() }
+    }
+
+    /// Each cell replaced by the mean of the valid cells in its 3×3 neighbourhood: an edit covers
+    /// neighbouring cells, a chance outlier does not.
+    pub fn smoothed(&self) -> CellMap {
+        let mut values = vec![f32::NAN; self.values.len()];
+        for y in 0..self.rows {
+            for x in 0..self.cols {
+                if !self.values[y * self.cols + x].is_finite() {
+                    continue;
+                }
+                let (mut sum, mut count) = (0f32, 0f32);
+                for ny in y.saturating_sub(1)..(y + 2).min(self.rows) {
+                    for nx in x.saturating_sub(1)..(x + 2).min(self.cols) {
+                        let v = self.values[ny * self.cols + nx];
+                        if v.is_finite() {
+                            sum += v;
+                            count += 1.0;
+                        }
+                    }
+                }
+                values[y * self.cols + x] = sum / count;
+            }
+        }
+        CellMap { values, ..self.clone() }
+    }
+
+    /// The largest value (0 when none).
+    pub fn peak(&self) -> f32 {
+        self.values.iter().copied().filter(|v| v.is_finite()).fold(0.0, f32::max)
+    }
+
+    /// 4-connected groups of cells scoring at least `threshold`, with at least `min_cells` cells and
+    /// at most `max_fraction` of the valid cells (an "anomaly" covering most of the image is the
+    /// image), strongest first.
+    pub fn regions(&self, threshold: f32, min_cells: usize, max_fraction: f64) -> Vec<CellRegion> {
+        let mut seen = vec![false; self.values.len()];
+        let limit = (self.valid() as f64 * max_fraction).max(1.0) as usize;
+        let mut regions = Vec::new();
+        for start in 0..self.values.len() {
+            if seen[start] || !(self.values[start] >= threshold) {
+                continue;
+            }
+            seen[start] = true;
+            let mut stack = vec![start];
+            let (mut cells, mut sum) = (0usize, 0f32);
+            let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+            while let Some(at) = stack.pop() {
+                let (x, y) = (at % self.cols, at / self.cols);
+                cells += 1;
+                sum += self.values[at];
+                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+                let neighbours = [
+                    (x > 0).then(|| at - 1),
+                    (x + 1 < self.cols).then(|| at + 1),
+                    (y > 0).then(|| at - self.cols),
+                    (y + 1 < self.rows).then(|| at + self.cols),
+                ];
+                for next in neighbours.into_iter().flatten() {
+                    if !seen[next] && self.values[next] >= threshold {
+                        seen[next] = true;
+                        stack.push(next);
+                    }
+                }
+            }
+            if cells >= min_cells && cells <= limit {
+                let px = |cell: usize, origin: usize| (origin + cell * self.cell) as u32;
+                regions.push(CellRegion {
+                    cells,
+                    mean_score: sum / cells as f32,
+                    bounds: (
+                        px(x0, self.origin.0),
+                        px(y0, self.origin.1),
+                        ((x1 - x0 + 1) * self.cell) as u32,
+                        ((y1 - y0 + 1) * self.cell) as u32,
+                    ),
+                });
+            }
+        }
+        regions.sort_by(|a, b| b.mean_score.total_cmp(&a.mean_score));
+        regions
+    }
+
+    /// A reviewer's picture: the image in grey, each cell tinted from transparent (score 0) through
+    /// yellow to red (score ≥ `full_scale`). `base` is a reduced luma, `factor` original pixels per
+    /// base pixel.
+    pub fn heatmap_png(&self, base: &GrayImage, factor: f32, full_scale: f32) -> Vec<u8> {
+        let picture = RgbImage::from_fn(base.width(), base.height(), |x, y| {
+            let grey = f32::from(base.get_pixel(x, y)[0]) * 0.6;
+            let (ox, oy) = ((x as f32 * factor) as usize, (y as f32 * factor) as usize);
+            let cell = (ox >= self.origin.0 && oy >= self.origin.1)
+                .then(|| ((ox - self.origin.0) / self.cell, (oy - self.origin.1) / self.cell))
+                .filter(|&(cx, cy)| cx < self.cols && cy < self.rows);
+            let score = cell.map_or(0.0, |(cx, cy)| self.values[cy * self.cols + cx]);
+            let t = if score.is_finite() { (score / full_scale).clamp(0.0, 1.0) } else { 0.0 };
+            // Yellow at half scale, red at full; the tint's opacity grows with the score.
+            let tint = [255.0, 255.0 * (1.0 - ((t - 0.5).max(0.0) * 2.0)), 0.0];
+            let alpha = t * 0.75;
+            Rgb(tint.map(|c| (grey * (1.0 - alpha) + c * alpha).round() as u8))
+        });
+        let mut png = Vec::new();
+        picture
+            .write_with_encoder(image::codecs::png::PngEncoder::new(&mut png))
+            .expect("encoding a PNG into memory cannot fail");
+        png
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(cols: usize, rows: usize, values: Vec<f32>) -> CellMap {
+        CellMap { cols, rows, cell: 10, origin: (3, 0), values }
+    }
+
+    #[test]
+    fn an_outlying_block_of_cells_is_one_region() {
+        let mut values: Vec<f32> = (0..100).map(|i| 1.0 + (i % 7) as f32 * 0.01).collect();
+        for (x, y) in [(5, 5), (6, 5), (5, 6), (6, 6)] {
+            values[y * 10 + x] = 3.0;
+        }
+        values[0] = f32::NAN;
+        let z = map(10, 10, values).anomaly(Direction::Higher, 0.01);
+        let regions = z.regions(6.0, 3, 0.3);
+        assert_eq!(regions.len(), 1);
+        assert_eq!((regions[0].cells, regions[0].bounds), (4, (53, 50, 20, 20)));
+        assert!(z.smoothed().peak() > 6.0);
+        assert!(z.regions(6.0, 5, 0.3).is_empty(), "too small");
+    }
+
+    #[test]
+    fn the_heatmap_is_a_png_of_the_base_size() {
+        let z = map(2, 2, vec![0.0, 1.0, f32::NAN, 4.0]);
+        let png = z.heatmap_png(&GrayImage::from_pixel(12, 9, image::Luma([200])), 2.0, 4.0);
+        let decoded = image::load_from_memory(&png).unwrap().to_rgb8();
+        assert_eq!(decoded.dimensions(), (12, 9));
+        assert_eq!(decoded.get_pixel(0, 0)[1], decoded.get_pixel(0, 0)[0], "no cell: grey");
+        let red = decoded.get_pixel(11, 8);
+        assert!(red[0] > 200 && red[1] < 120, "{red:?}");
+    }
+}

@@ -1,0 +1,461 @@
+//! Localized manipulation: where in the image the pixels disagree with the rest.
+//!
+//! Four maps over the full-resolution luma, each one value per cell, each scored by how far a cell
+//! is from the rest of the *same* image (robust z-scores), never by an absolute level: texture,
+//! content and camera differ between images, an edit differs from its surroundings.
+//! - error level: the requantization error at a reference quality divided by the error the block's
+//!   texture predicts (`tamper.error_level_anomaly`);
+//! - aligned double quantization: blocks that fill the gaps of a twice-quantized histogram, and a
+//!   second 8×8 grid at another phase (`tamper.double_compression_local`);
+//! - noise: the flattest blocks' Laplacian residual (`tamper.noise_inconsistency`).
+//!
+//! A method that cannot decide on an image says so (`inconclusive`) instead of reporting clean.
+
+pub mod blocks;
+pub mod maps;
+pub mod quantization;
+
+use serde::Deserialize;
+
+use crate::decode::{DecodedDocument, ImageFormat};
+use crate::findings::{Evidence, Finding, ReasonCode, Region};
+use crate::quality::compression::{ANNEX_K_LUMINANCE, estimate_jpeg_quality, ijg_table};
+use blocks::{BlockFeatures, FREQUENCIES, LumaGrid, block_features, foreign_grid_map};
+use maps::{CellMap, Direction};
+use quantization::DoubleQuantization;
+
+/// Thresholds of the local analyses (`[local]` in `models/tamper.toml`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalThresholds {
+    /// Cell side in pixels (a multiple of 8).
+    pub cell_pixels: usize,
+    /// Fewer valid cells than this and a method cannot decide.
+    pub min_cells: usize,
+    /// A JPEG last saved below this quality has lost the traces: inconclusive.
+    pub min_jpeg_quality: u8,
+    /// Reference quality of the error-level analysis.
+    pub error_level_quality: u8,
+    /// Blocks whose texture predicts less error than this are too flat for the error level.
+    pub error_level_min_texture: f32,
+    /// A frequency is double-quantized when this fraction of its gap bins' mass is missing.
+    pub double_quantization_min_emptiness: f64,
+    /// Frequencies that must agree before the image counts as double-quantized.
+    pub double_quantization_min_frequencies: usize,
+    /// Smoothed anomaly score from which a cell is suspicious, per map.
+    pub anomaly_scores: AnomalyScores,
+    /// Smallest suspicious region, in cells.
+    pub min_region_cells: usize,
+    /// Largest suspicious region, as a fraction of the valid cells.
+    pub max_region_fraction: f64,
+}
+
+/// Per-map anomaly thresholds (each map's natural spread differs).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnomalyScores {
+    /// Error level.
+    pub error_level: f32,
+    /// Noise.
+    pub noise: f32,
+    /// Aligned double quantization.
+    pub double_quantization: f32,
+    /// A second block grid.
+    pub foreign_grid: f32,
+}
+
+impl AnomalyScores {
+    /// The threshold of map `name`.
+    pub fn of(&self, name: &str) -> f32 {
+        match name {
+            "error_level" => self.error_level,
+            "noise" => self.noise,
+            "double_quantization" => self.double_quantization,
+            _ => self.foreign_grid,
+        }
+    }
+}
+
+/// A method that ran but could not decide, and why.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Inconclusive {
+    /// The method (`error_level`, `double_compression`, `noise`, ...).
+    pub method: &'static str,
+    /// Why it cannot decide on this image.
+    pub reason: String,
+}
+
+/// One method's anomaly map, kept for heatmaps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnomalyMap {
+    /// The finding it explains.
+    pub code: ReasonCode,
+    /// `error_level`, `double_quantization`, `foreign_grid`, `noise`.
+    pub name: &'static str,
+    /// Smoothed anomaly scores.
+    pub scores: CellMap,
+}
+
+/// What the local analyses found.
+#[derive(Debug, Clone, Default)]
+pub struct LocalReport {
+    /// Measurements (peaks per method, double-quantization facts).
+    pub metrics: Vec<Evidence>,
+    /// Findings with regions.
+    pub findings: Vec<Finding>,
+    /// Methods that could not decide.
+    pub inconclusive: Vec<Inconclusive>,
+    /// The maps behind the findings.
+    pub maps: Vec<AnomalyMap>,
+    /// The strongest normalised anomaly over all methods (1 = at the threshold): the image-level
+    /// local-manipulation score the evaluation ranks by.
+    pub score: f64,
+    /// Evidence of double quantization over the whole image, when present.
+    pub double_quantization: Option<Vec<Evidence>>,
+}
+
+/// The tables of a JPEG's luminance component, and its estimated quality.
+fn luminance_table(document: &DecodedDocument) -> Option<([u16; 64], u8)> {
+    let jpeg = document.container.jpeg.as_ref()?;
+    let table_id = jpeg.frame.as_ref()?.components.first()?.quant_table;
+    let table = jpeg.quant_tables.iter().rev().find(|t| t.id == table_id)?;
+    Some((table.values, estimate_jpeg_quality(&jpeg.quant_tables)?.quality))
+}
+
+/// Aggregates per-block values (NaN = none) into cells of `per` × `per` blocks with `reduce`.
+fn cells_of(
+    values: &[f32],
+    blocks: (usize, usize),
+    per: usize,
+    origin: (usize, usize),
+    reduce: impl Fn(&mut Vec<f32>) -> f32,
+) -> CellMap {
+    let (cols, rows) = (blocks.0 / per, blocks.1 / per);
+    let mut out = Vec::with_capacity(cols * rows);
+    let mut members = Vec::with_capacity(per * per);
+    for cy in 0..rows {
+        for cx in 0..cols {
+            members.clear();
+            for by in cy * per..(cy + 1) * per {
+                members.extend(
+                    values[by * blocks.0 + cx * per..by * blocks.0 + (cx + 1) * per]
+                        .iter()
+                        .filter(|v| v.is_finite()),
+                );
+            }
+            out.push(if members.len() * 2 >= per * per { reduce(&mut members) } else { f32::NAN });
+        }
+    }
+    CellMap { cols, rows, cell: per * 8, origin, values: out }
+}
+
+fn mean(values: &mut Vec<f32>) -> f32 {
+    values.iter().sum::<f32>() / values.len() as f32
+}
+
+/// Runs the local analyses on a decoded upload.
+pub fn analyze_local(document: &DecodedDocument, thresholds: &LocalThresholds) -> LocalReport {
+    let mut report = LocalReport::default();
+    let jpeg = luminance_table(document);
+    let coded = document
+        .container
+        .jpeg
+        .as_ref()
+        .and_then(|j| j.frame.as_ref())
+        .map_or((document.rgb.width() as usize, document.rgb.height() as usize), |f| {
+            (usize::from(f.width), usize::from(f.height))
+        });
+    let grid = LumaGrid::new(&document.rgb, document.exif_orientation, coded);
+    let per = (thresholds.cell_pixels / 8).max(1);
+    let blocks = grid.blocks();
+    if (blocks.0 / per) * (blocks.1 / per) < thresholds.min_cells {
+        for method in ["error_level", "double_compression", "noise"] {
+            report.inconclusive.push(Inconclusive {
+                method,
+                reason: format!("too small: fewer than {} cells of {} px", thresholds.min_cells, thresholds.cell_pixels),
+            });
+        }
+        return report;
+    }
+    if let Some((_, quality)) = jpeg.filter(|(_, quality)| *quality < thresholds.min_jpeg_quality) {
+        for method in ["error_level", "double_compression", "noise"] {
+            report.inconclusive.push(Inconclusive {
+                method,
+                reason: format!(
+                    "re-saved at quality {quality}, below {}: compression has erased the traces",
+                    thresholds.min_jpeg_quality
+                ),
+            });
+        }
+        return report;
+    }
+    let features = block_features(&grid);
+
+    report.add(error_level_map(&features, blocks, per, grid.origin, thresholds), thresholds);
+    report.add(noise_map(&features, blocks, per, grid.origin, thresholds), thresholds);
+    match jpeg {
+        Some((table, _)) => {
+            let double = DoubleQuantization::detect(&features, &table, thresholds.double_quantization_min_emptiness);
+            if double.present(thresholds.double_quantization_min_frequencies) {
+                report.double_quantization = Some(double_quantization_evidence(&double));
+                let llr: Vec<f32> = features.iter().map(|block| double.block_llr(block)).collect();
+                let map = cells_of(&llr, blocks, per, grid.origin, |v| mean(v));
+                report.add(
+                    Some(AnomalyMap {
+                        code: ReasonCode::TamperDoubleCompressionLocal,
+                        name: "double_quantization",
+                        scores: map.anomaly(Direction::Higher, 0.5).smoothed(),
+                    }),
+                    thresholds,
+                );
+            } else {
+                report.inconclusive.push(Inconclusive {
+                    method: "double_quantization",
+                    reason: "no double quantization over the image (a first save, a re-save at finer tables, or at the same tables): aligned double-JPEG analysis cannot decide".into(),
+                });
+            }
+            let (cols, rows, values) = foreign_grid_map(&grid, thresholds.cell_pixels);
+            let map = CellMap { cols, rows, cell: thresholds.cell_pixels, origin: (0, 0), values };
+            report.add(
+                Some(AnomalyMap {
+                    code: ReasonCode::TamperDoubleCompressionLocal,
+                    name: "foreign_grid",
+                    scores: map.anomaly(Direction::Higher, 0.02).smoothed(),
+                }),
+                thresholds,
+            );
+        }
+        None => report.inconclusive.push(Inconclusive {
+            method: "double_compression",
+            reason: format!("{} is not a JPEG: no compression history to test", format_name(document.format)),
+        }),
+    }
+    report.finish(thresholds);
+    report
+}
+
+fn format_name(format: ImageFormat) -> String {
+    format!("{format:?}").to_uppercase()
+}
+
+/// Error level: requantization error at the reference quality over the error the texture predicts.
+fn error_level_map(
+    features: &[BlockFeatures],
+    blocks: (usize, usize),
+    per: usize,
+    origin: (usize, usize),
+    thresholds: &LocalThresholds,
+) -> Option<AnomalyMap> {
+    let table = ijg_table(&ANNEX_K_LUMINANCE, thresholds.error_level_quality);
+    let steps: [f32; FREQUENCIES] = std::array::from_fn(|i| f32::from(table[i + 1]));
+    let ratios: Vec<f32> = features
+        .iter()
+        .map(|block| {
+            let (mut error, mut predicted) = (0f32, 0f32);
+            for (&c, &q) in block.coefficients.iter().zip(&steps) {
+                let e = c - q * (c / q).round();
+                error += e * e;
+                predicted += (c * c).min(q * q / 12.0);
+            }
+            if predicted >= thresholds.error_level_min_texture { error / predicted } else { f32::NAN }
+        })
+        .collect();
+    let map = cells_of(&ratios, blocks, per, origin, |v| mean(v));
+    Some(AnomalyMap {
+        code: ReasonCode::TamperErrorLevelAnomaly,
+        name: "error_level",
+        scores: map.anomaly(Direction::Higher, 0.05).smoothed(),
+    })
+    .filter(|m| m.scores.valid() >= thresholds.min_cells)
+}
+
+/// Noise: per cell, the second-flattest block's residual, on a log scale. Only cells *cleaner* than
+/// the rest count: texture raises the residual everywhere it is (print, guilloche, hair), while a
+/// region pasted from a clean render or a denoised photo lowers it below the camera's own noise.
+fn noise_map(
+    features: &[BlockFeatures],
+    blocks: (usize, usize),
+    per: usize,
+    origin: (usize, usize),
+    thresholds: &LocalThresholds,
+) -> Option<AnomalyMap> {
+    let residuals: Vec<f32> = features
+        .iter()
+        .map(|block| if (8.0..=247.0).contains(&block.mean) { (block.residual + 0.5).ln() } else { f32::NAN })
+        .collect();
+    let map = cells_of(&residuals, blocks, per, origin, |v| {
+        v.sort_by(f32::total_cmp);
+        v[1.min(v.len() - 1)]
+    });
+    Some(AnomalyMap {
+        code: ReasonCode::TamperNoiseInconsistency,
+        name: "noise",
+        scores: map.anomaly(Direction::Lower, 0.1).smoothed(),
+    })
+    .filter(|m| m.scores.valid() >= thresholds.min_cells)
+}
+
+fn double_quantization_evidence(double: &DoubleQuantization) -> Vec<Evidence> {
+    let steps: Vec<String> = double
+        .frequencies
+        .iter()
+        .take(6)
+        .map(|f| format!("#{}: {}→{}", f.zigzag, f.primary_step, f.last_step))
+        .collect();
+    let mut evidence = vec![
+        Evidence::number("double_quantized_frequencies", double.frequencies.len() as f64),
+        Evidence::text("first_and_last_steps", steps.join(", ")),
+    ];
+    if let Some(quality) = double.primary_quality() {
+        evidence.push(Evidence::number("primary_quality_estimate", f64::from(quality)));
+    }
+    evidence
+}
+
+impl LocalReport {
+    fn add(&mut self, map: Option<AnomalyMap>, thresholds: &LocalThresholds) {
+        let Some(map) = map else { return };
+        let peak = map.scores.peak();
+        self.metrics.push(Evidence::number(format!("{}_peak_score", map.name), round2(f64::from(peak))));
+        self.score = self.score.max(f64::from(peak / thresholds.anomaly_scores.of(map.name)));
+        self.maps.push(map);
+    }
+
+    /// One finding per reason code, from its maps' regions.
+    fn finish(&mut self, thresholds: &LocalThresholds) {
+        for code in [
+            ReasonCode::TamperErrorLevelAnomaly,
+            ReasonCode::TamperDoubleCompressionLocal,
+            ReasonCode::TamperNoiseInconsistency,
+        ] {
+            let mut regions = Vec::new();
+            let mut evidence = Vec::new();
+            for map in self.maps.iter().filter(|m| m.code == code) {
+                let threshold = thresholds.anomaly_scores.of(map.name);
+                let found = map.scores.regions(
+                    threshold,
+                    thresholds.min_region_cells,
+                    thresholds.max_region_fraction,
+                );
+                if let Some(strongest) = found.first() {
+                    evidence.push(Evidence::number(format!("{}_threshold", map.name), f64::from(threshold)));
+                    evidence.push(Evidence::number(format!("{}_region_score", map.name), round2(f64::from(strongest.mean_score))));
+                    evidence.push(Evidence::number(format!("{}_region_cells", map.name), strongest.cells as f64));
+                }
+                regions.extend(found.into_iter().take(3).map(|region| (map.name, region.mean_score / threshold, region)));
+            }
+            if regions.is_empty() {
+                continue;
+            }
+            regions.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let strongest = f64::from(regions[0].1);
+            let mut finding = Finding::new(
+                code,
+                (0.5 + 0.25 * (strongest - 1.0)).clamp(0.5, 1.0),
+                match code {
+                    ReasonCode::TamperErrorLevelAnomaly => "a region's error level differs from the rest of the image",
+                    ReasonCode::TamperDoubleCompressionLocal => "a region's compression history differs from the rest of the image",
+                    _ => "a region's noise differs from the rest of the image",
+                },
+                evidence,
+            );
+            finding.regions = regions
+                .into_iter()
+                .map(|(name, _, region)| Region {
+                    x: region.bounds.0,
+                    y: region.bounds.1,
+                    width: region.bounds.2,
+                    height: region.bounds.3,
+                    label: name.to_owned(),
+                })
+                .collect();
+            self.findings.push(finding);
+        }
+    }
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{DecodeLimits, decode};
+    use crate::eval::captures::encode_jpeg;
+    use crate::eval::cards::Template;
+    use crate::eval::tamper::{add_noise, paste_difference};
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+
+    fn thresholds() -> LocalThresholds {
+        crate::tamper::TamperModels::embedded().thresholds.local
+    }
+
+    fn local_codes(report: &LocalReport) -> Vec<ReasonCode> {
+        report.findings.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn a_clean_pasted_portrait_is_found_where_it_is_and_a_plain_resave_is_clean() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let template = Template::new(1);
+        let holder = template.holder(&mut rng);
+        let mut captured = template.render(&holder);
+        add_noise(&mut captured, 3.0, &mut rng);
+        let captured = decode(&encode_jpeg(&captured, 92), &DecodeLimits::default()).unwrap().rgb;
+
+        let resaved = decode(&encode_jpeg(&captured, 90), &DecodeLimits::default()).unwrap();
+        let clean = analyze_local(&resaved, &thresholds());
+        assert!(clean.findings.is_empty(), "{:?}", local_codes(&clean));
+        assert_eq!(clean.maps.len(), 3, "error level, noise, second grid (no double quantization)");
+
+        let mut swapped = holder.clone();
+        swapped.portrait_seed ^= 1;
+        let (edited, mask) = paste_difference(&captured, &template, &holder, &swapped).unwrap();
+        let edited = decode(&encode_jpeg(&edited, 90), &DecodeLimits::default()).unwrap();
+        let report = analyze_local(&edited, &thresholds());
+        let noise = report.findings.iter().find(|f| f.code == ReasonCode::TamperNoiseInconsistency);
+        let region = &noise.expect("the clean portrait is quieter than the captured card").regions[0];
+        let overlaps = region.x < mask.0 + mask.2
+            && mask.0 < region.x + region.width
+            && region.y < mask.1 + mask.3
+            && mask.1 < region.y + region.height;
+        assert!(overlaps, "region {region:?} against the pasted portrait {mask:?}");
+        assert!(report.score > clean.score);
+    }
+
+    #[test]
+    fn heavy_compression_and_small_images_are_inconclusive_not_clean() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let template = Template::new(0);
+        let card = template.render(&template.holder(&mut rng));
+        let low = decode(&encode_jpeg(&card, 50), &DecodeLimits::default()).unwrap();
+        let report = analyze_local(&low, &thresholds());
+        assert!(report.findings.is_empty() && report.maps.is_empty());
+        assert!(report.inconclusive.iter().all(|i| i.reason.contains("quality 50")), "{:?}", report.inconclusive);
+        assert_eq!(report.inconclusive.len(), 3);
+
+        let small = image::imageops::thumbnail(&card, 120, 76);
+        let small = decode(&encode_jpeg(&small, 90), &DecodeLimits::default()).unwrap();
+        assert!(analyze_local(&small, &thresholds()).inconclusive[0].reason.starts_with("too small"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(12))]
+        #[test]
+        fn never_panics_on_any_size_or_orientation(
+            width in 1u32..420, height in 1u32..300, orientation in 0u8..10, seed in any::<u64>(), png in any::<bool>()
+        ) {
+            let image = image::RgbImage::from_fn(width, height, |x, y| {
+                let v = (u64::from(x * 31 + y * 17) ^ seed) as u8;
+                image::Rgb([v, v.wrapping_mul(3), v.wrapping_add(40)])
+            });
+            let bytes = if png { crate::test_images::png(&image) } else { encode_jpeg(&image, 85) };
+            let mut document = decode(&bytes, &DecodeLimits::default()).unwrap();
+            document.exif_orientation = orientation;
+            let report = analyze_local(&document, &thresholds());
+            prop_assert!(report.score.is_finite());
+        }
+    }
+}
