@@ -575,7 +575,8 @@ impl AnalyzePlan {
                 let stem = path.file_name().map_or_else(|| "image".into(), |name| name.to_string_lossy());
                 for image in &report.evidence_images {
                     let target = dir.join(format!("{stem}.{}.png", image.name));
-                    std::fs::write(&target, &image.png).with_context(|| format!("writing {}", target.display()))?;
+                    std::fs::write(&target, &image.png)
+                        .with_context(|| format!("writing {}", target.display()))?;
                 }
             }
             let mut out = stdout.lock();

@@ -98,7 +98,12 @@ pub fn evaluate_tamper(config: &TamperEvalConfig, thresholds: &LocalThresholds) 
         let quality = rng.random_range(75..=95u8);
         scored.push(score(&encode_jpeg(&source.pixels, quality), "resaved", None, thresholds));
         let (spliced, mask) = splice(&source.pixels, &donor.pixels, &mut rng);
-        scored.push(score(&encode_jpeg(&spliced, rng.random_range(75..=95)), "splice", Some(mask), thresholds));
+        scored.push(score(
+            &encode_jpeg(&spliced, rng.random_range(75..=95)),
+            "splice",
+            Some(mask),
+            thresholds,
+        ));
         let (cloned, mask) = clone_stamp(&source.pixels, &mut rng);
         scored.push(score(&encode_jpeg(&cloned, rng.random_range(75..=95)), "clone", Some(mask), thresholds));
         if let Some((template, holder)) = &source.card {
@@ -108,12 +113,22 @@ pub fn evaluate_tamper(config: &TamperEvalConfig, thresholds: &LocalThresholds) 
             let mut changed = holder.clone();
             changed.fields[field] = other.fields[field].clone();
             if let Some((edited, mask)) = paste_difference(&source.pixels, template, holder, &changed) {
-                scored.push(score(&encode_jpeg(&edited, rng.random_range(75..=95)), "text_field", Some(mask), thresholds));
+                scored.push(score(
+                    &encode_jpeg(&edited, rng.random_range(75..=95)),
+                    "text_field",
+                    Some(mask),
+                    thresholds,
+                ));
             }
             let mut swapped = holder.clone();
             swapped.portrait_seed = rng.random();
             if let Some((edited, mask)) = paste_difference(&source.pixels, template, holder, &swapped) {
-                scored.push(score(&encode_jpeg(&edited, rng.random_range(75..=95)), "portrait_swap", Some(mask), thresholds));
+                scored.push(score(
+                    &encode_jpeg(&edited, rng.random_range(75..=95)),
+                    "portrait_swap",
+                    Some(mask),
+                    thresholds,
+                ));
             }
         }
     }
@@ -134,11 +149,8 @@ fn camera_sources(corpus: Option<&Path>) -> Vec<Source> {
         .filter_map(|file| {
             let bytes = std::fs::read(corpus.join(&file.file)).ok()?;
             let decoded = decode(&bytes, &DecodeLimits::default()).ok()?;
-            (decoded.rgb.width().min(decoded.rgb.height()) >= 256).then(|| Source {
-                bytes,
-                pixels: decoded.rgb,
-                card: None,
-            })
+            let large_enough = decoded.rgb.width().min(decoded.rgb.height()) >= 256;
+            large_enough.then_some(Source { bytes, pixels: decoded.rgb, card: None })
         })
         .collect()
 }
@@ -176,7 +188,8 @@ fn random_rect(width: u32, height: u32, rng: &mut StdRng) -> Mask {
 fn copy_rect(target: &mut RgbImage, source: &RgbImage, from: (u32, u32), to: Mask) {
     for y in 0..to.3 {
         for x in 0..to.2 {
-            let pixel = *source.get_pixel((from.0 + x).min(source.width() - 1), (from.1 + y).min(source.height() - 1));
+            let pixel = *source
+                .get_pixel((from.0 + x).min(source.width() - 1), (from.1 + y).min(source.height() - 1));
             target.put_pixel(to.0 + x, to.1 + y, pixel);
         }
     }
@@ -195,7 +208,8 @@ fn splice(image: &RgbImage, donor: &RgbImage, rng: &mut StdRng) -> (RgbImage, Ma
 fn clone_stamp(image: &RgbImage, rng: &mut StdRng) -> (RgbImage, Mask) {
     let mask = random_rect(image.width(), image.height(), rng);
     let from = loop {
-        let candidate = (rng.random_range(0..=image.width() - mask.2), rng.random_range(0..=image.height() - mask.3));
+        let candidate =
+            (rng.random_range(0..=image.width() - mask.2), rng.random_range(0..=image.height() - mask.3));
         if candidate.0.abs_diff(mask.0) >= mask.2 || candidate.1.abs_diff(mask.1) >= mask.3 {
             break candidate;
         }
@@ -251,11 +265,7 @@ fn score(bytes: &[u8], kind: &'static str, mask: Option<Mask>, thresholds: &Loca
     Scored {
         kind,
         score: report.score,
-        method_scores: report
-            .maps
-            .iter()
-            .map(|m| (m.name.to_owned(), f64::from(m.scores.peak())))
-            .collect(),
+        method_scores: report.maps.iter().map(|m| (m.name.to_owned(), f64::from(m.scores.peak()))).collect(),
         flagged: !regions.is_empty(),
         inconclusive: report.inconclusive.iter().any(|i| i.reason.contains("quality")),
         iou,
@@ -270,7 +280,13 @@ fn auc(positives: &[f64], negatives: &[f64]) -> f64 {
     let mut wins = 0.0;
     for p in positives {
         for n in negatives {
-            wins += if p > n { 1.0 } else if p == n { 0.5 } else { 0.0 };
+            wins += if p > n {
+                1.0
+            } else if p == n {
+                0.5
+            } else {
+                0.0
+            };
         }
     }
     wins / (positives.len() * negatives.len()) as f64
@@ -301,14 +317,14 @@ fn summarise(sources: usize, scored: &[Scored]) -> TamperEvaluation {
     let edited = |s: &&Scored| !matches!(s.kind, "original" | "resaved");
     let positives: Vec<f64> = scored.iter().filter(edited).map(|s| s.score).collect();
     let negatives: Vec<f64> = scored.iter().filter(|s| s.kind == "resaved").map(|s| s.score).collect();
-    let method = |name: &str, s: &Scored| {
-        s.method_scores.iter().find(|(m, _)| m == name).map_or(0.0, |(_, v)| *v)
-    };
+    let method =
+        |name: &str, s: &Scored| s.method_scores.iter().find(|(m, _)| m == name).map_or(0.0, |(_, v)| *v);
     let auc_by_method = ["error_level", "noise", "double_quantization", "foreign_grid"]
         .iter()
         .map(|&name| {
             let p: Vec<f64> = scored.iter().filter(edited).map(|s| method(name, s)).collect();
-            let n: Vec<f64> = scored.iter().filter(|s| s.kind == "resaved").map(|s| method(name, s)).collect();
+            let n: Vec<f64> =
+                scored.iter().filter(|s| s.kind == "resaved").map(|s| method(name, s)).collect();
             (name.to_owned(), auc(&p, &n))
         })
         .collect();

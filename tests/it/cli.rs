@@ -134,3 +134,22 @@ fn quality_set_and_eval_reproduce_from_testdata() {
     let text = String::from_utf8_lossy(&markdown.stdout);
     assert!(text.contains("| quality.blur |") && text.contains("Good images rejected: 0/1"), "{text}");
 }
+
+#[test]
+fn analyze_writes_heatmaps_to_the_evidence_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let evidence = dir.path().join("evidence");
+    let camera = testdata("camera-sony-cybershot.jpg");
+    let output = idforensics(&["analyze", "--evidence-dir", evidence.to_str().unwrap(), &camera]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut written: Vec<String> = std::fs::read_dir(&evidence)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert!(written.contains(&"camera-sony-cybershot.jpg.heatmap.noise.png".to_owned()), "{written:?}");
+    for name in &written {
+        let image = image::open(evidence.join(name)).unwrap();
+        assert_eq!(image.width(), 640, "{name}: the 640×480 upload at its own size");
+    }
+}

@@ -70,9 +70,7 @@ pub struct BlockFeatures {
 fn dct_matrix() -> [[f32; 8]; 8] {
     std::array::from_fn(|u| {
         let scale = if u == 0 { (1.0f32 / 8.0).sqrt() } else { (2.0f32 / 8.0).sqrt() };
-        std::array::from_fn(|x| {
-            scale * ((std::f32::consts::PI * (2 * x + 1) as f32 * u as f32) / 16.0).cos()
-        })
+        std::array::from_fn(|x| scale * ((std::f32::consts::PI * (2 * x + 1) as f32 * u as f32) / 16.0).cos())
     })
 }
 
@@ -102,8 +100,7 @@ pub fn block_features(grid: &LumaGrid) -> Vec<BlockFeatures> {
                     rows[y][v] = row.iter().zip(basis).map(|(a, b)| a * b).sum();
                 }
             }
-            let coefficients =
-                wanted.map(|(u, v)| (0..8).map(|y| matrix[u][y] * rows[y][v]).sum::<f32>());
+            let coefficients = wanted.map(|(u, v)| (0..8).map(|y| matrix[u][y] * rows[y][v]).sum::<f32>());
             let mean = block.iter().flatten().sum::<f32>() / 64.0 + 128.0;
             let mut residual = 0f32;
             for y in 1..7 {
@@ -139,9 +136,11 @@ pub fn foreign_grid_map(grid: &LumaGrid, cell: usize) -> (usize, usize, Vec<f32>
             for y in y0 + 1..(y0 + cell).min(grid.height - 2) {
                 for x in x0 + 1..(x0 + cell).min(grid.width - 2) {
                     let jump_x = (at(x + 1, y) - at(x, y)).abs();
-                    let around_x = ((at(x, y) - at(x - 1, y)).abs() + (at(x + 2, y) - at(x + 1, y)).abs()) / 2;
+                    let around_x =
+                        ((at(x, y) - at(x - 1, y)).abs() + (at(x + 2, y) - at(x + 1, y)).abs()) / 2;
                     let jump_y = (at(x, y + 1) - at(x, y)).abs();
-                    let around_y = ((at(x, y) - at(x, y - 1)).abs() + (at(x, y + 2) - at(x, y + 1)).abs()) / 2;
+                    let around_y =
+                        ((at(x, y) - at(x, y - 1)).abs() + (at(x, y + 2) - at(x, y + 1)).abs()) / 2;
                     // The boundary after column x belongs to phase (x - origin) mod 8; phase 7 is the grid.
                     horizontal[(x + 8 - grid.origin.0 % 8) % 8] += f64::from((jump_x - around_x).max(0));
                     vertical[(y + 8 - grid.origin.1 % 8) % 8] += f64::from((jump_y - around_y).max(0));

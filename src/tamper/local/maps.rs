@@ -112,7 +112,7 @@ impl CellMap {
         let limit = (self.valid() as f64 * max_fraction).max(1.0) as usize;
         let mut regions = Vec::new();
         for start in 0..self.values.len() {
-            if seen[start] || !(self.values[start] >= threshold) {
+            if seen[start] || self.values[start] < threshold || self.values[start].is_nan() {
                 continue;
             }
             seen[start] = true;

@@ -128,7 +128,7 @@ fn cells_of(
     blocks: (usize, usize),
     per: usize,
     origin: (usize, usize),
-    reduce: impl Fn(&mut Vec<f32>) -> f32,
+    reduce: impl Fn(&mut [f32]) -> f32,
 ) -> CellMap {
     let (cols, rows) = (blocks.0 / per, blocks.1 / per);
     let mut out = Vec::with_capacity(cols * rows);
@@ -149,7 +149,7 @@ fn cells_of(
     CellMap { cols, rows, cell: per * 8, origin, values: out }
 }
 
-fn mean(values: &mut Vec<f32>) -> f32 {
+fn mean(values: &mut [f32]) -> f32 {
     values.iter().sum::<f32>() / values.len() as f32
 }
 
@@ -172,7 +172,10 @@ pub fn analyze_local(document: &DecodedDocument, thresholds: &LocalThresholds) -
         for method in ["error_level", "double_compression", "noise"] {
             report.inconclusive.push(Inconclusive {
                 method,
-                reason: format!("too small: fewer than {} cells of {} px", thresholds.min_cells, thresholds.cell_pixels),
+                reason: format!(
+                    "too small: fewer than {} cells of {} px",
+                    thresholds.min_cells, thresholds.cell_pixels
+                ),
             });
         }
         return report;
@@ -195,11 +198,12 @@ pub fn analyze_local(document: &DecodedDocument, thresholds: &LocalThresholds) -
     report.add(noise_map(&features, blocks, per, grid.origin, thresholds), thresholds);
     match jpeg {
         Some((table, _)) => {
-            let double = DoubleQuantization::detect(&features, &table, thresholds.double_quantization_min_emptiness);
+            let double =
+                DoubleQuantization::detect(&features, &table, thresholds.double_quantization_min_emptiness);
             if double.present(thresholds.double_quantization_min_frequencies) {
                 report.double_quantization = Some(double_quantization_evidence(&double));
                 let llr: Vec<f32> = features.iter().map(|block| double.block_llr(block)).collect();
-                let map = cells_of(&llr, blocks, per, grid.origin, |v| mean(v));
+                let map = cells_of(&llr, blocks, per, grid.origin, mean);
                 report.add(
                     Some(AnomalyMap {
                         code: ReasonCode::TamperDoubleCompressionLocal,
@@ -260,7 +264,7 @@ fn error_level_map(
             if predicted >= thresholds.error_level_min_texture { error / predicted } else { f32::NAN }
         })
         .collect();
-    let map = cells_of(&ratios, blocks, per, origin, |v| mean(v));
+    let map = cells_of(&ratios, blocks, per, origin, mean);
     Some(AnomalyMap {
         code: ReasonCode::TamperErrorLevelAnomaly,
         name: "error_level",
@@ -339,10 +343,16 @@ impl LocalReport {
                 );
                 if let Some(strongest) = found.first() {
                     evidence.push(Evidence::number(format!("{}_threshold", map.name), f64::from(threshold)));
-                    evidence.push(Evidence::number(format!("{}_region_score", map.name), round2(f64::from(strongest.mean_score))));
-                    evidence.push(Evidence::number(format!("{}_region_cells", map.name), strongest.cells as f64));
+                    evidence.push(Evidence::number(
+                        format!("{}_region_score", map.name),
+                        round2(f64::from(strongest.mean_score)),
+                    ));
+                    evidence
+                        .push(Evidence::number(format!("{}_region_cells", map.name), strongest.cells as f64));
                 }
-                regions.extend(found.into_iter().take(3).map(|region| (map.name, region.mean_score / threshold, region)));
+                regions.extend(
+                    found.into_iter().take(3).map(|region| (map.name, region.mean_score / threshold, region)),
+                );
             }
             if regions.is_empty() {
                 continue;
@@ -353,8 +363,12 @@ impl LocalReport {
                 code,
                 (0.5 + 0.25 * (strongest - 1.0)).clamp(0.5, 1.0),
                 match code {
-                    ReasonCode::TamperErrorLevelAnomaly => "a region's error level differs from the rest of the image",
-                    ReasonCode::TamperDoubleCompressionLocal => "a region's compression history differs from the rest of the image",
+                    ReasonCode::TamperErrorLevelAnomaly => {
+                        "a region's error level differs from the rest of the image"
+                    }
+                    ReasonCode::TamperDoubleCompressionLocal => {
+                        "a region's compression history differs from the rest of the image"
+                    }
                     _ => "a region's noise differs from the rest of the image",
                 },
                 evidence,
@@ -433,7 +447,11 @@ mod tests {
         let low = decode(&encode_jpeg(&card, 50), &DecodeLimits::default()).unwrap();
         let report = analyze_local(&low, &thresholds());
         assert!(report.findings.is_empty() && report.maps.is_empty());
-        assert!(report.inconclusive.iter().all(|i| i.reason.contains("quality 50")), "{:?}", report.inconclusive);
+        assert!(
+            report.inconclusive.iter().all(|i| i.reason.contains("quality 50")),
+            "{:?}",
+            report.inconclusive
+        );
         assert_eq!(report.inconclusive.len(), 3);
 
         let small = image::imageops::thumbnail(&card, 120, 76);

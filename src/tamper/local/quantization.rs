@@ -66,14 +66,15 @@ impl DoubleQuantization {
 
     /// The IJG quality whose table is nearest the estimated first steps (a "primary quality").
     pub fn primary_quality(&self) -> Option<u8> {
-        (1..=100u8).min_by_key(|&quality| {
-            let table = ijg_table(&ANNEX_K_LUMINANCE, quality);
-            self.frequencies
-                .iter()
-                .map(|f| u32::from(table[f.zigzag].abs_diff(f.primary_step)))
-                .sum::<u32>()
-        })
-        .filter(|_| !self.frequencies.is_empty())
+        (1..=100u8)
+            .min_by_key(|&quality| {
+                let table = ijg_table(&ANNEX_K_LUMINANCE, quality);
+                self.frequencies
+                    .iter()
+                    .map(|f| u32::from(table[f.zigzag].abs_diff(f.primary_step)))
+                    .sum::<u32>()
+            })
+            .filter(|_| !self.frequencies.is_empty())
     }
 
     /// Evidence that `block` was quantized once while the image around it was quantized twice.
@@ -157,7 +158,10 @@ mod tests {
         assert_eq!(found.frequencies.len(), 1);
         assert_eq!((found.frequencies[0].primary_step, found.frequencies[0].last_step), (9, 4));
         // A once-quantized value in a gap is evidence of a paste; a value on the lattice is not.
-        assert!(found.block_llr(&block_with(0, 4.0 * 3.0)) > 1.0, "3·4 = 12 is not reachable from steps of 9");
+        assert!(
+            found.block_llr(&block_with(0, 4.0 * 3.0)) > 1.0,
+            "3·4 = 12 is not reachable from steps of 9"
+        );
         assert!(found.block_llr(&block_with(0, 4.0 * 2.0)) < 0.0, "2·4 = 8 ≈ 9 is reachable");
 
         let once: Vec<BlockFeatures> = values.map(|v| block_with(0, (v / 4.0).round() * 4.0)).collect();
