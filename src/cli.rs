@@ -265,10 +265,15 @@ fn eval(config: Option<&Path>, args: EvalArgs) -> anyhow::Result<()> {
     // No store: files of the set must not match each other.
     let engine = Engine::new(settings.limits, load_models(&settings)?);
     let evaluation = idforensics::eval::evaluate(&args.dir, &engine)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&evaluation)?);
+    print_evaluation(args.json, &evaluation, evaluation.to_markdown())
+}
+
+/// Prints an evaluation as pretty JSON or as its Markdown report.
+fn print_evaluation(json: bool, evaluation: &impl serde::Serialize, markdown: String) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(evaluation)?);
     } else {
-        print!("{}", evaluation.to_markdown());
+        print!("{markdown}");
     }
     Ok(())
 }
@@ -283,12 +288,7 @@ fn eval_tamper(config: Option<&Path>, args: EvalTamperArgs) -> anyhow::Result<()
     let config = idforensics::eval::tamper::TamperEvalConfig { corpus, cards: args.cards, seed: args.seed };
     let models = load_models(&settings)?;
     let evaluation = idforensics::eval::tamper::evaluate_tamper(&config, &models.tamper.thresholds.local);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&evaluation)?);
-    } else {
-        print!("{}", evaluation.to_markdown());
-    }
-    Ok(())
+    print_evaluation(args.json, &evaluation, evaluation.to_markdown())
 }
 
 fn eval_reuse(config: Option<&Path>, args: EvalReuseArgs) -> anyhow::Result<()> {
@@ -307,12 +307,7 @@ fn eval_reuse(config: Option<&Path>, args: EvalReuseArgs) -> anyhow::Result<()> 
         photos_root: args.photos.clone(),
     };
     let evaluation = idforensics::eval::reuse::evaluate_reuse(&config, &load_models(&settings)?);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&evaluation)?);
-    } else {
-        print!("{}", evaluation.to_markdown());
-    }
-    Ok(())
+    print_evaluation(args.json, &evaluation, evaluation.to_markdown())
 }
 
 /// JPEG and PNG files under `dir`, recursively, sorted.

@@ -98,14 +98,9 @@ pub fn evaluate_tamper(config: &TamperEvalConfig, thresholds: &LocalThresholds) 
         let quality = rng.random_range(75..=95u8);
         scored.push(score(&encode_jpeg(&source.pixels, quality), "resaved", None, thresholds));
         let (spliced, mask) = splice(&source.pixels, &donor.pixels, &mut rng);
-        scored.push(score(
-            &encode_jpeg(&spliced, rng.random_range(75..=95)),
-            "splice",
-            Some(mask),
-            thresholds,
-        ));
+        scored.push(score_edit(&spliced, "splice", mask, thresholds, &mut rng));
         let (cloned, mask) = clone_stamp(&source.pixels, &mut rng);
-        scored.push(score(&encode_jpeg(&cloned, rng.random_range(75..=95)), "clone", Some(mask), thresholds));
+        scored.push(score_edit(&cloned, "clone", mask, thresholds, &mut rng));
         if let Some((template, holder)) = &source.card {
             let mut other = template.holder(&mut rng);
             other.portrait_seed = holder.portrait_seed;
@@ -113,22 +108,12 @@ pub fn evaluate_tamper(config: &TamperEvalConfig, thresholds: &LocalThresholds) 
             let mut changed = holder.clone();
             changed.fields[field] = other.fields[field].clone();
             if let Some((edited, mask)) = paste_difference(&source.pixels, template, holder, &changed) {
-                scored.push(score(
-                    &encode_jpeg(&edited, rng.random_range(75..=95)),
-                    "text_field",
-                    Some(mask),
-                    thresholds,
-                ));
+                scored.push(score_edit(&edited, "text_field", mask, thresholds, &mut rng));
             }
             let mut swapped = holder.clone();
             swapped.portrait_seed = rng.random();
             if let Some((edited, mask)) = paste_difference(&source.pixels, template, holder, &swapped) {
-                scored.push(score(
-                    &encode_jpeg(&edited, rng.random_range(75..=95)),
-                    "portrait_swap",
-                    Some(mask),
-                    thresholds,
-                ));
+                scored.push(score_edit(&edited, "portrait_swap", mask, thresholds, &mut rng));
             }
         }
     }
@@ -248,6 +233,17 @@ fn iou(a: Mask, b: Mask) -> f64 {
     let iy = (a.1 + a.3).min(b.1 + b.3).saturating_sub(a.1.max(b.1));
     let inter = f64::from(ix) * f64::from(iy);
     inter / (f64::from(a.2) * f64::from(a.3) + f64::from(b.2) * f64::from(b.3) - inter)
+}
+
+/// An edit re-saved at quality 75–95, scored against its mask.
+fn score_edit(
+    edited: &RgbImage,
+    kind: &'static str,
+    mask: Mask,
+    thresholds: &LocalThresholds,
+    rng: &mut StdRng,
+) -> Scored {
+    score(&encode_jpeg(edited, rng.random_range(75..=95)), kind, Some(mask), thresholds)
 }
 
 fn score(bytes: &[u8], kind: &'static str, mask: Option<Mask>, thresholds: &LocalThresholds) -> Scored {

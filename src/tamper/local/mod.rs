@@ -122,14 +122,20 @@ fn luminance_table(document: &DecodedDocument) -> Option<([u16; 64], u8)> {
     Some((table.values, estimate_jpeg_quality(&jpeg.quant_tables)?.quality))
 }
 
-/// Aggregates per-block values (NaN = none) into cells of `per` × `per` blocks with `reduce`.
-fn cells_of(
-    values: &[f32],
+/// How the block grid groups into cells.
+#[derive(Debug, Clone, Copy)]
+struct CellLayout {
+    /// Whole blocks across and down.
     blocks: (usize, usize),
+    /// Blocks per cell side.
     per: usize,
+    /// Image pixel where the block grid starts.
     origin: (usize, usize),
-    reduce: impl Fn(&mut [f32]) -> f32,
-) -> CellMap {
+}
+
+/// Aggregates per-block values (NaN = none) into cells of `per` × `per` blocks with `reduce`.
+fn cells_of(values: &[f32], layout: CellLayout, reduce: impl Fn(&mut [f32]) -> f32) -> CellMap {
+    let CellLayout { blocks, per, origin } = layout;
     let (cols, rows) = (blocks.0 / per, blocks.1 / per);
     let mut out = Vec::with_capacity(cols * rows);
     let mut members = Vec::with_capacity(per * per);
@@ -166,36 +172,29 @@ pub fn analyze_local(document: &DecodedDocument, thresholds: &LocalThresholds) -
             (usize::from(f.width), usize::from(f.height))
         });
     let grid = LumaGrid::new(&document.rgb, document.exif_orientation, coded);
-    let per = (thresholds.cell_pixels / 8).max(1);
-    let blocks = grid.blocks();
-    if (blocks.0 / per) * (blocks.1 / per) < thresholds.min_cells {
-        for method in ["error_level", "double_compression", "noise"] {
-            report.inconclusive.push(Inconclusive {
-                method,
-                reason: format!(
-                    "too small: fewer than {} cells of {} px",
-                    thresholds.min_cells, thresholds.cell_pixels
-                ),
-            });
-        }
-        return report;
-    }
-    if let Some((_, quality)) = jpeg.filter(|(_, quality)| *quality < thresholds.min_jpeg_quality) {
-        for method in ["error_level", "double_compression", "noise"] {
-            report.inconclusive.push(Inconclusive {
-                method,
-                reason: format!(
-                    "re-saved at quality {quality}, below {}: compression has erased the traces",
-                    thresholds.min_jpeg_quality
-                ),
-            });
-        }
+    let layout =
+        CellLayout { blocks: grid.blocks(), per: (thresholds.cell_pixels / 8).max(1), origin: grid.origin };
+    let cells = (layout.blocks.0 / layout.per) * (layout.blocks.1 / layout.per);
+    let unusable = if cells < thresholds.min_cells {
+        Some(format!("too small: fewer than {} cells of {} px", thresholds.min_cells, thresholds.cell_pixels))
+    } else {
+        jpeg.filter(|(_, quality)| *quality < thresholds.min_jpeg_quality).map(|(_, quality)| {
+            format!(
+                "re-saved at quality {quality}, below {}: compression has erased the traces",
+                thresholds.min_jpeg_quality
+            )
+        })
+    };
+    if let Some(reason) = unusable {
+        report.inconclusive = ["error_level", "double_compression", "noise"]
+            .map(|method| Inconclusive { method, reason: reason.clone() })
+            .into();
         return report;
     }
     let features = block_features(&grid);
 
-    report.add(error_level_map(&features, blocks, per, grid.origin, thresholds), thresholds);
-    report.add(noise_map(&features, blocks, per, grid.origin, thresholds), thresholds);
+    report.add(error_level_map(&features, layout, thresholds), thresholds);
+    report.add(noise_map(&features, layout, thresholds), thresholds);
     match jpeg {
         Some((table, _)) => {
             let double =
@@ -203,7 +202,7 @@ pub fn analyze_local(document: &DecodedDocument, thresholds: &LocalThresholds) -
             if double.present(thresholds.double_quantization_min_frequencies) {
                 report.double_quantization = Some(double_quantization_evidence(&double));
                 let llr: Vec<f32> = features.iter().map(|block| double.block_llr(block)).collect();
-                let map = cells_of(&llr, blocks, per, grid.origin, mean);
+                let map = cells_of(&llr, layout, mean);
                 report.add(
                     Some(AnomalyMap {
                         code: ReasonCode::TamperDoubleCompressionLocal,
@@ -245,9 +244,7 @@ fn format_name(format: ImageFormat) -> String {
 /// Error level: requantization error at the reference quality over the error the texture predicts.
 fn error_level_map(
     features: &[BlockFeatures],
-    blocks: (usize, usize),
-    per: usize,
-    origin: (usize, usize),
+    layout: CellLayout,
     thresholds: &LocalThresholds,
 ) -> Option<AnomalyMap> {
     let table = ijg_table(&ANNEX_K_LUMINANCE, thresholds.error_level_quality);
@@ -264,7 +261,7 @@ fn error_level_map(
             if predicted >= thresholds.error_level_min_texture { error / predicted } else { f32::NAN }
         })
         .collect();
-    let map = cells_of(&ratios, blocks, per, origin, mean);
+    let map = cells_of(&ratios, layout, mean);
     Some(AnomalyMap {
         code: ReasonCode::TamperErrorLevelAnomaly,
         name: "error_level",
@@ -278,16 +275,14 @@ fn error_level_map(
 /// region pasted from a clean render or a denoised photo lowers it below the camera's own noise.
 fn noise_map(
     features: &[BlockFeatures],
-    blocks: (usize, usize),
-    per: usize,
-    origin: (usize, usize),
+    layout: CellLayout,
     thresholds: &LocalThresholds,
 ) -> Option<AnomalyMap> {
     let residuals: Vec<f32> = features
         .iter()
         .map(|block| if (8.0..=247.0).contains(&block.mean) { (block.residual + 0.5).ln() } else { f32::NAN })
         .collect();
-    let map = cells_of(&residuals, blocks, per, origin, |v| {
+    let map = cells_of(&residuals, layout, |v| {
         v.sort_by(f32::total_cmp);
         v[1.min(v.len() - 1)]
     });
