@@ -170,9 +170,7 @@ impl Engine {
     /// An engine on a store, its perceptual index rebuilt from the stored zone hashes.
     pub fn with_store(limits: DecodeLimits, models: Models, store: Store) -> Result<Self, StoreError> {
         let mut index = PerceptualIndex::new();
-        for document in store.indexed_documents()? {
-            index.insert(document);
-        }
+        index.extend(store.indexed_documents()?);
         Ok(Engine { limits, models, store: Some(store), index: RwLock::new(index) })
     }
 

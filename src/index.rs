@@ -1,22 +1,27 @@
 //! An exact Hamming-radius index over 256-bit hashes in memory: multi-index hashing (Norouzi,
 //! Punjani and Fleet, "Fast Search in Hamming Space with Multi-Index Hashing", CVPR 2012).
 //!
-//! The hash is cut into 16 substrings of 16 bits, each with its own table of 65,536 buckets. Two
-//! hashes within distance `r` agree to within `r / 16` bits on at least one substring (pigeonhole), so
-//! probing every bucket within that many bits of each query substring finds every hash within `r`:
-//! the search is exact, not approximate. At radius 31 that is 17 buckets per table.
+//! The hash is cut into `m` substrings, each with its own table keyed by the substring's value. Two
+//! hashes within distance `r` agree to within `r / m` bits on at least one substring (pigeonhole), so
+//! probing every key within that many bits of each query substring finds every hash within `r`: the
+//! search is exact, not approximate.
 //!
-//! Each bucket entry carries the half of the hash its substring is not in, so most chance collisions
-//! are rejected from the bucket itself (a half further than `r` cannot be within `r`) without a
+//! Two layers, as in a log-structured store:
+//! - **frozen**: 12 substrings of 21–22 bits (`m` ≈ 256 / log2 N at 10 M documents, the paper's
+//!   optimum). At radius 31 that is 2,872 probes per hash, each finding about one entry at 10 M.
+//!   Each table is one flat array sorted by key (compressed rows), so a probe is two reads, and the
+//!   probes of a hash are gathered before they are read so the processor overlaps the misses.
+//! - **recent**: what was registered since the frozen layer was built, in 16 tables of 16-bit
+//!   buckets that grow one entry at a time. When it outgrows an eighth of the frozen layer the two
+//!   are merged into a new frozen layer (amortised: each document is copied a bounded number of
+//!   times).
+//!
+//! Every entry carries 128 bits of the hash that its substring is not in, so chance collisions are
+//! rejected from the table itself (those bits alone are a lower bound of the distance) without a
 //! random read of the full hash. Hand-written: the Rust crates for Hamming search are approximate
 //! (HNSW and LSH) or brute force, and this service promises every match within the radius.
 
 use crate::fingerprint::pdq::Pdq;
-
-/// Substrings (and tables) per hash.
-const TABLES: usize = 16;
-/// Buckets per table: one per 16-bit substring value.
-const BUCKETS: usize = 1 << 16;
 
 /// A 256-bit hash as four words, for popcount arithmetic.
 type Words = [u64; 4];
@@ -33,17 +38,254 @@ fn distance(a: &Words, b: &Words) -> u32 {
     a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
 }
 
-/// The two words of the half of the hash that substring `table` is not in.
-fn other_half(hash: &Words, table: usize) -> [u64; 2] {
-    if table < TABLES / 2 { [hash[2], hash[3]] } else { [hash[0], hash[1]] }
+/// `bits` bits of the hash from bit `start`: one table's key.
+#[derive(Debug, Clone, Copy)]
+struct Substring {
+    start: u32,
+    bits: u32,
 }
 
-/// One bucket entry: 20 bytes.
+impl Substring {
+    fn key(self, hash: &Words) -> u32 {
+        let (word, shift) = ((self.start / 64) as usize, self.start % 64);
+        let mut value = hash[word] >> shift;
+        if shift + self.bits > 64 {
+            value |= hash[word + 1] << (64 - shift);
+        }
+        (value & ((1u64 << self.bits) - 1)) as u32
+    }
+
+    /// Two words the substring does not touch: their distance is a lower bound of the whole.
+    fn filter(self, hash: &Words) -> [u64; 2] {
+        let (first, last) = ((self.start / 64) as usize, ((self.start + self.bits - 1) / 64) as usize);
+        let mut others = (0..4).filter(|&w| w != first && w != last);
+        let (a, b) = (others.next().unwrap_or(0), others.next().unwrap_or(1));
+        [hash[a], hash[b]]
+    }
+}
+
+/// `count` consecutive substrings covering the 256 bits, the first `256 % count` one bit longer.
+const fn partition<const COUNT: usize>() -> [Substring; COUNT] {
+    let mut out = [Substring { start: 0, bits: 0 }; COUNT];
+    let (short, longer) = (256 / COUNT as u32, 256 % COUNT as u32);
+    let mut index = 0;
+    let mut start = 0;
+    while index < COUNT {
+        let bits = if (index as u32) < longer { short + 1 } else { short };
+        out[index] = Substring { start, bits };
+        start += bits;
+        index += 1;
+    }
+    out
+}
+
+/// The frozen layer's substrings: 4 of 22 bits, 8 of 21.
+const FROZEN: [Substring; 16] = partition::<16>();
+/// The recent layer's substrings: 16 of 16 bits.
+const RECENT: [Substring; 16] = partition::<16>();
+/// The recent layer is merged into the frozen one when it holds more than this many documents and
+/// more than an eighth of the frozen layer's.
+const RECENT_MIN: usize = 1 << 16;
+
+/// Does a table entry's filter rule it out at `radius`?
+fn filtered_out(entry: &[u64; 2], query: &[u64; 2], radius: u32) -> bool {
+    (entry[0] ^ query[0]).count_ones() + (entry[1] ^ query[1]).count_ones() > radius
+}
+
+/// Every key within `radius` (at most 3) bits of `key` in a `bits`-bit space.
+fn keys_within(key: u32, bits: u32, radius: u32, out: &mut Vec<u32>) {
+    out.push(key);
+    if radius == 0 {
+        return;
+    }
+    for i in 0..bits {
+        let one = key ^ (1 << i);
+        out.push(one);
+        if radius == 1 {
+            continue;
+        }
+        for j in i + 1..bits {
+            let two = one ^ (1 << j);
+            out.push(two);
+            if radius == 2 {
+                continue;
+            }
+            for k in j + 1..bits {
+                out.push(two ^ (1 << k));
+            }
+        }
+    }
+}
+
+/// The frozen layer: per substring, one flat table sorted by key.
+#[derive(Default)]
+struct Frozen {
+    tables: Vec<FrozenTable>,
+    len: usize,
+}
+
+/// One frozen table. Directory row `key >> shift` holds entries `offsets[row]..offsets[row + 1]`;
+/// the directory has about one row per document (at most one per key), so a small index does not
+/// pay for a table sized for ten million.
+struct FrozenTable {
+    substring: Substring,
+    shift: u32,
+    offsets: Vec<u32>,
+    keys: Vec<u32>,
+    filters: Vec<[u64; 2]>,
+    slots: Vec<u32>,
+}
+
+impl Frozen {
+    /// Tables over the hashes of `slots` (a counting sort per table).
+    fn build(hashes: &[Words], slots: &[u32]) -> Self {
+        let directory_bits = (usize::BITS - slots.len().leading_zeros()).max(8);
+        let tables = FROZEN
+            .iter()
+            .map(|&substring| {
+                let shift = substring.bits.saturating_sub(directory_bits);
+                let keys_of: Vec<u32> =
+                    slots.iter().map(|&slot| substring.key(&hashes[slot as usize])).collect();
+                let mut offsets = vec![0u32; (1usize << (substring.bits - shift)) + 1];
+                for &key in &keys_of {
+                    offsets[(key >> shift) as usize + 1] += 1;
+                }
+                for row in 1..offsets.len() {
+                    offsets[row] += offsets[row - 1];
+                }
+                let mut cursor = offsets.clone();
+                // Keys are kept only when a directory row holds several keys.
+                let mut keys = vec![0; if shift > 0 { slots.len() } else { 0 }];
+                let (mut filters, mut table_slots) = (vec![[0; 2]; slots.len()], vec![0; slots.len()]);
+                for (&key, &slot) in keys_of.iter().zip(slots) {
+                    let at = &mut cursor[(key >> shift) as usize];
+                    let position = *at as usize;
+                    *at += 1;
+                    if shift > 0 {
+                        keys[position] = key;
+                    }
+                    filters[position] = substring.filter(&hashes[slot as usize]);
+                    table_slots[position] = slot;
+                }
+                FrozenTable { substring, shift, offsets, keys, filters, slots: table_slots }
+            })
+            .collect();
+        Frozen { tables, len: slots.len() }
+    }
+
+    /// Slots that may lie within `radius` of `query` (each at most once per table).
+    fn candidates(&self, query: &Words, radius: u32, out: &mut Vec<u32>) {
+        if self.len == 0 {
+            return;
+        }
+        let (mut probes, mut rows) = (Vec::new(), Vec::new());
+        for table in &self.tables {
+            let filter = table.substring.filter(query);
+            probes.clear();
+            keys_within(
+                table.substring.key(query),
+                table.substring.bits,
+                radius / FROZEN.len() as u32,
+                &mut probes,
+            );
+            // Every probe's row first, then the rows' entries: independent reads that the processor
+            // overlaps, instead of one cache miss after another.
+            rows.clear();
+            rows.extend(probes.iter().map(|&key| {
+                let row = (key >> table.shift) as usize;
+                (key, table.offsets[row] as usize, table.offsets[row + 1] as usize)
+            }));
+            for &(key, start, end) in &rows {
+                for at in start..end {
+                    let same_key = table.shift == 0 || table.keys[at] == key;
+                    if same_key && !filtered_out(&table.filters[at], &filter, radius) {
+                        out.push(table.slots[at]);
+                    }
+                }
+            }
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.tables
+            .iter()
+            .map(|t| {
+                t.offsets.capacity() * 4
+                    + t.keys.capacity() * 4
+                    + t.filters.capacity() * 16
+                    + t.slots.capacity() * 4
+            })
+            .sum()
+    }
+}
+
+/// One recent entry: the filter words and the slot (20 bytes).
 #[derive(Clone, Copy)]
 #[repr(C, packed(4))]
 struct Entry {
-    half: [u64; 2],
+    filter: [u64; 2],
     slot: u32,
+}
+
+/// The recent layer: 16 tables of 65,536 growable buckets.
+struct Recent {
+    buckets: Vec<Vec<Entry>>,
+    len: usize,
+}
+
+impl Recent {
+    fn new() -> Self {
+        Recent { buckets: (0..RECENT.len() << 16).map(|_| Vec::new()).collect(), len: 0 }
+    }
+
+    fn bucket(table: usize, hash: &Words) -> usize {
+        (table << 16) | RECENT[table].key(hash) as usize
+    }
+
+    fn insert(&mut self, hash: &Words, slot: u32) {
+        for (table, substring) in RECENT.iter().enumerate() {
+            self.buckets[Self::bucket(table, hash)].push(Entry { filter: substring.filter(hash), slot });
+        }
+        self.len += 1;
+    }
+
+    /// Removes `slot` (stored under `hash`); false when it is not in this layer.
+    fn remove(&mut self, hash: &Words, slot: u32) -> bool {
+        let mut found = false;
+        for table in 0..RECENT.len() {
+            let bucket = &mut self.buckets[Self::bucket(table, hash)];
+            if let Some(position) = bucket.iter().position(|entry| entry.slot == slot) {
+                bucket.swap_remove(position);
+                found = true;
+            }
+        }
+        self.len -= usize::from(found);
+        found
+    }
+
+    fn candidates(&self, query: &Words, radius: u32, out: &mut Vec<u32>) {
+        if self.len == 0 {
+            return;
+        }
+        let mut probes = Vec::new();
+        for (table, substring) in RECENT.iter().enumerate() {
+            let filter = substring.filter(query);
+            probes.clear();
+            keys_within(substring.key(query), substring.bits, radius / RECENT.len() as u32, &mut probes);
+            for &key in &probes {
+                for entry in &self.buckets[(table << 16) | key as usize] {
+                    if !filtered_out(&{ entry.filter }, &filter, radius) {
+                        out.push(entry.slot);
+                    }
+                }
+            }
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.buckets.capacity() * size_of::<Vec<Entry>>()
+            + self.buckets.iter().map(|bucket| bucket.capacity() * size_of::<Entry>()).sum::<usize>()
+    }
 }
 
 /// A hit of a search: the stored value and its distance to the query.
@@ -59,14 +301,22 @@ pub struct Hit<'a, V> {
 pub struct HammingIndex<V> {
     hashes: Vec<Words>,
     values: Vec<Option<V>>,
+    /// Slots free for reuse.
     free: Vec<u32>,
-    buckets: Vec<Vec<Entry>>,
+    /// Removed slots the frozen layer still lists: free once it is rebuilt.
+    stale: Vec<u32>,
+    frozen: Frozen,
+    recent: Recent,
     len: usize,
 }
 
 impl<V> std::fmt::Debug for HammingIndex<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HammingIndex").field("len", &self.len).finish_non_exhaustive()
+        f.debug_struct("HammingIndex")
+            .field("len", &self.len)
+            .field("frozen", &self.frozen.len)
+            .field("recent", &self.recent.len)
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,7 +333,9 @@ impl<V> HammingIndex<V> {
             hashes: Vec::new(),
             values: Vec::new(),
             free: Vec::new(),
-            buckets: (0..TABLES * BUCKETS).map(|_| Vec::new()).collect(),
+            stale: Vec::new(),
+            frozen: Frozen::default(),
+            recent: Recent::new(),
             len: 0,
         }
     }
@@ -98,84 +350,98 @@ impl<V> HammingIndex<V> {
         self.len == 0
     }
 
-    /// Stores `hash` with `value`.
-    pub fn insert(&mut self, hash: &Pdq, value: V) {
-        let hash_words = words(hash);
-        let slot = match self.free.pop() {
+    fn store(&mut self, hash: Words, value: V) -> u32 {
+        self.len += 1;
+        match self.free.pop() {
             Some(slot) => {
-                self.hashes[slot as usize] = hash_words;
+                self.hashes[slot as usize] = hash;
                 self.values[slot as usize] = Some(value);
                 slot
             }
             None => {
-                self.hashes.push(hash_words);
+                self.hashes.push(hash);
                 self.values.push(Some(value));
                 u32::try_from(self.hashes.len() - 1).expect("at most 2^32 hashes in one index")
             }
-        };
-        for table in 0..TABLES {
-            let entry = Entry { half: other_half(&hash_words, table), slot };
-            self.buckets[table * BUCKETS + usize::from(hash.0[table])].push(entry);
         }
-        self.len += 1;
+    }
+
+    /// Stores `hash` with `value`; merges the layers when the recent one has outgrown its share.
+    pub fn insert(&mut self, hash: &Pdq, value: V) {
+        let hash = words(hash);
+        let slot = self.store(hash, value);
+        self.recent.insert(&hash, slot);
+        if self.recent.len > RECENT_MIN.max(self.frozen.len / 8) {
+            self.compact();
+        }
+    }
+
+    /// Stores many hashes at once straight into a rebuilt frozen layer (start-up from the store).
+    pub fn extend(&mut self, items: impl IntoIterator<Item = (Pdq, V)>) {
+        for (hash, value) in items {
+            self.store(words(&hash), value);
+        }
+        self.compact();
+    }
+
+    /// Rebuilds the frozen layer over every stored hash and empties the recent one.
+    pub fn compact(&mut self) {
+        let live: Vec<u32> = (0..self.values.len())
+            .filter(|&slot| self.values[slot].is_some())
+            .map(|slot| slot as u32)
+            .collect();
+        self.frozen = Frozen::build(&self.hashes, &live);
+        if self.recent.len > 0 {
+            self.recent = Recent::new();
+        }
+        self.free.append(&mut self.stale);
+        self.hashes.shrink_to_fit();
+        self.values.shrink_to_fit();
     }
 
     /// Removes the entries of `hash` whose value satisfies `matches`; returns how many.
     pub fn remove(&mut self, hash: &Pdq, mut matches: impl FnMut(&V) -> bool) -> usize {
-        let hash_words = words(hash);
-        let slots: Vec<u32> = self.buckets[usize::from(hash.0[0])]
-            .iter()
-            .map(|entry| entry.slot)
-            .filter(|&slot| {
-                self.hashes[slot as usize] == hash_words
-                    && self.values[slot as usize].as_ref().is_some_and(&mut matches)
-            })
-            .collect();
+        let hash = words(hash);
+        let mut slots = self.candidates(&hash, 0);
+        slots.retain(|&slot| {
+            self.hashes[slot as usize] == hash
+                && self.values[slot as usize].as_ref().is_some_and(&mut matches)
+        });
         for &slot in &slots {
-            for table in 0..TABLES {
-                let bucket = &mut self.buckets[table * BUCKETS + usize::from(hash.0[table])];
-                if let Some(position) = bucket.iter().position(|entry| entry.slot == slot) {
-                    bucket.swap_remove(position);
-                }
-            }
             self.values[slot as usize] = None;
-            self.free.push(slot);
+            if self.recent.remove(&hash, slot) {
+                self.free.push(slot);
+            } else {
+                self.stale.push(slot);
+            }
         }
         self.len -= slots.len();
         slots.len()
     }
 
-    /// Every stored hash within `radius` (at most 47) of `query`, nearest first.
-    pub fn search(&self, query: &Pdq, radius: u32) -> Vec<Hit<'_, V>> {
-        let query_words = words(query);
-        let substring_radius = radius / TABLES as u32;
-        let mut found: Vec<(u32, u32)> = Vec::new();
-        let mut keys = Vec::new();
-        for table in 0..TABLES {
-            let half = other_half(&query_words, table);
-            keys.clear();
-            keys_within(query.0[table], substring_radius, &mut keys);
-            for &key in &keys {
-                for entry in &self.buckets[table * BUCKETS + usize::from(key)] {
-                    let entry_half = entry.half;
-                    let half_distance =
-                        (entry_half[0] ^ half[0]).count_ones() + (entry_half[1] ^ half[1]).count_ones();
-                    if half_distance > radius {
-                        continue;
-                    }
-                    let slot = entry.slot;
-                    let full = distance(&self.hashes[slot as usize], &query_words);
-                    if full <= radius {
-                        found.push((full, slot));
-                    }
-                }
-            }
-        }
-        found.sort_unstable();
-        found.dedup();
-        self.hits(found)
+    /// Slots of both layers that may lie within `radius`, each once.
+    fn candidates(&self, query: &Words, radius: u32) -> Vec<u32> {
+        assert!(radius <= 47, "a search radius above 47 bits is not a reuse search");
+        let mut slots = Vec::new();
+        self.frozen.candidates(query, radius, &mut slots);
+        self.recent.candidates(query, radius, &mut slots);
+        slots.sort_unstable();
+        slots.dedup();
+        slots
     }
 
+    /// Every stored hash within `radius` (at most 47) of `query`, nearest first.
+    pub fn search(&self, query: &Pdq, radius: u32) -> Vec<Hit<'_, V>> {
+        let query = words(query);
+        let mut found: Vec<(u32, u32)> = self
+            .candidates(&query, radius)
+            .into_iter()
+            .map(|slot| (distance(&self.hashes[slot as usize], &query), slot))
+            .filter(|&(full, _)| full <= radius)
+            .collect();
+        found.sort_unstable();
+        self.hits(found)
+    }
     /// The same answer as [`HammingIndex::search`] by comparing every stored hash: the baseline the
     /// index is measured against, and the oracle of its tests.
     pub fn scan(&self, query: &Pdq, radius: u32) -> Vec<Hit<'_, V>> {
@@ -201,38 +467,14 @@ impl<V> HammingIndex<V> {
             .collect()
     }
 
-    /// Bytes held, for the memory-per-document figure: hashes, values' inline size and bucket
-    /// entries (allocated capacity), not what the values point to.
+    /// Bytes held, for the memory-per-document figure: hashes, values' inline size and both layers'
+    /// tables (allocated capacity), not what the values point to.
     pub fn heap_bytes(&self) -> usize {
         self.hashes.capacity() * size_of::<Words>()
             + self.values.capacity() * size_of::<Option<V>>()
-            + self.free.capacity() * size_of::<u32>()
-            + self.buckets.capacity() * size_of::<Vec<Entry>>()
-            + self.buckets.iter().map(|bucket| bucket.capacity() * size_of::<Entry>()).sum::<usize>()
-    }
-
-    /// Releases spare capacity after a bulk load.
-    pub fn shrink_to_fit(&mut self) {
-        self.hashes.shrink_to_fit();
-        self.values.shrink_to_fit();
-        self.buckets.iter_mut().for_each(Vec::shrink_to_fit);
-    }
-}
-
-/// Every 16-bit value within `radius` bits of `key` (radius ≤ 2 covers searches up to 47 bits).
-fn keys_within(key: u16, radius: u32, out: &mut Vec<u16>) {
-    assert!(radius <= 2, "a search radius above 47 bits is not a reuse search");
-    out.push(key);
-    if radius >= 1 {
-        for i in 0..16 {
-            let one = key ^ (1 << i);
-            out.push(one);
-            if radius >= 2 {
-                for j in i + 1..16 {
-                    out.push(one ^ (1 << j));
-                }
-            }
-        }
+            + (self.free.capacity() + self.stale.capacity()) * size_of::<u32>()
+            + self.frozen.heap_bytes()
+            + self.recent.heap_bytes()
     }
 }
 
@@ -299,15 +541,61 @@ mod tests {
         assert!(index.search(&hash, 0).is_empty());
     }
 
+    #[test]
+    fn a_removed_frozen_slot_is_reused_only_after_the_layers_merge() {
+        let mut index = HammingIndex::new();
+        index.extend((0..100).map(|seed| (hash_from(seed), seed)));
+        assert_eq!(index.remove(&hash_from(5), |_| true), 1);
+        assert!(index.search(&hash_from(5), 0).is_empty());
+        index.insert(&hash_from(500), 500);
+        assert_eq!(index.hashes.len(), 101, "the frozen layer still lists slot 5");
+        index.compact();
+        index.insert(&hash_from(501), 501);
+        assert_eq!(index.hashes.len(), 101, "after the merge slot 5 is reused");
+        assert_eq!(index.search(&hash_from(501), 0)[0].value, &501);
+        assert_eq!(index.search(&hash_from(500), 0)[0].value, &500);
+        assert_eq!(index.len(), 101);
+    }
+
+    #[test]
+    fn probes_cover_exactly_the_keys_within_the_radius() {
+        for radius in 0..=3 {
+            let mut keys = Vec::new();
+            keys_within(0b1011, 10, radius, &mut keys);
+            let expected: Vec<u32> =
+                (0..1 << 10).filter(|k: &u32| (k ^ 0b1011).count_ones() <= radius).collect();
+            keys.sort_unstable();
+            assert_eq!(keys, expected, "radius {radius}");
+        }
+        for partition in [&FROZEN[..], &RECENT[..]] {
+            assert_eq!(partition.iter().map(|s| s.bits).sum::<u32>(), 256);
+            assert!(partition.windows(2).all(|w| w[0].start + w[0].bits == w[1].start));
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         /// The index answers exactly what a full scan answers, for clustered data.
         #[test]
-        fn search_equals_scan(seed in any::<u64>(), flips in prop::collection::vec(prop::collection::vec(0usize..256, 0..48), 1..60), radius in 0u32..=47) {
+        fn search_equals_scan(
+            seed in any::<u64>(),
+            flips in prop::collection::vec(prop::collection::vec(0usize..256, 0..48), 1..60),
+            radius in 0u32..=47,
+            frozen_share in 0usize..=60,
+            removed in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+        ) {
             let centre = hash_from(seed);
+            let hashes: Vec<Pdq> = flips.iter().map(|bits| flip(&centre, bits)).collect();
+            // Some in the frozen layer, the rest recent, some of either removed.
             let mut index = HammingIndex::new();
-            for (value, bits) in flips.iter().enumerate() {
-                index.insert(&flip(&centre, bits), value);
+            let frozen = frozen_share.min(hashes.len());
+            index.extend(hashes[..frozen].iter().copied().zip(0..));
+            for (value, hash) in hashes.iter().enumerate().skip(frozen) {
+                index.insert(hash, value);
+            }
+            for pick in &removed {
+                let value = pick.index(hashes.len());
+                index.remove(&hashes[value], |v| *v == value);
             }
             let query = flip(&centre, &flips[0][..flips[0].len() / 2]);
             let from_index: Vec<_> = index.search(&query, radius).iter().map(|h| (h.distance, *h.value)).collect();

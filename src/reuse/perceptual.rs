@@ -238,6 +238,23 @@ impl PerceptualIndex {
 
     /// Adds a registered document.
     pub fn insert(&mut self, document: IndexedDocument) {
+        let hashes = document.hashes;
+        let number = self.file(document);
+        self.portraits.insert(&hashes.portrait, number);
+        self.data.insert(&hashes.data, number);
+    }
+
+    /// Adds many registered documents at once: start-up from the store, straight into the hash
+    /// indexes' frozen layers.
+    pub fn extend(&mut self, documents: impl IntoIterator<Item = IndexedDocument>) {
+        let filed: Vec<(ZoneHashes, u32)> =
+            documents.into_iter().map(|document| (document.hashes, self.file(document))).collect();
+        self.portraits.extend(filed.iter().map(|(hashes, number)| (hashes.portrait, *number)));
+        self.data.extend(filed.iter().map(|(hashes, number)| (hashes.data, *number)));
+    }
+
+    /// Files `document` under a free number, which it returns.
+    fn file(&mut self, document: IndexedDocument) -> u32 {
         let number = match self.free.pop() {
             Some(number) => number,
             None => {
@@ -245,10 +262,9 @@ impl PerceptualIndex {
                 u32::try_from(self.documents.len() - 1).expect("at most 2^32 documents in one index")
             }
         };
-        self.portraits.insert(&document.hashes.portrait, number);
-        self.data.insert(&document.hashes.data, number);
         self.by_account.entry(document.account_id.clone()).or_default().push(number);
         self.documents[number as usize] = Some(document);
+        number
     }
 
     /// Removes every document of `account`; returns how many.
