@@ -1,6 +1,6 @@
 //! Full tamper analysis (metadata, quantization-table provenance, thumbnail, and the local maps:
-//! error level, noise, double quantization, second grid) of generated 2 MP and 12 MP JPEGs
-//! (quality 90, fixed seed), after decoding; and the local maps alone. One core.
+//! error level, noise, double quantization, second grid, copy-move) of generated 2 MP and 12 MP JPEGs
+//! (quality 90, fixed seed), after decoding; the local analyses alone; copy-move alone. One core.
 //!
 //! `cargo bench --bench tamper`
 #![allow(missing_docs)] // criterion_group! generates undocumented items
@@ -10,11 +10,11 @@ mod support;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use idforensics::decode::planes::working_planes;
+use idforensics::decode::planes::{luma_of, working_planes};
 use idforensics::decode::{DecodeLimits, decode};
 use idforensics::engine::Models;
 use idforensics::tamper::assess_tamper;
-use idforensics::tamper::local::analyze_local;
+use idforensics::tamper::local::{analyze_local, copy_move};
 
 fn tamper(c: &mut Criterion) {
     let limits = DecodeLimits::default();
@@ -30,6 +30,11 @@ fn tamper(c: &mut Criterion) {
         });
         group.bench_function(format!("local_maps/{name}"), |b| {
             b.iter(|| analyze_local(black_box(&document), &models.tamper.thresholds.local))
+        });
+        let luma: Vec<u8> = document.rgb.pixels().map(|p| luma_of(p[0], p[1], p[2])).collect();
+        let thresholds = &models.tamper.thresholds.local.copy_move;
+        group.bench_function(format!("copy_move/{name}"), |b| {
+            b.iter(|| copy_move::detect(black_box(&luma), width as usize, height as usize, thresholds))
         });
         let report = assess_tamper(&document, &planes, &models.tamper);
         group.bench_function(format!("heatmaps_png/{name}"), |b| {

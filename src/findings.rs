@@ -50,6 +50,8 @@ pub enum ReasonCode {
     TamperDoubleCompressionLocal,
     /// A region's noise differs from the rest of the image.
     TamperNoiseInconsistency,
+    /// A region of the image is repeated elsewhere in it (clone stamp, copy-move).
+    TamperCopyMove,
     /// The same file bytes are registered on another account.
     ReuseSameFile,
     /// The same decoded pixels (another encoding of one image) are registered on another account.
@@ -83,6 +85,7 @@ impl ReasonCode {
         ReasonCode::TamperErrorLevelAnomaly,
         ReasonCode::TamperDoubleCompressionLocal,
         ReasonCode::TamperNoiseInconsistency,
+        ReasonCode::TamperCopyMove,
         ReasonCode::ReuseSameFile,
         ReasonCode::ReuseSameImage,
         ReasonCode::ReuseSameDocument,
@@ -111,6 +114,7 @@ impl ReasonCode {
             ReasonCode::TamperErrorLevelAnomaly => "tamper.error_level_anomaly",
             ReasonCode::TamperDoubleCompressionLocal => "tamper.double_compression_local",
             ReasonCode::TamperNoiseInconsistency => "tamper.noise_inconsistency",
+            ReasonCode::TamperCopyMove => "tamper.copy_move",
             ReasonCode::ReuseSameFile => "reuse.same_file",
             ReasonCode::ReuseSameImage => "reuse.same_image",
             ReasonCode::ReuseSameDocument => "reuse.same_document",

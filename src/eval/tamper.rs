@@ -79,10 +79,11 @@ struct Scored {
     iou: Option<f64>,
 }
 
-const LOCAL_CODES: [ReasonCode; 3] = [
+const LOCAL_CODES: [ReasonCode; 4] = [
     ReasonCode::TamperErrorLevelAnomaly,
     ReasonCode::TamperDoubleCompressionLocal,
     ReasonCode::TamperNoiseInconsistency,
+    ReasonCode::TamperCopyMove,
 ];
 
 /// Builds the set and scores every case.
@@ -315,7 +316,7 @@ fn summarise(sources: usize, scored: &[Scored]) -> TamperEvaluation {
     let negatives: Vec<f64> = scored.iter().filter(|s| s.kind == "resaved").map(|s| s.score).collect();
     let method =
         |name: &str, s: &Scored| s.method_scores.iter().find(|(m, _)| m == name).map_or(0.0, |(_, v)| *v);
-    let auc_by_method = ["error_level", "noise", "double_quantization", "foreign_grid"]
+    let auc_by_method = ["error_level", "noise", "double_quantization", "foreign_grid", "copy_move"]
         .iter()
         .map(|&name| {
             let p: Vec<f64> = scored.iter().filter(edited).map(|s| method(name, s)).collect();

@@ -7,11 +7,14 @@
 //!   texture predicts (`tamper.error_level_anomaly`);
 //! - aligned double quantization: blocks that fill the gaps of a twice-quantized histogram, and a
 //!   second 8×8 grid at another phase (`tamper.double_compression_local`);
-//! - noise: the flattest blocks' Laplacian residual (`tamper.noise_inconsistency`).
+//! - noise: the flattest blocks' Laplacian residual (`tamper.noise_inconsistency`);
+//! - copy-move: a region repeated elsewhere in the image, by block matching with shift-vector
+//!   consensus (`tamper.copy_move`, in [`copy_move`]).
 //!
 //! A method that cannot decide on an image says so (`inconclusive`) instead of reporting clean.
 
 pub mod blocks;
+pub mod copy_move;
 pub mod maps;
 pub mod quantization;
 
@@ -21,6 +24,7 @@ use crate::decode::{DecodedDocument, ImageFormat};
 use crate::findings::{Evidence, Finding, ReasonCode, Region};
 use crate::quality::compression::{ANNEX_K_LUMINANCE, estimate_jpeg_quality, ijg_table};
 use blocks::{BlockFeatures, FREQUENCIES, LumaGrid, block_features, foreign_grid_map};
+use copy_move::{CopyMove, CopyMoveThresholds};
 use maps::{CellMap, Direction};
 use quantization::DoubleQuantization;
 
@@ -48,6 +52,8 @@ pub struct LocalThresholds {
     pub min_region_cells: usize,
     /// Largest suspicious region, as a fraction of the valid cells.
     pub max_region_fraction: f64,
+    /// Copy-move detection.
+    pub copy_move: CopyMoveThresholds,
 }
 
 /// Per-map anomaly thresholds (each map's natural spread differs).
@@ -186,7 +192,7 @@ pub fn analyze_local(document: &DecodedDocument, thresholds: &LocalThresholds) -
         })
     };
     if let Some(reason) = unusable {
-        report.inconclusive = ["error_level", "double_compression", "noise"]
+        report.inconclusive = ["error_level", "double_compression", "noise", "copy_move"]
             .map(|method| Inconclusive { method, reason: reason.clone() })
             .into();
         return report;
@@ -234,6 +240,9 @@ pub fn analyze_local(document: &DecodedDocument, thresholds: &LocalThresholds) -
         }),
     }
     report.finish(thresholds);
+    if let Some(copy) = copy_move::detect(&grid.luma, grid.width, grid.height, &thresholds.copy_move) {
+        report.add_copy_move(copy);
+    }
     report
 }
 
@@ -383,6 +392,33 @@ impl LocalReport {
     }
 }
 
+impl LocalReport {
+    fn add_copy_move(&mut self, copy: CopyMove) {
+        self.metrics.push(Evidence::number("copy_move_score", round2(copy.score)));
+        self.score = self.score.max(copy.score);
+        let evidence = vec![
+            Evidence::number("shift_x", copy.shift.0 as f64),
+            Evidence::number("shift_y", copy.shift.1 as f64),
+            Evidence::number("matched_blocks", copy.blocks as f64),
+            Evidence::number("periodic_fraction", round2(copy.periodic_fraction)),
+        ];
+        let mut finding = Finding::new(
+            ReasonCode::TamperCopyMove,
+            (0.5 + 0.25 * (copy.score - 1.0)).clamp(0.5, 1.0),
+            "a region of the image is repeated elsewhere in it, shifted",
+            evidence,
+        );
+        finding.regions = copy
+            .regions
+            .iter()
+            .zip(["copy_move.first", "copy_move.second"])
+            .map(|(&(x, y, width, height), label)| Region { x, y, width, height, label: label.to_owned() })
+            .collect();
+        self.findings.push(finding);
+        self.maps.push(AnomalyMap { code: ReasonCode::TamperCopyMove, name: "copy_move", scores: copy.map });
+    }
+}
+
 fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
@@ -435,6 +471,45 @@ mod tests {
     }
 
     #[test]
+    fn a_clone_stamped_jpeg_has_a_copy_move_finding_with_both_regions_and_a_heatmap() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let template = Template::new(3);
+        let mut card = template.render(&template.holder(&mut rng));
+        add_noise(&mut card, 3.0, &mut rng);
+        let captured = decode(&encode_jpeg(&card, 95), &DecodeLimits::default()).unwrap().rgb;
+        let mut cloned = captured.clone();
+        // The portrait's lower half stamped over the data area, 400 px right and 40 down.
+        let (from, size) = ((120u32, 330u32), (180u32, 150u32));
+        for y in 0..size.1 {
+            for x in 0..size.0 {
+                cloned.put_pixel(
+                    from.0 + 400 + x,
+                    from.1 + 40 + y,
+                    *captured.get_pixel(from.0 + x, from.1 + y),
+                );
+            }
+        }
+        let edited = decode(&encode_jpeg(&cloned, 92), &DecodeLimits::default()).unwrap();
+        let report = analyze_local(&edited, &thresholds());
+        let finding =
+            report.findings.iter().find(|f| f.code == ReasonCode::TamperCopyMove).expect("copy-move found");
+        let shift: Vec<f64> = ["shift_x", "shift_y"]
+            .iter()
+            .map(|name| match finding.evidence.iter().find(|e| e.name == *name).map(|e| &e.value) {
+                Some(crate::findings::EvidenceValue::Number(value)) => *value,
+                other => panic!("{name}: {other:?}"),
+            })
+            .collect();
+        assert_eq!(shift.iter().map(|v| v.abs()).collect::<Vec<_>>(), vec![400.0, 40.0]);
+        assert_eq!(finding.regions.len(), 2);
+        assert!(report.maps.iter().any(|m| m.name == "copy_move"));
+
+        let clean = decode(&encode_jpeg(&captured, 92), &DecodeLimits::default()).unwrap();
+        let report = analyze_local(&clean, &thresholds());
+        assert!(report.findings.iter().all(|f| f.code != ReasonCode::TamperCopyMove));
+    }
+
+    #[test]
     fn heavy_compression_and_small_images_are_inconclusive_not_clean() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let template = Template::new(0);
@@ -447,7 +522,7 @@ mod tests {
             "{:?}",
             report.inconclusive
         );
-        assert_eq!(report.inconclusive.len(), 3);
+        assert_eq!(report.inconclusive.len(), 4);
 
         let small = image::imageops::thumbnail(&card, 120, 76);
         let small = decode(&encode_jpeg(&small, 90), &DecodeLimits::default()).unwrap();
