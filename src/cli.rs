@@ -287,7 +287,7 @@ fn eval_tamper(config: Option<&Path>, args: EvalTamperArgs) -> anyhow::Result<()
     }
     let config = idforensics::eval::tamper::TamperEvalConfig { corpus, cards: args.cards, seed: args.seed };
     let models = load_models(&settings)?;
-    let evaluation = idforensics::eval::tamper::evaluate_tamper(&config, &models.tamper.thresholds.local);
+    let evaluation = idforensics::eval::tamper::evaluate_tamper(&config, &models);
     print_evaluation(args.json, &evaluation, evaluation.to_markdown())
 }
 

@@ -7,6 +7,9 @@
 //! source, a region clone-stamped within the image, and on cards a replaced text field and a swapped
 //! portrait. Reported: image-level AUC of the local-manipulation score (edits against unedited
 //! re-saves), detection and false-finding rates, and the IoU of the reported regions with the masks.
+//! Every case also goes through the whole tamper analysis and the decision policy, and every edit a
+//! second time with the EXIF an editor writes (Software, ModifyDate after DateTimeOriginal): how
+//! often the service would send it to review, with and without those traces.
 
 use std::path::Path;
 
@@ -17,9 +20,13 @@ use serde::Serialize;
 
 use super::captures::{encode_jpeg, gaussian};
 use super::cards::Template;
+use crate::decode::planes::working_planes;
 use crate::decode::{DecodeLimits, decode};
+use crate::engine::Models;
 use crate::findings::ReasonCode;
-use crate::tamper::local::{LocalThresholds, analyze_local};
+use crate::policy::Decision;
+use crate::tamper::assess_tamper;
+use crate::tamper::local::analyze_local;
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -47,6 +54,10 @@ pub struct KindResult {
     pub mean_iou: Option<f64>,
     /// Median local-manipulation score.
     pub median_score: f64,
+    /// Cases the whole tamper analysis and the policy send to review (or reject).
+    pub review: usize,
+    /// The same for the edits saved with an editor's EXIF.
+    pub review_with_editor_exif: Option<usize>,
 }
 
 /// The evaluation's results.
@@ -77,6 +88,8 @@ struct Scored {
     flagged: bool,
     inconclusive: bool,
     iou: Option<f64>,
+    review: bool,
+    review_with_editor_exif: Option<bool>,
 }
 
 const LOCAL_CODES: [ReasonCode; 4] = [
@@ -87,7 +100,7 @@ const LOCAL_CODES: [ReasonCode; 4] = [
 ];
 
 /// Builds the set and scores every case.
-pub fn evaluate_tamper(config: &TamperEvalConfig, thresholds: &LocalThresholds) -> TamperEvaluation {
+pub fn evaluate_tamper(config: &TamperEvalConfig, models: &Models) -> TamperEvaluation {
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut sources = camera_sources(config.corpus.as_deref());
     sources.extend(card_sources(config.cards, &mut rng));
@@ -95,13 +108,13 @@ pub fn evaluate_tamper(config: &TamperEvalConfig, thresholds: &LocalThresholds) 
     for index in 0..sources.len() {
         let source = &sources[index];
         let donor = &sources[(index + 1 + rng.random_range(0..sources.len() - 1)) % sources.len()];
-        scored.push(score(&source.bytes, "original", None, thresholds));
+        scored.push(score(&source.bytes, "original", None, models));
         let quality = rng.random_range(75..=95u8);
-        scored.push(score(&encode_jpeg(&source.pixels, quality), "resaved", None, thresholds));
+        scored.push(score(&encode_jpeg(&source.pixels, quality), "resaved", None, models));
         let (spliced, mask) = splice(&source.pixels, &donor.pixels, &mut rng);
-        scored.push(score_edit(&spliced, "splice", mask, thresholds, &mut rng));
+        scored.push(score_edit(&spliced, "splice", mask, models, &mut rng));
         let (cloned, mask) = clone_stamp(&source.pixels, &mut rng);
-        scored.push(score_edit(&cloned, "clone", mask, thresholds, &mut rng));
+        scored.push(score_edit(&cloned, "clone", mask, models, &mut rng));
         if let Some((template, holder)) = &source.card {
             let mut other = template.holder(&mut rng);
             other.portrait_seed = holder.portrait_seed;
@@ -109,12 +122,12 @@ pub fn evaluate_tamper(config: &TamperEvalConfig, thresholds: &LocalThresholds) 
             let mut changed = holder.clone();
             changed.fields[field] = other.fields[field].clone();
             if let Some((edited, mask)) = paste_difference(&source.pixels, template, holder, &changed) {
-                scored.push(score_edit(&edited, "text_field", mask, thresholds, &mut rng));
+                scored.push(score_edit(&edited, "text_field", mask, models, &mut rng));
             }
             let mut swapped = holder.clone();
             swapped.portrait_seed = rng.random();
             if let Some((edited, mask)) = paste_difference(&source.pixels, template, holder, &swapped) {
-                scored.push(score_edit(&edited, "portrait_swap", mask, thresholds, &mut rng));
+                scored.push(score_edit(&edited, "portrait_swap", mask, models, &mut rng));
             }
         }
     }
@@ -236,20 +249,26 @@ fn iou(a: Mask, b: Mask) -> f64 {
     inter / (f64::from(a.2) * f64::from(a.3) + f64::from(b.2) * f64::from(b.3) - inter)
 }
 
-/// An edit re-saved at quality 75–95, scored against its mask.
+/// An edit re-saved at quality 75–95, scored against its mask; and the same file carrying the EXIF an
+/// editor writes, through the policy.
 fn score_edit(
     edited: &RgbImage,
     kind: &'static str,
     mask: Mask,
-    thresholds: &LocalThresholds,
+    models: &Models,
     rng: &mut StdRng,
 ) -> Scored {
-    score(&encode_jpeg(edited, rng.random_range(75..=95)), kind, Some(mask), thresholds)
+    let bytes = encode_jpeg(edited, rng.random_range(75..=95));
+    let with_exif = with_editor_exif(&bytes);
+    let mut scored = score(&bytes, kind, Some(mask), models);
+    scored.review_with_editor_exif =
+        Some(reviewed(&decode(&with_exif, &DecodeLimits::default()).expect("own JPEG"), models));
+    scored
 }
 
-fn score(bytes: &[u8], kind: &'static str, mask: Option<Mask>, thresholds: &LocalThresholds) -> Scored {
+fn score(bytes: &[u8], kind: &'static str, mask: Option<Mask>, models: &Models) -> Scored {
     let document = decode(bytes, &DecodeLimits::default()).expect("generated files decode");
-    let report = analyze_local(&document, thresholds);
+    let report = analyze_local(&document, &models.tamper.thresholds.local);
     let regions: Vec<_> = report
         .findings
         .iter()
@@ -266,7 +285,50 @@ fn score(bytes: &[u8], kind: &'static str, mask: Option<Mask>, thresholds: &Loca
         flagged: !regions.is_empty(),
         inconclusive: report.inconclusive.iter().any(|i| i.reason.contains("quality")),
         iou,
+        review: reviewed(&document, models),
+        review_with_editor_exif: None,
     }
+}
+
+/// Would the service send this upload to review on its tamper findings alone?
+fn reviewed(document: &crate::decode::DecodedDocument, models: &Models) -> bool {
+    let planes = working_planes(&document.rgb, models.quality.working_long_side);
+    let report = assess_tamper(document, &planes, &models.tamper);
+    models.policy.assess(report.findings).decision >= Decision::Review
+}
+
+/// `jpeg` with an APP1 EXIF block as an editor writes it: Software names the editor, and the file
+/// was modified a day after it was taken.
+pub(crate) fn with_editor_exif(jpeg: &[u8]) -> Vec<u8> {
+    let ascii = |tag, value: &str| exif::Field {
+        tag,
+        ifd_num: exif::In::PRIMARY,
+        value: exif::Value::Ascii(vec![value.as_bytes().to_vec()]),
+    };
+    let fields = [
+        ascii(exif::Tag::Software, "Adobe Photoshop 25.3 (Windows)"),
+        ascii(exif::Tag::DateTime, "2026:03:02 10:15:00"),
+        ascii(exif::Tag::DateTimeOriginal, "2026:03:01 09:00:00"),
+    ];
+    with_exif(jpeg, &fields)
+}
+
+/// `jpeg` with an APP1 EXIF block holding `fields` right after its SOI marker.
+pub(crate) fn with_exif(jpeg: &[u8], fields: &[exif::Field]) -> Vec<u8> {
+    let mut writer = exif::experimental::Writer::new();
+    for field in fields {
+        writer.push_field(field);
+    }
+    let mut tiff = std::io::Cursor::new(Vec::new());
+    writer.write(&mut tiff, false).expect("writing EXIF into memory");
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend(tiff.into_inner());
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&u16::try_from(app1.len() + 2).expect("a small EXIF block").to_be_bytes());
+    out.extend(app1);
+    out.extend_from_slice(&jpeg[2..]);
+    out
 }
 
 /// Probability that a random positive outscores a random negative (ties count half).
@@ -308,6 +370,11 @@ fn summarise(sources: usize, scored: &[Scored]) -> TamperEvaluation {
                 inconclusive: cases.iter().filter(|s| s.inconclusive).count(),
                 mean_iou: (!ious.is_empty()).then(|| ious.iter().sum::<f64>() / ious.len() as f64),
                 median_score: scores[scores.len() / 2],
+                review: cases.iter().filter(|s| s.review).count(),
+                review_with_editor_exif: cases
+                    .iter()
+                    .map(|s| s.review_with_editor_exif.map(usize::from))
+                    .sum::<Option<usize>>(),
             })
         })
         .collect();
@@ -340,17 +407,19 @@ impl TamperEvaluation {
             "Tamper evaluation: {} pristine sources; AUC (edited vs re-saved unedited) **{:.3}**\n\n",
             self.sources, self.auc_edited_vs_resaved
         );
-        out.push_str("| case | n | with a local finding | inconclusive (quality) | mean IoU of flagged | median score |\n|---|---|---|---|---|---|\n");
+        out.push_str("| case | n | with a local finding | inconclusive (quality) | mean IoU of flagged | median score | review (tamper policy) | review, with an editor's EXIF |\n|---|---|---|---|---|---|---|---|\n");
+        let share = |count: usize, of: usize| format!("{count} ({:.1} %)", 100.0 * count as f64 / of as f64);
         for kind in &self.kinds {
             out.push_str(&format!(
-                "| {} | {} | {} ({:.1} %) | {} | {} | {:.2} |\n",
+                "| {} | {} | {} | {} | {} | {:.2} | {} | {} |\n",
                 kind.kind,
                 kind.cases,
-                kind.flagged,
-                100.0 * kind.flagged as f64 / kind.cases as f64,
+                share(kind.flagged, kind.cases),
                 kind.inconclusive,
                 kind.mean_iou.map_or("-".into(), |v| format!("{v:.2}")),
-                kind.median_score
+                kind.median_score,
+                share(kind.review, kind.cases),
+                kind.review_with_editor_exif.map_or("-".into(), |n| share(n, kind.cases)),
             ));
         }
         out.push_str("\n| method | AUC alone |\n|---|---|\n");

@@ -474,24 +474,9 @@ mod tests {
 
     /// A real JPEG of `width`×`height` with an EXIF block holding `fields`.
     fn jpeg_with_exif(width: u32, height: u32, fields: &[exif::Field]) -> Vec<u8> {
-        let mut writer = exif::experimental::Writer::new();
-        for field in fields {
-            writer.push_field(field);
-        }
-        let mut tiff = std::io::Cursor::new(Vec::new());
-        writer.write(&mut tiff, false).unwrap();
-        let mut app1 = b"Exif\0\0".to_vec();
-        app1.extend(tiff.into_inner());
         let image =
             image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x * 3) as u8, (y * 5) as u8, 90]));
-        let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90).encode_image(&image).unwrap();
-        let mut out = jpeg[..2].to_vec();
-        out.extend_from_slice(&[0xFF, 0xE1]);
-        out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
-        out.extend(app1);
-        out.extend_from_slice(&jpeg[2..]);
-        out
+        crate::eval::tamper::with_exif(&crate::eval::captures::encode_jpeg(&image, 90), fields)
     }
 
     fn ascii(tag: exif::Tag, value: &str) -> exif::Field {
