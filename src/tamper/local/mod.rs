@@ -241,7 +241,7 @@ pub fn analyze_local(document: &DecodedDocument, thresholds: &LocalThresholds) -
     }
     report.finish(thresholds);
     if let Some(copy) = copy_move::detect(&grid.luma, grid.width, grid.height, &thresholds.copy_move) {
-        report.add_copy_move(copy);
+        report.add_copy_move(copy, &thresholds.copy_move);
     }
     report
 }
@@ -393,14 +393,17 @@ impl LocalReport {
 }
 
 impl LocalReport {
-    fn add_copy_move(&mut self, copy: CopyMove) {
+    fn add_copy_move(&mut self, copy: CopyMove, thresholds: &CopyMoveThresholds) {
         self.metrics.push(Evidence::number("copy_move_score", round2(copy.score)));
         self.score = self.score.max(copy.score);
         let evidence = vec![
             Evidence::number("shift_x", copy.shift.0 as f64),
             Evidence::number("shift_y", copy.shift.1 as f64),
             Evidence::number("matched_blocks", copy.blocks as f64),
+            Evidence::number("min_blocks", thresholds.min_blocks as f64),
             Evidence::number("periodic_fraction", round2(copy.periodic_fraction)),
+            Evidence::number("detail_correlation", round2(copy.detail_correlation)),
+            Evidence::number("min_detail_correlation", thresholds.min_detail_correlation),
         ];
         let mut finding = Finding::new(
             ReasonCode::TamperCopyMove,
