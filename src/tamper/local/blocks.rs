@@ -126,27 +126,40 @@ pub fn block_features(grid: &LumaGrid) -> Vec<BlockFeatures> {
 pub fn foreign_grid_map(grid: &LumaGrid, cell: usize) -> (usize, usize, Vec<f32>) {
     let (cols, rows) = (grid.width / cell, grid.height / cell);
     let mut map = Vec::with_capacity(cols * rows);
-    let at = |x: usize, y: usize| i32::from(grid.luma[y * grid.width + x]);
+    let w = grid.width;
     for cy in 0..rows {
         for cx in 0..cols {
             let (x0, y0) = (cx * cell, cy * cell);
-            let mut horizontal = [0f64; 8];
-            let mut vertical = [0f64; 8];
-            let mut total = 0f64;
+            // Integer sums (exact), one row slice at a time, the phase counted along the row.
+            let mut horizontal = [0i64; 8];
+            let mut vertical = [0i64; 8];
+            let mut total = 0i64;
+            let x_end = (x0 + cell).min(grid.width - 2);
             for y in y0 + 1..(y0 + cell).min(grid.height - 2) {
-                for x in x0 + 1..(x0 + cell).min(grid.width - 2) {
-                    let jump_x = (at(x + 1, y) - at(x, y)).abs();
-                    let around_x =
-                        ((at(x, y) - at(x - 1, y)).abs() + (at(x + 2, y) - at(x + 1, y)).abs()) / 2;
-                    let jump_y = (at(x, y + 1) - at(x, y)).abs();
-                    let around_y =
-                        ((at(x, y) - at(x, y - 1)).abs() + (at(x, y + 2) - at(x, y + 1)).abs()) / 2;
-                    // The boundary after column x belongs to phase (x - origin) mod 8; phase 7 is the grid.
-                    horizontal[(x + 8 - grid.origin.0 % 8) % 8] += f64::from((jump_x - around_x).max(0));
-                    vertical[(y + 8 - grid.origin.1 % 8) % 8] += f64::from((jump_y - around_y).max(0));
-                    total += f64::from(jump_x + jump_y);
+                let row = |y: usize| &grid.luma[y * w..(y + 1) * w];
+                let (up, here, down, below) = (row(y - 1), row(y), row(y + 1), row(y + 2));
+                // The boundary after column x belongs to phase (x - origin) mod 8; phase 7 is the grid.
+                let mut phase = (x0 + 1 + 8 - grid.origin.0 % 8) % 8;
+                let mut vertical_row = 0i64;
+                for x in x0 + 1..x_end {
+                    let centre = i32::from(here[x]);
+                    let jump_x = (i32::from(here[x + 1]) - centre).abs();
+                    let around_x = ((centre - i32::from(here[x - 1])).abs()
+                        + (i32::from(here[x + 2]) - i32::from(here[x + 1])).abs())
+                        / 2;
+                    let jump_y = (i32::from(down[x]) - centre).abs();
+                    let around_y = ((centre - i32::from(up[x])).abs()
+                        + (i32::from(below[x]) - i32::from(down[x])).abs())
+                        / 2;
+                    horizontal[phase] += i64::from((jump_x - around_x).max(0));
+                    vertical_row += i64::from((jump_y - around_y).max(0));
+                    total += i64::from(jump_x + jump_y);
+                    phase = (phase + 1) % 8;
                 }
+                vertical[(y + 8 - grid.origin.1 % 8) % 8] += vertical_row;
             }
+            let (horizontal, vertical, total) =
+                (horizontal.map(|v| v as f64), vertical.map(|v| v as f64), total as f64);
             let excess = |phases: &[f64; 8]| {
                 let mut others: Vec<f64> = phases[..7].to_vec();
                 others.sort_by(f64::total_cmp);
