@@ -435,6 +435,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_small_run_scores_every_kind_and_an_editors_exif_sends_every_edit_to_review() {
+        let config = TamperEvalConfig { corpus: None, cards: 3, seed: 2 };
+        let evaluation = evaluate_tamper(&config, &Models::embedded());
+        let kinds: Vec<&str> = evaluation.kinds.iter().map(|k| k.kind.as_str()).collect();
+        assert_eq!(kinds, ["original", "resaved", "splice", "clone", "text_field", "portrait_swap"]);
+        for kind in &evaluation.kinds {
+            assert_eq!(kind.cases, 3, "{}", kind.kind);
+            let edited = !matches!(kind.kind.as_str(), "original" | "resaved");
+            assert_eq!(kind.review_with_editor_exif, edited.then_some(3), "{}", kind.kind);
+        }
+        assert!((0.0..=1.0).contains(&evaluation.auc_edited_vs_resaved));
+        assert!(evaluation.to_markdown().contains("| clone | 3 |"));
+    }
+
+    #[test]
     fn auc_and_iou_are_right_on_small_cases() {
         assert_eq!(auc(&[3.0, 4.0], &[1.0, 2.0]), 1.0);
         assert_eq!(auc(&[1.0], &[1.0]), 0.5);

@@ -8,8 +8,8 @@
 //!
 //! Identity documents repeat themselves by design, and that must not read as a clone:
 //! - a clone copies the camera's noise with the picture, a printed repeat does not: the candidate is
-//!   verified at full resolution, where the fine detail (each pixel minus its 3×3 mean) of both
-//!   copies must be correlated;
+//!   verified at full resolution, where the fine detail (each pixel minus the mean of its 8
+//!   neighbours) of the flatter half of both copies must be correlated;
 //! - flat areas are left out (too little texture to tell places apart);
 //! - guilloche, microprint and gradients repeat along their period, so their blocks also match at
 //!   twice the shift or at minus the shift: such a shift is a period of the pattern, not a copy;
@@ -77,7 +77,7 @@ pub struct CopyMove {
     pub map: CellMap,
 }
 
-/// The reduced, blurred luma and every block's description.
+/// The reduced, blurred luma's cell means, from which every block's description is read.
 struct Plane {
     factor: usize,
     width: usize,
