@@ -483,10 +483,17 @@ fn periodic_fraction(plane: &Plane, component: &[(i64, i64)], shift: (i64, i64),
 fn copies_map(plane: &Plane, component: &[(i64, i64)], shift: (i64, i64)) -> CellMap {
     let (cols, rows) = (plane.width / CELL, plane.height / CELL);
     let mut values = vec![0f32; cols * rows];
+    // Cells a block starting at `start` covers along one axis of `count` cells. A source's partner
+    // can lie a pixel outside the plane (shifts are grouped within ±1), hence the clamping.
+    let covered = |start: i64, count: usize| {
+        let first = (start.max(0) as usize / CELL).min(count);
+        let end = ((start + BLOCK as i64).max(0) as usize).div_ceil(CELL).min(count);
+        first..end.max(first)
+    };
     for &(x, y) in component {
         for (dx, dy) in [(0, 0), shift] {
-            for cy in (y + dy) as usize / CELL..((y + dy) as usize + BLOCK).div_ceil(CELL).min(rows) {
-                for cx in (x + dx) as usize / CELL..((x + dx) as usize + BLOCK).div_ceil(CELL).min(cols) {
+            for cy in covered(y + dy, rows) {
+                for cx in covered(x + dx, cols) {
                     values[cy * cols + cx] = f32::MAX;
                 }
             }
