@@ -3,7 +3,7 @@
 //! Synchronous and free of any RPC type: the gRPC service runs it on the blocking pool, the CLI calls
 //! it directly.
 
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
 use crate::decode::planes::working_planes;
@@ -77,6 +77,10 @@ pub struct Engine {
     models: Models,
     store: Option<Store>,
     index: RwLock<PerceptualIndex>,
+    /// Held from the search for matches to the index insert of a registration: two uploads of one
+    /// document registered at the same moment must see each other (the second finds the first),
+    /// not both search before either is stored.
+    registering: Mutex<()>,
 }
 
 /// What the analysers and the policy load from `models/`.
@@ -164,14 +168,26 @@ impl Stopwatch {
 impl Engine {
     /// An engine without a store: it analyses but neither matches nor registers.
     pub fn new(limits: DecodeLimits, models: Models) -> Self {
-        Engine { limits, models, store: None, index: RwLock::new(PerceptualIndex::new()) }
+        Engine {
+            limits,
+            models,
+            store: None,
+            index: RwLock::new(PerceptualIndex::new()),
+            registering: Mutex::new(()),
+        }
     }
 
     /// An engine on a store, its perceptual index rebuilt from the stored zone hashes.
     pub fn with_store(limits: DecodeLimits, models: Models, store: Store) -> Result<Self, StoreError> {
         let mut index = PerceptualIndex::new();
         index.extend(store.indexed_documents()?);
-        Ok(Engine { limits, models, store: Some(store), index: RwLock::new(index) })
+        Ok(Engine {
+            limits,
+            models,
+            store: Some(store),
+            index: RwLock::new(index),
+            registering: Mutex::new(()),
+        })
     }
 
     /// Documents in the perceptual index.
@@ -218,6 +234,10 @@ impl Engine {
         let fingerprints =
             Fingerprints::compute(request.image, &document, &planes, &self.models.reuse.layout);
         stopwatch.lap("fingerprint");
+        // Analyses run in parallel; matching and storing a registration run one at a time.
+        let registering = registration_target
+            .is_some()
+            .then(|| self.registering.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let matches = self.matches(&fingerprints.exact, &fingerprints.document, request.account_id)?;
         stopwatch.lap("match");
 
@@ -252,6 +272,7 @@ impl Engine {
                         hashes: fingerprints.document.upright,
                     });
                 }
+                drop(registering);
                 stopwatch.lap("store");
                 Some(Registration {
                     replayed: outcome.replayed,
@@ -340,5 +361,47 @@ impl Engine {
             }
         }
         Ok(matches)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{AccountId, DocumentId};
+
+    /// Six accounts register one file at the same moment: each registration must see every one
+    /// stored before it, so the match counts are 0, 1, …, 5 and the accounts form one ring. Without
+    /// the registration lock two of them can search before either is stored and both miss.
+    #[test]
+    fn concurrent_registrations_of_one_file_each_see_the_earlier_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let engine = Engine::with_store(DecodeLimits::default(), Models::embedded(), store).unwrap();
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/camera-sony-cybershot.jpg"))
+            .unwrap();
+        let barrier = std::sync::Barrier::new(6);
+        let mut counts: Vec<usize> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..6)
+                .map(|n| {
+                    let (engine, bytes, barrier) = (&engine, &bytes, &barrier);
+                    scope.spawn(move || {
+                        let account = AccountId::new(format!("account-{n}")).unwrap();
+                        let document = DocumentId::new("licence").unwrap();
+                        barrier.wait();
+                        let request = AnalyzeRequest {
+                            image: bytes,
+                            account_id: Some(&account),
+                            document_id: Some(&document),
+                            register: true,
+                            include_evidence_images: false,
+                        };
+                        engine.analyze(request).unwrap().matches.len()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+        });
+        counts.sort_unstable();
+        assert_eq!(counts, vec![0, 1, 2, 3, 4, 5]);
     }
 }
