@@ -4,7 +4,8 @@
 //! Stored hashes are clustered the way real ones are: 30 % lie in 20,000 clusters (one template or
 //! one much-reused image: 4..40 bits from the cluster's centre), the rest are spread uniformly. Every
 //! query has one true match 0..24 bits away. The index is measured as loaded at start-up, and at
-//! 10M also with 1M of it registered since (the recent layer at close to its largest).
+//! 10M also with 1M of it registered since (the recent layer at close to its largest), with the
+//! time a merge of the two layers takes.
 //!
 //! `cargo bench --bench index` (1M and 10M; under `cargo test` a 100k index checks the bench runs).
 //! Memory per document is printed before the measurements.
@@ -91,7 +92,7 @@ fn index_search(c: &mut Criterion) {
     group.sample_size(10);
     for &(name, size, recent) in sizes {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-        let (index, stored) = build(size, recent, &mut rng);
+        let (mut index, stored) = build(size, recent, &mut rng);
         let query_sets = queries(&stored, &mut rng);
         eprintln!(
             "index {name}: {} documents, {:.0} bytes per document (hashes, table entries, values)",
@@ -110,6 +111,8 @@ fn index_search(c: &mut Criterion) {
             })
         });
         if recent > 0 {
+            // The pause of the registration that merges the layers: a rebuild of the frozen one.
+            group.bench_function(format!("merge_layers/{name}"), |b| b.iter(|| index.compact()));
             continue;
         }
         group.bench_function(format!("brute_force/{name}"), |b| {
