@@ -25,8 +25,7 @@ use crate::decode::{DecodeLimits, decode};
 use crate::engine::Models;
 use crate::findings::ReasonCode;
 use crate::policy::Decision;
-use crate::tamper::assess_tamper;
-use crate::tamper::local::analyze_local;
+use crate::tamper::{TamperReport, assess_tamper};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -261,14 +260,12 @@ fn score_edit(
     let bytes = encode_jpeg(edited, rng.random_range(75..=95));
     let with_exif = with_editor_exif(&bytes);
     let mut scored = score(&bytes, kind, Some(mask), models);
-    scored.review_with_editor_exif =
-        Some(reviewed(&decode(&with_exif, &DecodeLimits::default()).expect("own JPEG"), models));
+    scored.review_with_editor_exif = Some(sent_to_review(tamper_report(&with_exif, models), models));
     scored
 }
 
 fn score(bytes: &[u8], kind: &'static str, mask: Option<Mask>, models: &Models) -> Scored {
-    let document = decode(bytes, &DecodeLimits::default()).expect("generated files decode");
-    let report = analyze_local(&document, &models.tamper.thresholds.local);
+    let report = tamper_report(bytes, models);
     let regions: Vec<_> = report
         .findings
         .iter()
@@ -280,20 +277,25 @@ fn score(bytes: &[u8], kind: &'static str, mask: Option<Mask>, models: &Models) 
     });
     Scored {
         kind,
-        score: report.score,
+        score: report.local_score,
         method_scores: report.maps.iter().map(|m| (m.name.to_owned(), f64::from(m.scores.peak()))).collect(),
         flagged: !regions.is_empty(),
         inconclusive: report.inconclusive.iter().any(|i| i.reason.contains("quality")),
         iou,
-        review: reviewed(&document, models),
+        review: sent_to_review(report, models),
         review_with_editor_exif: None,
     }
 }
 
-/// Would the service send this upload to review on its tamper findings alone?
-fn reviewed(document: &crate::decode::DecodedDocument, models: &Models) -> bool {
+/// The whole tamper analysis of a generated file, as the service runs it (local analyses included).
+fn tamper_report(bytes: &[u8], models: &Models) -> TamperReport {
+    let document = decode(bytes, &DecodeLimits::default()).expect("generated files decode");
     let planes = working_planes(&document.rgb, models.quality.working_long_side);
-    let report = assess_tamper(document, &planes, &models.tamper);
+    assess_tamper(&document, &planes, &models.tamper)
+}
+
+/// Would the service send this upload to review on its tamper findings alone?
+fn sent_to_review(report: TamperReport, models: &Models) -> bool {
     models.policy.assess(report.findings).decision >= Decision::Review
 }
 

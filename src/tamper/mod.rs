@@ -179,6 +179,9 @@ pub struct TamperReport {
     /// The local anomaly maps, for heatmaps.
     #[serde(skip)]
     pub maps: Vec<local::AnomalyMap>,
+    /// The local-manipulation score unrounded (its metric is rounded), for ranking.
+    #[serde(skip)]
+    pub local_score: f64,
     /// The anomaly score drawn fully red in heatmaps.
     #[serde(skip)]
     pub heatmap_full_scale: f32,
@@ -385,6 +388,7 @@ pub fn assess_tamper(
         findings,
         inconclusive: local.inconclusive,
         maps: local.maps,
+        local_score: local.score,
         heatmap_full_scale: 2.0 * models.thresholds.local.anomaly_scores.noise,
     }
 }
