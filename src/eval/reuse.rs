@@ -417,16 +417,18 @@ fn add(total: &mut Detection, part: &Detection) {
     total.baseline_wrong_matches += part.baseline_wrong_matches;
 }
 
-/// (portrait, data, global PDQ) distances of a query to a source, the query in its best orientation.
+/// (portrait, data, global PDQ) distances of a query to a source, the query in its best reading.
 fn zone_distances(query: &Prints, source: &Prints) -> (u32, u32, u32) {
     let stored = &source.document.upright;
-    let best = [&query.document.upright, &query.document.turned]
-        .into_iter()
-        .map(|hashes| {
+    let best = query
+        .document
+        .readings()
+        .map(|reading| {
+            let hashes = reading.hashes;
             (hashes.portrait.hamming_distance(&stored.portrait), hashes.data.hamming_distance(&stored.data))
         })
         .min_by_key(|(portrait, data)| portrait + data)
-        .expect("two orientations");
+        .expect("at least two readings");
     (best.0, best.1, query.pdq.hamming_distance(&source.pdq))
 }
 

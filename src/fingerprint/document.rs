@@ -18,6 +18,7 @@ use imageproc::distance_transform::Norm;
 use imageproc::edges::canny;
 use imageproc::geometric_transformations::{Border, Interpolation, Projection, warp_into};
 use imageproc::geometry::{approximate_polygon_dp, contour_area, convex_hull, min_area_rect};
+use imageproc::gradients::sobel_gradients;
 use imageproc::morphology::dilate;
 use imageproc::point::Point;
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,9 @@ use crate::decode::planes::{WorkingPlanes, luma_of};
 
 /// A zone of the rectified card as fractions of its width and height: `[left, top, right, bottom]`.
 pub type ZoneBox = [f32; 4];
+
+/// Four corners (top-left, top-right, bottom-right, bottom-left), in pixels.
+type Quad = [(f32, f32); 4];
 
 /// Where to look and what to cut (from `models/reuse.toml`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -39,10 +43,20 @@ pub struct DocumentLayout {
     /// Smallest share of the outline's sides that must lie on image edges; when no outline has
     /// that much, the whole frame is the document.
     pub min_edge_support: f64,
-    /// Smallest share of the frame's edge pixels the outline must enclose.
-    pub min_edges_inside: f64,
+    /// Sobel gradient magnitude from which an edge counts as print.
+    pub min_print_gradient: u16,
+    /// Smallest share of the frame's print edges the outline must enclose.
+    pub min_print_inside: f64,
+    /// Smallest difference (0..255, largest of the three channels) between the mean colours of thin
+    /// strips just inside and just outside a side of the outline, which at least three sides must
+    /// have. Averaging along the side cancels a textured table's grain, whose edges are everywhere.
+    pub min_side_contrast: f64,
     /// Long-to-short side ratio a card outline may have (ID-1 is 1.59, passport pages 1.42).
     pub aspect_range: [f64; 2],
+    /// An outline longer than this (long over short side) has probably lost a band along one long
+    /// side: a header printed in a colour close to the background's. It is also read extended by
+    /// that band, above and below, to the rectified card's proportions.
+    pub banded_aspect_above: f64,
     /// Width of the rectified card in pixels.
     pub card_width: u32,
     /// Height of the rectified card in pixels.
@@ -98,6 +112,32 @@ impl ZoneHashes {
     }
 }
 
+/// How the card's outline was taken from the photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Framing {
+    /// No outline was found: the whole frame is the document (a flat scan).
+    WholeFrame,
+    /// The outline as located.
+    Outline,
+    /// The outline extended by a lost band along its upper long side.
+    ExtendedUp,
+    /// The outline extended by a lost band along its lower long side.
+    ExtendedDown,
+}
+
+impl Framing {
+    /// The name used in evidence.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Framing::WholeFrame => "whole_frame",
+            Framing::Outline => "outline",
+            Framing::ExtendedUp => "outline_extended_up",
+            Framing::ExtendedDown => "outline_extended_down",
+        }
+    }
+}
+
 /// The document fingerprint: the card's corners in the working plane and its zone hashes, upright
 /// as located and turned 180° (a landscape card can lie either way up).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -106,10 +146,40 @@ pub struct DocumentPrint {
     pub corners: [(f32, f32); 4],
     /// A card outline was found (otherwise the whole frame was used).
     pub located: bool,
+    /// How `corners` were taken.
+    pub framing: Framing,
     /// Hashes of the card as rectified.
     pub upright: ZoneHashes,
     /// Hashes of the card turned 180°.
     pub turned: ZoneHashes,
+    /// Other plausible framings of the same outline (see [`DocumentLayout::banded_aspect_above`]).
+    /// A search tries them too; only the first framing is stored.
+    #[serde(skip)]
+    pub alternatives: Vec<AlternativeFraming>,
+}
+
+/// Another reading of the card's outline, searched but not stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlternativeFraming {
+    /// How it was framed.
+    pub framing: Framing,
+    /// Its corners in working-plane pixels.
+    pub corners: [(f32, f32); 4],
+    /// Hashes of the card so rectified.
+    pub upright: ZoneHashes,
+    /// And turned 180°.
+    pub turned: ZoneHashes,
+}
+
+/// One way to read a query print: a framing, upright or turned 180°.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading<'a> {
+    /// The zone hashes of this reading.
+    pub hashes: &'a ZoneHashes,
+    /// The framing.
+    pub framing: Framing,
+    /// Turned 180°.
+    pub turned: bool,
 }
 
 impl DocumentPrint {
@@ -117,29 +187,57 @@ impl DocumentPrint {
     pub fn compute(planes: &WorkingPlanes, layout: &DocumentLayout) -> Self {
         let luma = &planes.luma;
         let (width, height) = luma.dimensions();
-        let located = locate_card(&planes.rgb, layout);
-        let corners = match located {
-            Some(corners) => corners,
-            None => landscape_order([
-                (0.0, 0.0),
-                (width as f32, 0.0),
-                (width as f32, height as f32),
-                (0.0, height as f32),
-            ]),
+        let mut framings = locate_card(&planes.rgb, layout)
+            .map(|located| {
+                located
+                    .into_iter()
+                    .map(|(framing, quad)| (framing, sharpen_outline(&planes.rgb, &quad)))
+                    .collect()
+            })
+            .unwrap_or_else(|| {
+                let frame =
+                    [(0.0, 0.0), (width as f32, 0.0), (width as f32, height as f32), (0.0, height as f32)];
+                vec![(Framing::WholeFrame, landscape_order(frame))]
+            });
+        let read = |corners: &[(f32, f32); 4]| {
+            let card = rectify(luma, corners, layout);
+            let turned_card = image::imageops::rotate180(&card);
+            (zone_hashes(&card, layout), zone_hashes(&turned_card, layout))
         };
-        let card = rectify(luma, &corners, layout);
-        let turned_card = image::imageops::rotate180(&card);
+        let alternatives = framings
+            .split_off(1)
+            .into_iter()
+            .map(|(framing, corners)| {
+                let (upright, turned) = read(&corners);
+                AlternativeFraming { framing, corners, upright, turned }
+            })
+            .collect();
+        let (framing, corners) = framings[0];
+        let (upright, turned) = read(&corners);
         DocumentPrint {
             corners,
-            located: located.is_some(),
-            upright: zone_hashes(&card, layout),
-            turned: zone_hashes(&turned_card, layout),
+            located: framing != Framing::WholeFrame,
+            framing,
+            upright,
+            turned,
+            alternatives,
         }
+    }
+
+    /// Every reading a search tries: each framing, upright and turned 180°, the stored one first.
+    pub fn readings(&self) -> impl Iterator<Item = Reading<'_>> {
+        let read = |hashes, framing, turned| Reading { hashes, framing, turned };
+        [read(&self.upright, self.framing, false), read(&self.turned, self.framing, true)].into_iter().chain(
+            self.alternatives.iter().flat_map(move |other| {
+                [read(&other.upright, other.framing, false), read(&other.turned, other.framing, true)]
+            }),
+        )
     }
 }
 
-/// The card's four corners, or `None` when no outline covers enough of the frame.
-fn locate_card(rgb: &RgbImage, layout: &DocumentLayout) -> Option<[(f32, f32); 4]> {
+/// The card's four corners, the most plausible framing first, or `None` when no outline covers
+/// enough of the frame.
+fn locate_card(rgb: &RgbImage, layout: &DocumentLayout) -> Option<Vec<(Framing, Quad)>> {
     let (width, height) = rgb.dimensions();
     let scale = (width.max(height) as f32 / layout.locate_long_side as f32).max(1.0);
     let small = if scale > 1.0 {
@@ -152,7 +250,12 @@ fn locate_card(rgb: &RgbImage, layout: &DocumentLayout) -> Option<[(f32, f32); 4
     if small_width < 16 || small_height < 16 {
         return None;
     }
-    let edges = dilate(&colour_edges(&small), Norm::LInf, 1);
+    let luma = GrayImage::from_fn(small_width, small_height, |x, y| {
+        let [r, g, b] = small.get_pixel(x, y).0;
+        Luma([luma_of(r, g, b)])
+    });
+    let edges = dilate(&colour_edges(&small, &luma), Norm::LInf, 1);
+    let print = print_edges(&luma, layout.min_print_gradient);
     let frame_area = f64::from(small_width) * f64::from(small_height);
     // Every closed border (outer, or a hole inside a larger edge region as happens on a textured
     // table) is a candidate; the largest whose four sides lie on edges is the card. A flat scan has
@@ -165,13 +268,82 @@ fn locate_card(rgb: &RgbImage, layout: &DocumentLayout) -> Option<[(f32, f32); 4
         .filter(|(area, _)| *area >= layout.min_card_area * frame_area)
         .flat_map(|(area, hull)| [(area, four_corners(&hull)), (area, min_area_rect(&hull))])
         .filter(|(_, quad)| {
-            card_shaped(quad, layout) && edges_inside(&edges, quad) >= layout.min_edges_inside
+            card_shaped(quad, layout)
+                && print_inside(&print, quad) >= layout.min_print_inside
+                && sides_with_contrast(&small, quad, layout.min_side_contrast) >= 3
         })
         .map(|(area, quad)| (area, edge_support(&edges, &quad), quad))
         .filter(|(_, support, _)| *support >= layout.min_edge_support)
         .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)))?;
-    let corners = refine_corners(&edges, &best.2).map(|(x, y)| (x as f32 * scale, y as f32 * scale));
-    Some(landscape_order(corners))
+    let outline = landscape_order(refine_corners(&edges, &best.2).map(|(x, y)| (x as f32, y as f32)));
+    let framings =
+        std::iter::once((Framing::Outline, outline)).chain(banded_extensions(&small, &outline, layout));
+    Some(framings.map(|(framing, quad)| (framing, quad.map(|(x, y)| (x * scale, y * scale)))).collect())
+}
+
+/// When the outline (landscape-ordered) is longer than a document, the outline extended along its
+/// short sides, above and below, by the band that brings it to the rectified card's proportions.
+/// Perspective is kept: the extension is made in the outline's own projective frame. Perspective
+/// also makes the width estimate rough, so the band's far edge is placed at the outermost clear
+/// colour change between 0.4 and 2.2 times that width.
+/// Which side lost the band cannot be told reliably (its edge is the faint one), so both are
+/// searched and neither is stored.
+fn banded_extensions(
+    rgb: &RgbImage,
+    outline: &[(f32, f32); 4],
+    layout: &DocumentLayout,
+) -> Vec<(Framing, Quad)> {
+    let Some(to_outline) =
+        Projection::from_control_points([(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)], *outline)
+    else {
+        return Vec::new();
+    };
+    // The outline's proportions at its centre, where perspective distorts them least: the lengths
+    // its frame's unit steps across and down map to there.
+    let step = |from: (f32, f32), to: (f32, f32)| {
+        let (a, b) = (to_outline * from, to_outline * to);
+        f64::from((a.0 - b.0).hypot(a.1 - b.1))
+    };
+    let aspect = step((0.45, 0.5), (0.55, 0.5)) / step((0.5, 0.45), (0.5, 0.55)).max(1e-6);
+    if aspect <= layout.banded_aspect_above {
+        return Vec::new();
+    }
+    let band = (aspect * f64::from(layout.card_height) / f64::from(layout.card_width) - 1.0) as f32;
+    let centre = to_outline * (0.5, 0.5);
+    // The far side at `v` (in the outline's frame: 0 is its top, 1 its bottom), placed at the
+    // strongest colour change within a third of the band either way.
+    let far_side = |toward: f32| {
+        let side_at = |offset: f32| {
+            let v = if toward < 0.0 { -offset } else { 1.0 + offset };
+            (to_outline * (0.0, v), to_outline * (1.0, v))
+        };
+        let steps = 48;
+        let offsets: Vec<f32> =
+            (0..=steps).map(|step| band * (0.4 + 1.8 * step as f32 / steps as f32)).collect();
+        let contrasts: Vec<f64> = offsets
+            .iter()
+            .map(|&offset| {
+                let (a, b) = side_at(offset);
+                side_contrast(rgb, a, b, centre).unwrap_or(0.0)
+            })
+            .collect();
+        // The outermost clear colour change: rows of text inside the band also change colour, but
+        // the band ends at its outer edge.
+        (1..steps)
+            .rev()
+            .find(|&i| {
+                contrasts[i] >= layout.min_side_contrast
+                    && contrasts[i] >= contrasts[i - 1]
+                    && contrasts[i] >= contrasts[i + 1]
+            })
+            .map_or_else(|| side_at(band), |i| side_at(offsets[i]))
+    };
+    let (top_left, top_right) = far_side(-1.0);
+    let (bottom_left, bottom_right) = far_side(1.0);
+    vec![
+        (Framing::ExtendedUp, [top_left, top_right, outline[2], outline[3]]),
+        (Framing::ExtendedDown, [outline[0], outline[1], bottom_right, bottom_left]),
+    ]
 }
 
 /// A line as a point on it and a unit direction.
@@ -226,10 +398,15 @@ fn fit_side(edges: &GrayImage, a: (f64, f64), b: (f64, f64)) -> Option<Line> {
     if points.len() < (length * 0.3) as usize {
         return None;
     }
+    Some(fit_line(&points))
+}
+
+/// The total-least-squares line through `points` (at least two).
+fn fit_line(points: &[(f64, f64)]) -> Line {
     let n = points.len() as f64;
     let mean = (points.iter().map(|p| p.0).sum::<f64>() / n, points.iter().map(|p| p.1).sum::<f64>() / n);
-    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
-    for p in &points {
+    let (mut sxx, mut sxy, mut syy) = (0f64, 0f64, 0f64);
+    for p in points {
         let (dx, dy) = (p.0 - mean.0, p.1 - mean.1);
         sxx += dx * dx;
         sxy += dx * dy;
@@ -237,7 +414,80 @@ fn fit_side(edges: &GrayImage, a: (f64, f64), b: (f64, f64)) -> Option<Line> {
     }
     // Principal axis of the scatter: the fitted line's direction.
     let angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
-    Some((mean, (angle.cos(), angle.sin())))
+    (mean, (angle.cos(), angle.sin()))
+}
+
+/// Moves each side of a located outline onto the steepest colour change across it in the working
+/// plane, to a fraction of a pixel: the locator's plane is up to half as sharp, and at the size a
+/// card has on a table one of its pixels moves the zone hashes by about ten bits. Each side is the
+/// line fitted to the steepest points found within a few pixels along its normals; a side with too
+/// few clear points, or a corner that would move far, stays as it was.
+fn sharpen_outline(rgb: &RgbImage, corners: &[(f32, f32); 4]) -> [(f32, f32); 4] {
+    const SAMPLES: usize = 48;
+    const REACH: i32 = 5;
+    const MIN_STEP: f32 = 6.0;
+    let colour_at = |x: f32, y: f32| -> Option<[f32; 3]> {
+        let (x0, y0) = (x.floor(), y.floor());
+        if x0 < 0.0 || y0 < 0.0 || x0 + 1.0 >= rgb.width() as f32 || y0 + 1.0 >= rgb.height() as f32 {
+            return None;
+        }
+        let (fx, fy) = (x - x0, y - y0);
+        let pixel = |dx: u32, dy: u32| rgb.get_pixel(x0 as u32 + dx, y0 as u32 + dy).0;
+        Some(std::array::from_fn(|c| {
+            let top = f32::from(pixel(0, 0)[c]) * (1.0 - fx) + f32::from(pixel(1, 0)[c]) * fx;
+            let bottom = f32::from(pixel(0, 1)[c]) * (1.0 - fx) + f32::from(pixel(1, 1)[c]) * fx;
+            top * (1.0 - fy) + bottom * fy
+        }))
+    };
+    let lines: Vec<Option<Line>> = (0..4)
+        .map(|side| {
+            let (a, b) = (corners[side], corners[(side + 1) % 4]);
+            let length = (b.0 - a.0).hypot(b.1 - a.1);
+            if length < 20.0 {
+                return None;
+            }
+            let normal = ((a.1 - b.1) / length, (b.0 - a.0) / length);
+            let mut points = Vec::new();
+            for step in 0..SAMPLES {
+                let t = 0.1 + 0.8 * (step as f32 + 0.5) / SAMPLES as f32;
+                let (x, y) = (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1));
+                let profile: Option<Vec<[f32; 3]>> = (-REACH - 1..=REACH + 1)
+                    .map(|s| colour_at(x + s as f32 * normal.0, y + s as f32 * normal.1))
+                    .collect();
+                let Some(profile) = profile else { continue };
+                // Steepness at offset i: the largest channel change across it.
+                let steep: Vec<f32> = (1..profile.len() - 1)
+                    .map(|i| {
+                        (0..3).map(|c| (profile[i + 1][c] - profile[i - 1][c]).abs()).fold(0.0, f32::max)
+                    })
+                    .collect();
+                let (best, &peak) =
+                    steep.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)).expect("non-empty profile");
+                if peak < MIN_STEP || best == 0 || best == steep.len() - 1 {
+                    continue;
+                }
+                // Parabola through the peak and its neighbours: the sub-pixel offset of the edge.
+                let (left, right) = (steep[best - 1], steep[best + 1]);
+                let curvature = left - 2.0 * peak + right;
+                let shift = if curvature < 0.0 { 0.5 * (left - right) / curvature } else { 0.0 };
+                let offset = best as f32 - REACH as f32 + shift;
+                points.push((f64::from(x + offset * normal.0), f64::from(y + offset * normal.1)));
+            }
+            (points.len() >= SAMPLES / 3).then(|| fit_line(&points))
+        })
+        .collect();
+    let diagonal = f64::from((corners[0].0 - corners[2].0).hypot(corners[0].1 - corners[2].1));
+    std::array::from_fn(|corner| {
+        let original = corners[corner];
+        match (lines[(corner + 3) % 4], lines[corner]) {
+            (Some(before), Some(after)) => intersect(before, after)
+                .filter(|p| {
+                    (p.0 - f64::from(original.0)).hypot(p.1 - f64::from(original.1)) < 0.02 * diagonal
+                })
+                .map_or(original, |p| (p.0 as f32, p.1 as f32)),
+            _ => original,
+        }
+    })
 }
 
 /// Where two lines (point, direction) cross; `None` when nearly parallel.
@@ -255,11 +505,11 @@ fn intersect(first: Line, second: Line) -> Option<(f64, f64)> {
 /// band on a dark table has hardly any luma edge but a clear colour edge. Canny smooths the plane
 /// itself; the colour planes are read at half resolution (colour edges are the fallback, luma gives
 /// the precise outline), which keeps the three passes under half the cost of full-size ones.
-fn colour_edges(rgb: &RgbImage) -> GrayImage {
+fn colour_edges(rgb: &RgbImage, luma: &GrayImage) -> GrayImage {
     let plane = |source: &RgbImage, f: &dyn Fn([u8; 3]) -> u8| {
         GrayImage::from_fn(source.width(), source.height(), |x, y| Luma([f(source.get_pixel(x, y).0)]))
     };
-    let mut edges = canny(&plane(rgb, &|[r, g, b]| luma_of(r, g, b)), 20.0, 50.0);
+    let mut edges = canny(luma, 20.0, 50.0);
     let (width, height) = rgb.dimensions();
     let half = resize(rgb, (width / 2).max(1), (height / 2).max(1), FilterType::Triangle);
     let colour_difference = |weight: [i32; 3]| {
@@ -297,9 +547,18 @@ fn card_shaped(quad: &[Point<i32>; 4], layout: &DocumentLayout) -> bool {
     (layout.aspect_range[0]..=layout.aspect_range[1]).contains(&aspect)
 }
 
-/// Share of all edge pixels that lie inside the quad: a card holds the print; a box on a card (the
-/// portrait frame of a flat scan) leaves most of it outside.
-fn edges_inside(edges: &GrayImage, quad: &[Point<i32>; 4]) -> f64 {
+/// Pixels of `luma` whose Sobel gradient is at least `min_gradient`: the steep edges of print (text,
+/// portrait, emblem), which a table's grain, however busy, does not reach.
+fn print_edges(luma: &GrayImage, min_gradient: u16) -> GrayImage {
+    let gradients = sobel_gradients(luma);
+    GrayImage::from_fn(luma.width(), luma.height(), |x, y| {
+        Luma([if gradients.get_pixel(x, y).0[0] >= min_gradient { 255 } else { 0 }])
+    })
+}
+
+/// Share of the print's edge pixels that lie inside the quad: a card holds the print; a box on a
+/// card (the portrait frame of a flat scan) leaves most of it outside.
+fn print_inside(edges: &GrayImage, quad: &[Point<i32>; 4]) -> f64 {
     // Inside a convex quad, the point lies on the same side of all four sides, whichever way round
     // the corners run.
     let inside = |x: f64, y: f64| {
@@ -319,18 +578,77 @@ fn edges_inside(edges: &GrayImage, quad: &[Point<i32>; 4]) -> f64 {
     if total == 0 { 0.0 } else { within as f64 / total as f64 }
 }
 
+/// How many of the quad's sides separate two different colours (see [`side_contrast`]) by at
+/// least `min_contrast`.
+fn sides_with_contrast(rgb: &RgbImage, quad: &[Point<i32>; 4], min_contrast: f64) -> usize {
+    let corner = |p: Point<i32>| (p.x as f32, p.y as f32);
+    let centre = (
+        quad.iter().map(|p| p.x as f32).sum::<f32>() / 4.0,
+        quad.iter().map(|p| p.y as f32).sum::<f32>() / 4.0,
+    );
+    (0..4)
+        .filter(|&side| {
+            side_contrast(rgb, corner(quad[side]), corner(quad[(side + 1) % 4]), centre)
+                .is_some_and(|contrast| contrast >= min_contrast)
+        })
+        .count()
+}
+
+/// The largest difference, over the three channels, between the mean colours of a strip 2–4 px on
+/// the `inside` point's side of the segment `a`–`b` and a strip 2–4 px on the other side; `None`
+/// when one strip lies wholly outside the image (a side on the frame's border separates nothing).
+/// Averaging along the side first cancels a textured table's grain.
+fn side_contrast(rgb: &RgbImage, a: (f32, f32), b: (f32, f32), inside: (f32, f32)) -> Option<f64> {
+    const SAMPLES: usize = 40;
+    let (width, height) = (rgb.width() as f32, rgb.height() as f32);
+    let length = (b.0 - a.0).hypot(b.1 - a.1).max(1.0);
+    let mut normal = ((a.1 - b.1) / length, (b.0 - a.0) / length);
+    let middle = ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
+    if (inside.0 - middle.0) * normal.0 + (inside.1 - middle.1) * normal.1 < 0.0 {
+        normal = (-normal.0, -normal.1);
+    }
+    let mut sums = [[0f64; 3]; 2];
+    let mut counts = [0usize; 2];
+    for step in 0..SAMPLES {
+        let t = 0.1 + 0.8 * (step as f32 + 0.5) / SAMPLES as f32;
+        let (x, y) = (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1));
+        for offset in [2.0, 3.0, 4.0] {
+            for (strip, sign) in [(0, 1.0), (1, -1.0)] {
+                let (px, py) = (x + sign * offset * normal.0, y + sign * offset * normal.1);
+                if px >= 0.0 && py >= 0.0 && px < width && py < height {
+                    let pixel = rgb.get_pixel(px as u32, py as u32).0;
+                    for channel in 0..3 {
+                        sums[strip][channel] += f64::from(pixel[channel]);
+                    }
+                    counts[strip] += 1;
+                }
+            }
+        }
+    }
+    if counts[0] == 0 || counts[1] == 0 {
+        return None;
+    }
+    let mean = |strip: usize, channel: usize| sums[strip][channel] / counts[strip] as f64;
+    Some((0..3).map(|channel| (mean(0, channel) - mean(1, channel)).abs()).fold(0.0, f64::max))
+}
+
 /// Share of points along the quad's sides that have an edge pixel within 2 px.
 fn edge_support(edges: &GrayImage, quad: &[Point<i32>; 4]) -> f64 {
-    const SAMPLES_PER_SIDE: usize = 40;
+    let corner = |p: Point<i32>| (p.x as f32, p.y as f32);
+    (0..4).map(|side| side_support(edges, corner(quad[side]), corner(quad[(side + 1) % 4]))).sum::<f64>()
+        / 4.0
+}
+
+/// Share of points along the segment `a`–`b` that have an edge pixel within 2 px.
+fn side_support(edges: &GrayImage, a: (f32, f32), b: (f32, f32)) -> f64 {
+    const SAMPLES: usize = 40;
     let (width, height) = (edges.width() as i32, edges.height() as i32);
-    let mut supported = 0;
-    for side in 0..4 {
-        let (a, b) = (quad[side], quad[(side + 1) % 4]);
-        for step in 0..SAMPLES_PER_SIDE {
-            let t = (step as f64 + 0.5) / SAMPLES_PER_SIDE as f64;
-            let x = (f64::from(a.x) + t * f64::from(b.x - a.x)).round() as i32;
-            let y = (f64::from(a.y) + t * f64::from(b.y - a.y)).round() as i32;
-            let near_edge = (-2..=2).any(|dy| {
+    let supported = (0..SAMPLES)
+        .filter(|&step| {
+            let t = (step as f32 + 0.5) / SAMPLES as f32;
+            let x = (a.0 + t * (b.0 - a.0)).round() as i32;
+            let y = (a.1 + t * (b.1 - a.1)).round() as i32;
+            (-2..=2).any(|dy| {
                 (-2..=2).any(|dx| {
                     let (px, py) = (x + dx, y + dy);
                     px >= 0
@@ -339,11 +657,10 @@ fn edge_support(edges: &GrayImage, quad: &[Point<i32>; 4]) -> f64 {
                         && py < height
                         && edges.get_pixel(px as u32, py as u32).0[0] > 0
                 })
-            });
-            supported += usize::from(near_edge);
-        }
-    }
-    supported as f64 / (4 * SAMPLES_PER_SIDE) as f64
+            })
+        })
+        .count();
+    supported as f64 / SAMPLES as f64
 }
 
 /// Four corners of a convex hull: the largest quadrilateral on its vertices, which lands on the
@@ -491,6 +808,55 @@ mod tests {
         assert!(print.located);
         let portrait = print.upright.portrait.hamming_distance(&flat.upright.portrait);
         let data = print.upright.data.hamming_distance(&flat.upright.data);
+        assert!(portrait <= 30 && data <= 30, "portrait {portrait}, data {data}");
+    }
+
+    /// The smallest zone distances (portrait, data) of any reading of `print` to `reference`.
+    fn closest(print: &DocumentPrint, reference: &ZoneHashes) -> (u32, u32) {
+        print
+            .readings()
+            .map(|reading| {
+                (
+                    reading.hashes.portrait.hamming_distance(&reference.portrait),
+                    reading.hashes.data.hamming_distance(&reference.data),
+                )
+            })
+            .min_by_key(|&(portrait, data)| portrait.max(data))
+            .expect("a print has readings")
+    }
+
+    #[test]
+    fn a_header_band_lost_against_the_table_is_read_back() {
+        let flat = DocumentPrint::compute(&working_planes(&card(), 1000), &layout());
+        // The table has the header's colour: the card's outline stops at the header's lower edge.
+        let mut table = RgbImage::from_pixel(800, 600, Rgb([40, 60, 140]));
+        image::imageops::overlay(&mut table, &card(), 150, 140);
+        let print = DocumentPrint::compute(&working_planes(&table, 1000), &layout());
+        assert!(print.located);
+        assert_eq!(print.framing, Framing::Outline);
+        let as_located = print.upright.portrait.hamming_distance(&flat.upright.portrait);
+        assert!(as_located > 30, "the outline alone already matched ({as_located}): the test shows nothing");
+        let framings: Vec<Framing> = print.alternatives.iter().map(|other| other.framing).collect();
+        assert_eq!(framings, [Framing::ExtendedUp, Framing::ExtendedDown]);
+        let (portrait, data) = closest(&print, &flat.upright);
+        assert!(portrait <= 30 && data <= 30, "portrait {portrait}, data {data}");
+    }
+
+    #[test]
+    fn a_card_on_a_grained_table_is_located() {
+        let flat = DocumentPrint::compute(&working_planes(&card(), 1000), &layout());
+        // Stripes and speckle: edges everywhere on the table, none as steep as print.
+        let mut table = RgbImage::from_fn(800, 600, |x, y| {
+            let stripe = ((x as f32 + 0.3 * y as f32) / 14.0).sin() * 25.0;
+            let speckle = ((x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) % 23) as f32 - 11.0;
+            Rgb([140, 100, 70].map(|c: u8| (f32::from(c) + stripe + speckle).clamp(0.0, 255.0) as u8))
+        });
+        image::imageops::overlay(&mut table, &card(), 150, 140);
+        let print = DocumentPrint::compute(&working_planes(&table, 1000), &layout());
+        assert!(print.located);
+        let corner = print.corners[0];
+        assert!((corner.0 - 150.0).abs() < 2.0 && (corner.1 - 140.0).abs() < 2.0, "{:?}", print.corners);
+        let (portrait, data) = closest(&print, &flat.upright);
         assert!(portrait <= 30 && data <= 30, "portrait {portrait}, data {data}");
     }
 

@@ -45,6 +45,7 @@ pub fn perceptual_match(hit: &PerceptualHit<'_>, model: &ReuseModel) -> Match {
             Evidence::number("data_distance", f64::from(verdict.data_distance)),
             Evidence::number("card_distance", f64::from(verdict.card_distance)),
             Evidence::text("orientation", if verdict.turned { "turned_180" } else { "as_registered" }),
+            Evidence::text("framing", verdict.framing.as_str()),
             Evidence::text("model_version", model.version.clone()),
         ],
         registered_at_unix_ms: hit.document.registered_at_ms,

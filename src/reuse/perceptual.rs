@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::findings::ReasonCode;
-use crate::fingerprint::document::{DocumentLayout, DocumentPrint, ZoneHashes};
+use crate::fingerprint::document::{DocumentLayout, DocumentPrint, Framing, Reading, ZoneHashes};
 use crate::ids::{AccountId, DocumentId};
 use crate::index::HammingIndex;
 
@@ -83,6 +83,8 @@ pub struct Verdict {
     pub card_distance: u32,
     /// The query matched turned 180°.
     pub turned: bool,
+    /// The framing of the query's card that matched.
+    pub framing: Framing,
 }
 
 impl ReuseModel {
@@ -134,18 +136,17 @@ impl ReuseModel {
         Self::parse(&text)
     }
 
-    /// Judges a stored document against the query, trying the query both ways up.
+    /// Judges a stored document against the query, trying every reading of the query (both ways
+    /// up, every framing).
     pub fn judge(&self, query: &DocumentPrint, stored: &ZoneHashes) -> Option<Verdict> {
-        [(&query.upright, false), (&query.turned, true)]
-            .into_iter()
-            .filter_map(|(hashes, turned)| self.judge_one(hashes, stored, turned))
-            .min_by_key(|verdict| {
-                (kind_rank(verdict.kind), verdict.portrait_distance + verdict.data_distance)
-            })
+        query.readings().filter_map(|reading| self.judge_one(reading, stored)).min_by_key(|verdict| {
+            (kind_rank(verdict.kind), verdict.portrait_distance + verdict.data_distance)
+        })
     }
 
-    fn judge_one(&self, query: &ZoneHashes, stored: &ZoneHashes, turned: bool) -> Option<Verdict> {
+    fn judge_one(&self, reading: Reading<'_>, stored: &ZoneHashes) -> Option<Verdict> {
         let m = &self.matching;
+        let query = reading.hashes;
         let portrait_distance = query.portrait.hamming_distance(&stored.portrait);
         let data_distance = query.data.hamming_distance(&stored.data);
         let portrait_usable = query.portrait_quality.min(stored.portrait_quality) >= m.min_zone_quality;
@@ -174,7 +175,8 @@ impl ReuseModel {
             portrait_distance,
             data_distance,
             card_distance: query.card.hamming_distance(&stored.card),
-            turned,
+            turned: reading.turned,
+            framing: reading.framing,
         })
     }
 }
@@ -289,7 +291,7 @@ impl PerceptualIndex {
     ) -> Vec<PerceptualHit<'_>> {
         let radius = model.matching.search_radius;
         let mut candidates: Vec<u32> = Vec::new();
-        for hashes in [&query.upright, &query.turned] {
+        for Reading { hashes, .. } in query.readings() {
             candidates.extend(self.portraits.search(&hashes.portrait, radius).iter().map(|hit| *hit.value));
             candidates.extend(self.data.search(&hashes.data, radius).iter().map(|hit| *hit.value));
         }
@@ -350,7 +352,14 @@ mod tests {
 
     fn print(hashes: ZoneHashes) -> DocumentPrint {
         let turned = zones(hash(999), hash(998));
-        DocumentPrint { corners: [(0.0, 0.0); 4], located: false, upright: hashes, turned }
+        DocumentPrint {
+            corners: [(0.0, 0.0); 4],
+            located: false,
+            framing: Framing::WholeFrame,
+            upright: hashes,
+            turned,
+            alternatives: Vec::new(),
+        }
     }
 
     fn document(account: &str, hashes: ZoneHashes) -> IndexedDocument {
