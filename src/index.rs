@@ -12,7 +12,10 @@
 //!   are located before they are read, so the processor overlaps the cache misses.
 //! - **recent**: what was registered since the frozen layer was built, in buckets that grow one entry
 //!   at a time. When it outgrows an eighth of the frozen layer the two are merged into a new frozen
-//!   layer (amortised: each document is copied a bounded number of times).
+//!   layer (amortised: each document is copied a bounded number of times). The merge is built on a
+//!   background thread from the shared, read-only hashes, while searches read the old frozen layer,
+//!   the recent layer being folded in and a fresh recent layer taking new registrations; the next
+//!   registration after it finishes swaps it in. Registrations never wait for a rebuild.
 //!
 //! Every entry carries 128 bits of the hash outside its substring, so chance collisions are rejected
 //! from the table itself (those bits alone are a lower bound of the distance) without a random read
@@ -22,6 +25,8 @@
 //! Measured (`cargo bench --bench index`): a frozen table of 12 substrings of 21–22 bits (the paper's
 //! optimum `m ≈ 256 / log2 N` at 10 M) scans 4× fewer entries but needs 2,872 scattered probes per
 //! hash, and was 1.8× slower than 16 substrings here: at this size probes cost more than scanning.
+
+use std::sync::Arc;
 
 use crate::fingerprint::pdq::Pdq;
 
@@ -286,15 +291,30 @@ pub struct Hit<'a, V> {
 
 /// The index: hashes with a value each (the same hash may be stored under several values).
 pub struct HammingIndex<V> {
-    hashes: Vec<Words>,
+    /// Hashes by slot, for slots below its length: shared, read-only, with a running merge.
+    base: Arc<Vec<Words>>,
+    /// Hashes of the slots stored while a merge runs; folded into `base` when it ends.
+    tail: Vec<Words>,
     values: Vec<Option<V>>,
-    /// Slots free for reuse.
+    /// Slots free for reuse (not while a merge runs: its builder reads their hashes).
     free: Vec<u32>,
-    /// Removed slots the frozen layer still lists: free once it is rebuilt.
+    /// Removed slots a frozen layer (built or being built) still lists: free once it is rebuilt.
     stale: Vec<u32>,
     frozen: Frozen,
+    /// The merge being built in the background, if any.
+    merge: Option<Merge>,
     recent: Recent,
     len: usize,
+}
+
+/// A merge of the layers in progress: a thread builds the next frozen layer over every slot that
+/// was live when it began, while the recent layer it folds in stays searchable here.
+struct Merge {
+    /// The recent layer as it was when the merge began.
+    folding: Recent,
+    /// Slots that only the current frozen layer lists: free once the new one replaces it.
+    freed_by_swap: Vec<u32>,
+    builder: std::thread::JoinHandle<Frozen>,
 }
 
 impl<V> std::fmt::Debug for HammingIndex<V> {
@@ -303,6 +323,7 @@ impl<V> std::fmt::Debug for HammingIndex<V> {
             .field("len", &self.len)
             .field("frozen", &self.frozen.len)
             .field("recent", &self.recent.len)
+            .field("merging", &self.merge.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -317,11 +338,13 @@ impl<V> HammingIndex<V> {
     /// An empty index.
     pub fn new() -> Self {
         HammingIndex {
-            hashes: Vec::new(),
+            base: Arc::new(Vec::new()),
+            tail: Vec::new(),
             values: Vec::new(),
             free: Vec::new(),
             stale: Vec::new(),
             frozen: Frozen::default(),
+            merge: None,
             recent: Recent::new(),
             len: 0,
         }
@@ -337,29 +360,45 @@ impl<V> HammingIndex<V> {
         self.len == 0
     }
 
-    fn store(&mut self, hash: Words, value: V) -> u32 {
-        self.len += 1;
-        match self.free.pop() {
-            Some(slot) => {
-                self.hashes[slot as usize] = hash;
-                self.values[slot as usize] = Some(value);
-                slot
-            }
-            None => {
-                self.hashes.push(hash);
-                self.values.push(Some(value));
-                u32::try_from(self.hashes.len() - 1).expect("at most 2^32 hashes in one index")
-            }
-        }
+    /// A merge of the layers is being built in the background.
+    pub fn merging(&self) -> bool {
+        self.merge.is_some()
     }
 
-    /// Stores `hash` with `value`; merges the layers when the recent one has outgrown its share.
+    fn hash_of(&self, slot: u32) -> &Words {
+        let slot = slot as usize;
+        self.base.get(slot).unwrap_or_else(|| &self.tail[slot - self.base.len()])
+    }
+
+    fn store(&mut self, hash: Words, value: V) -> u32 {
+        self.len += 1;
+        if self.merge.is_none() {
+            // No builder shares the hashes, so `make_mut` does not copy them.
+            let base = Arc::make_mut(&mut self.base);
+            if let Some(slot) = self.free.pop() {
+                base[slot as usize] = hash;
+                self.values[slot as usize] = Some(value);
+                return slot;
+            }
+            base.push(hash);
+        } else {
+            self.tail.push(hash);
+        }
+        self.values.push(Some(value));
+        u32::try_from(self.values.len() - 1).expect("at most 2^32 hashes in one index")
+    }
+
+    /// Stores `hash` with `value`. When the recent layer has outgrown its share, a merge of the
+    /// layers starts on a background thread; a finished one is swapped in here.
     pub fn insert(&mut self, hash: &Pdq, value: V) {
         let hash = words(hash);
         let slot = self.store(hash, value);
         self.recent.insert(&hash, slot);
-        if self.recent.len > RECENT_MIN.max(self.frozen.len / 8) {
-            self.compact();
+        if self.merge.as_ref().is_some_and(|merge| merge.builder.is_finished()) {
+            self.wait_for_merge();
+        }
+        if self.merge.is_none() && self.recent.len > RECENT_MIN.max(self.frozen.len / 8) {
+            self.start_merge();
         }
     }
 
@@ -371,18 +410,70 @@ impl<V> HammingIndex<V> {
         self.compact();
     }
 
-    /// Rebuilds the frozen layer over every stored hash and empties the recent one.
+    /// Slots holding a value.
+    fn live_slots(&self) -> Vec<u32> {
+        (0..self.values.len()).filter(|&slot| self.values[slot].is_some()).map(|slot| slot as u32).collect()
+    }
+
+    /// Starts building, on another thread, a frozen layer over every stored hash; the recent layer
+    /// moves aside (still searched) and a new one takes registrations meanwhile. Where no thread can
+    /// be started the merge is done here and now.
+    fn start_merge(&mut self) {
+        self.start_merge_after(|| ());
+    }
+
+    /// [`HammingIndex::start_merge`], the builder first running `before_build` (tests hold it there).
+    fn start_merge_after(&mut self, before_build: impl FnOnce() + Send + 'static) {
+        let live = self.live_slots();
+        let hashes = Arc::clone(&self.base);
+        let spawned = std::thread::Builder::new().name("index-merge".into()).spawn(move || {
+            before_build();
+            Frozen::build(&hashes, &live)
+        });
+        match spawned {
+            Ok(builder) => {
+                self.merge = Some(Merge {
+                    folding: std::mem::replace(&mut self.recent, Recent::new()),
+                    freed_by_swap: std::mem::take(&mut self.stale),
+                    builder,
+                });
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot start a background merge of the index; merging in place");
+                self.compact();
+            }
+        }
+    }
+
+    /// Waits for a running merge and swaps its frozen layer in.
+    pub fn wait_for_merge(&mut self) {
+        let Some(merge) = self.merge.take() else { return };
+        let built = merge.builder.join();
+        Arc::make_mut(&mut self.base).append(&mut self.tail);
+        match built {
+            Ok(frozen) => {
+                self.frozen = frozen;
+                self.free.extend(merge.freed_by_swap);
+            }
+            Err(_) => {
+                // The builder panicked: rebuild here, with the folded layer's slots still live.
+                tracing::error!("the background merge of the index failed; merging in place");
+                self.stale.extend(merge.freed_by_swap);
+                self.compact();
+            }
+        }
+    }
+
+    /// Rebuilds the frozen layer over every stored hash, here and now, and empties the recent one.
     pub fn compact(&mut self) {
-        let live: Vec<u32> = (0..self.values.len())
-            .filter(|&slot| self.values[slot].is_some())
-            .map(|slot| slot as u32)
-            .collect();
-        self.frozen = Frozen::build(&self.hashes, &live);
+        self.wait_for_merge();
+        let live = self.live_slots();
+        self.frozen = Frozen::build(&self.base, &live);
         if self.recent.len > 0 {
             self.recent = Recent::new();
         }
         self.free.append(&mut self.stale);
-        self.hashes.shrink_to_fit();
+        Arc::make_mut(&mut self.base).shrink_to_fit();
         self.values.shrink_to_fit();
     }
 
@@ -391,11 +482,12 @@ impl<V> HammingIndex<V> {
         let hash = words(hash);
         let mut slots = self.candidates(&hash, 0);
         slots.retain(|&slot| {
-            self.hashes[slot as usize] == hash
-                && self.values[slot as usize].as_ref().is_some_and(&mut matches)
+            *self.hash_of(slot) == hash && self.values[slot as usize].as_ref().is_some_and(&mut matches)
         });
         for &slot in &slots {
             self.values[slot as usize] = None;
+            // Only the newest layer lets go of a slot at once; a frozen layer, built or being
+            // built, lists it until the next one replaces it.
             if self.recent.remove(&hash, slot) {
                 self.free.push(slot);
             } else {
@@ -406,11 +498,14 @@ impl<V> HammingIndex<V> {
         slots.len()
     }
 
-    /// Slots of both layers that may lie within `radius`, each once.
+    /// Slots of every layer that may lie within `radius`, each once.
     fn candidates(&self, query: &Words, radius: u32) -> Vec<u32> {
         assert!(radius <= 47, "a search radius above 47 bits is not a reuse search");
         let mut slots = Vec::new();
         self.frozen.candidates(query, radius, &mut slots);
+        if let Some(merge) = &self.merge {
+            merge.folding.candidates(query, radius, &mut slots);
+        }
         self.recent.candidates(query, radius, &mut slots);
         slots.sort_unstable();
         slots.dedup();
@@ -423,19 +518,21 @@ impl<V> HammingIndex<V> {
         let mut found: Vec<(u32, u32)> = self
             .candidates(&query, radius)
             .into_iter()
-            .map(|slot| (distance(&self.hashes[slot as usize], &query), slot))
+            .map(|slot| (distance(self.hash_of(slot), &query), slot))
             .filter(|&(full, _)| full <= radius)
             .collect();
         found.sort_unstable();
         self.hits(found)
     }
+
     /// The same answer as [`HammingIndex::search`] by comparing every stored hash: the baseline the
     /// index is measured against, and the oracle of its tests.
     pub fn scan(&self, query: &Pdq, radius: u32) -> Vec<Hit<'_, V>> {
         let query_words = words(query);
         let mut found: Vec<(u32, u32)> = self
-            .hashes
+            .base
             .iter()
+            .chain(&self.tail)
             .enumerate()
             .filter(|(slot, _)| self.values[*slot].is_some())
             .map(|(slot, hash)| (distance(hash, &query_words), slot as u32))
@@ -454,13 +551,14 @@ impl<V> HammingIndex<V> {
             .collect()
     }
 
-    /// Bytes held, for the memory-per-document figure: hashes, values' inline size and both layers'
+    /// Bytes held, for the memory-per-document figure: hashes, values' inline size and the layers'
     /// tables (allocated capacity), not what the values point to.
     pub fn heap_bytes(&self) -> usize {
-        self.hashes.capacity() * size_of::<Words>()
+        (self.base.capacity() + self.tail.capacity()) * size_of::<Words>()
             + self.values.capacity() * size_of::<Option<V>>()
             + (self.free.capacity() + self.stale.capacity()) * size_of::<u32>()
             + self.frozen.heap_bytes()
+            + self.merge.as_ref().map_or(0, |merge| merge.folding.heap_bytes())
             + self.recent.heap_bytes()
     }
 }
@@ -523,7 +621,7 @@ mod tests {
         assert_eq!(index.len(), 1);
         assert_eq!(index.search(&hash, 0).iter().map(|hit| *hit.value).collect::<Vec<_>>(), vec![2]);
         index.insert(&hash_from(4), 3);
-        assert_eq!(index.hashes.len(), 2, "the freed slot is reused");
+        assert_eq!(index.values.len(), 2, "the freed slot is reused");
         assert_eq!(index.remove(&hash, |_| true), 1);
         assert!(index.search(&hash, 0).is_empty());
     }
@@ -535,13 +633,66 @@ mod tests {
         assert_eq!(index.remove(&hash_from(5), |_| true), 1);
         assert!(index.search(&hash_from(5), 0).is_empty());
         index.insert(&hash_from(500), 500);
-        assert_eq!(index.hashes.len(), 101, "the frozen layer still lists slot 5");
+        assert_eq!(index.values.len(), 101, "the frozen layer still lists slot 5");
         index.compact();
         index.insert(&hash_from(501), 501);
-        assert_eq!(index.hashes.len(), 101, "after the merge slot 5 is reused");
+        assert_eq!(index.values.len(), 101, "after the merge slot 5 is reused");
         assert_eq!(index.search(&hash_from(501), 0)[0].value, &501);
         assert_eq!(index.search(&hash_from(500), 0)[0].value, &500);
         assert_eq!(index.len(), 101);
+    }
+
+    #[test]
+    fn a_background_merge_keeps_every_answer_and_frees_slots_only_when_swapped_in() {
+        let mut index = HammingIndex::new();
+        index.extend((0..300).map(|seed| (hash_from(seed), seed)));
+        for seed in 300..400 {
+            index.insert(&hash_from(seed), seed);
+        }
+        assert_eq!(index.remove(&hash_from(7), |_| true), 1);
+        // The builder waits for the test's word, so the merge is surely still running below.
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        index.start_merge_after(move || {
+            let _ = hold.recv();
+        });
+        assert!(index.merging());
+        for seed in 400..450 {
+            index.insert(&hash_from(seed), seed);
+        }
+        // One of each layer: frozen, being folded in, newly recent.
+        for seed in [5, 350, 420] {
+            assert_eq!(index.remove(&hash_from(seed), |_| true), 1);
+        }
+        let slots = index.values.len();
+        index.insert(&hash_from(1000), 1000);
+        assert_eq!(index.values.len(), slots + 1, "no slot is reused while the builder reads hashes");
+        let found = |index: &HammingIndex<u64>, seed: u64| -> Vec<u64> {
+            index.search(&hash_from(seed), 0).iter().map(|hit| *hit.value).collect()
+        };
+        let removed = [5, 7, 350, 420];
+        for seed in (0..450).chain([1000]) {
+            let expected = if removed.contains(&seed) { vec![] } else { vec![seed] };
+            assert_eq!(found(&index, seed), expected, "seed {seed} during the merge");
+        }
+        assert!(index.merging());
+        release.send(()).expect("the builder waits");
+        index.wait_for_merge();
+        assert!(!index.merging());
+        for seed in (0..450).chain([1000]) {
+            let expected = if removed.contains(&seed) { vec![] } else { vec![seed] };
+            assert_eq!(found(&index, seed), expected, "seed {seed} after the merge");
+        }
+        // Free now: slot 420 (it was only in the new recent layer) and slot 7 (removed before the
+        // merge began, so only the old frozen layer listed it). Slots 5 and 350 were live when the
+        // merge began: the new frozen layer lists them until the next merge.
+        let slots = index.values.len();
+        for seed in 2000..2002 {
+            index.insert(&hash_from(seed), seed);
+        }
+        assert_eq!(index.values.len(), slots, "two freed slots are reused");
+        index.insert(&hash_from(2002), 2002);
+        assert_eq!(index.values.len(), slots + 1, "slots the new frozen layer lists are not");
+        assert_eq!(index.len(), 450 - 4 + 4);
     }
 
     #[test]
@@ -567,15 +718,21 @@ mod tests {
             flips in prop::collection::vec(prop::collection::vec(0usize..256, 0..48), 1..60),
             radius in 0u32..=47,
             frozen_share in 0usize..=60,
+            merge_after in prop::option::of(0usize..=60),
             removed in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
         ) {
             let centre = hash_from(seed);
             let hashes: Vec<Pdq> = flips.iter().map(|bits| flip(&centre, bits)).collect();
-            // Some in the frozen layer, the rest recent, some of either removed.
+            // Some in the frozen layer, the rest recent (perhaps with a merge started part way, so
+            // some are in the layer being folded and some in the new recent one), some of any
+            // layer removed, and the query asked during the merge and after it.
             let mut index = HammingIndex::new();
             let frozen = frozen_share.min(hashes.len());
             index.extend(hashes[..frozen].iter().copied().zip(0..));
             for (value, hash) in hashes.iter().enumerate().skip(frozen) {
+                if merge_after == Some(value - frozen) {
+                    index.start_merge();
+                }
                 index.insert(hash, value);
             }
             for pick in &removed {
@@ -583,9 +740,18 @@ mod tests {
                 index.remove(&hashes[value], |v| *v == value);
             }
             let query = flip(&centre, &flips[0][..flips[0].len() / 2]);
-            let from_index: Vec<_> = index.search(&query, radius).iter().map(|h| (h.distance, *h.value)).collect();
-            let from_scan: Vec<_> = index.scan(&query, radius).iter().map(|h| (h.distance, *h.value)).collect();
-            prop_assert_eq!(from_index, from_scan);
+            let answers = |index: &HammingIndex<usize>| {
+                let from_index: Vec<_> = index.search(&query, radius).iter().map(|h| (h.distance, *h.value)).collect();
+                let from_scan: Vec<_> = index.scan(&query, radius).iter().map(|h| (h.distance, *h.value)).collect();
+                (from_index, from_scan)
+            };
+            let (during, expected) = answers(&index);
+            prop_assert_eq!(&during, &expected);
+            index.wait_for_merge();
+            let (after, scanned) = answers(&index);
+            prop_assert_eq!(&after, &scanned);
+            prop_assert_eq!(after, expected);
+            prop_assert_eq!(index.len(), hashes.len() - index.values.iter().filter(|v| v.is_none()).count());
         }
     }
 }
