@@ -415,15 +415,21 @@ impl<V> HammingIndex<V> {
         (0..self.values.len()).filter(|&slot| self.values[slot].is_some()).map(|slot| slot as u32).collect()
     }
 
-    /// Starts building, on another thread, a frozen layer over every stored hash; the recent layer
-    /// moves aside (still searched) and a new one takes registrations meanwhile. Where no thread can
-    /// be started the merge is done here and now.
-    fn start_merge(&mut self) {
+    /// Starts building, on another thread, a frozen layer over every stored hash (unless a merge is
+    /// already running); the recent layer moves aside (still searched) and a new one takes
+    /// registrations meanwhile. Where no thread can be started the merge is done here and now.
+    pub fn start_merge(&mut self) {
+        if self.merge.is_some() {
+            return;
+        }
         self.start_merge_after(|| ());
     }
 
     /// [`HammingIndex::start_merge`], the builder first running `before_build` (tests hold it there).
     fn start_merge_after(&mut self, before_build: impl FnOnce() + Send + 'static) {
+        // Allocated before the builder starts: once it is faulting in gigabytes of tables, every
+        // large allocation here waits on the kernel's memory-map lock.
+        let fresh = Recent::new();
         let live = self.live_slots();
         let hashes = Arc::clone(&self.base);
         let spawned = std::thread::Builder::new().name("index-merge".into()).spawn(move || {
@@ -433,7 +439,7 @@ impl<V> HammingIndex<V> {
         match spawned {
             Ok(builder) => {
                 self.merge = Some(Merge {
-                    folding: std::mem::replace(&mut self.recent, Recent::new()),
+                    folding: std::mem::replace(&mut self.recent, fresh),
                     freed_by_swap: std::mem::take(&mut self.stale),
                     builder,
                 });
@@ -445,6 +451,11 @@ impl<V> HammingIndex<V> {
         }
     }
 
+    /// A merge is running and its frozen layer is built: the next registration swaps it in.
+    pub fn merge_built(&self) -> bool {
+        self.merge.as_ref().is_some_and(|merge| merge.builder.is_finished())
+    }
+
     /// Waits for a running merge and swaps its frozen layer in.
     pub fn wait_for_merge(&mut self) {
         let Some(merge) = self.merge.take() else { return };
@@ -452,7 +463,13 @@ impl<V> HammingIndex<V> {
         Arc::make_mut(&mut self.base).append(&mut self.tail);
         match built {
             Ok(frozen) => {
-                self.frozen = frozen;
+                let replaced = (std::mem::replace(&mut self.frozen, frozen), merge.folding);
+                // Freeing gigabytes of tables takes a while: another thread does it.
+                if let Err(error) =
+                    std::thread::Builder::new().name("index-free".into()).spawn(move || drop(replaced))
+                {
+                    tracing::warn!(%error, "cannot free the replaced index layers on another thread");
+                }
                 self.free.extend(merge.freed_by_swap);
             }
             Err(_) => {
