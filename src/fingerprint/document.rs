@@ -53,9 +53,9 @@ pub struct DocumentLayout {
     pub min_side_contrast: f64,
     /// Long-to-short side ratio a card outline may have (ID-1 is 1.59, passport pages 1.42).
     pub aspect_range: [f64; 2],
-    /// An outline longer than this (long over short side) has probably lost a band along one long
-    /// side: a header printed in a colour close to the background's. It is also read extended by
-    /// that band, above and below, to the rectified card's proportions.
+    /// An outline whose proportions (long over short, measured at its centre) exceed this has
+    /// probably lost a band along one long side: a header printed in a colour close to the
+    /// background's. It is also read extended by that band, above and below.
     pub banded_aspect_above: f64,
     /// Width of the rectified card in pixels.
     pub card_width: u32,
@@ -310,8 +310,8 @@ fn banded_extensions(
     }
     let band = (aspect * f64::from(layout.card_height) / f64::from(layout.card_width) - 1.0) as f32;
     let centre = to_outline * (0.5, 0.5);
-    // The far side at `v` (in the outline's frame: 0 is its top, 1 its bottom), placed at the
-    // strongest colour change within a third of the band either way.
+    // The band's far side, above (`toward` < 0) or below the outline, as a line of the outline's
+    // frame (0 is its top, 1 its bottom).
     let far_side = |toward: f32| {
         let side_at = |offset: f32| {
             let v = if toward < 0.0 { -offset } else { 1.0 + offset };
