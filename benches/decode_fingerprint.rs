@@ -1,5 +1,6 @@
 //! Decoding and fingerprints (SHA-256 of file and pixels, PDQ, the document locator and zone hashes)
-//! of generated 2 MP and 12 MP JPEGs (quality 90, fixed seed).
+//! of generated 2 MP and 12 MP JPEGs (quality 90, fixed seed), and the document print of a generated
+//! ID card photographed on a table.
 //!
 //! `cargo bench --bench decode_fingerprint`
 #![allow(missing_docs)] // criterion_group! generates undocumented items
@@ -12,8 +13,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use idforensics::decode::planes::working_planes;
 use idforensics::decode::{DecodeLimits, decode};
 use idforensics::engine::Models;
+use idforensics::eval::captures::Capture;
+use idforensics::eval::cards::Template;
 use idforensics::fingerprint::document::DocumentPrint;
 use idforensics::fingerprint::{ExactFingerprints, Fingerprints};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 fn decode_and_fingerprint(c: &mut Criterion) {
     let limits = DecodeLimits::default();
@@ -36,10 +41,26 @@ fn decode_and_fingerprint(c: &mut Criterion) {
             })
         });
         let planes = working_planes(&document.rgb, models.quality.working_long_side);
+        let print = DocumentPrint::compute(&planes, &models.reuse.layout);
+        eprintln!("{name}: located {}, {} framings", print.located, 1 + print.alternatives.len());
         group.bench_function(format!("document_print/{name}"), |b| {
             b.iter(|| DocumentPrint::compute(black_box(&planes), &models.reuse.layout))
         });
     }
+    // A generated ID card photographed on a grained table: the locator's whole path (outline,
+    // sharpening, and the whole frame as a second framing).
+    let mut rng = StdRng::seed_from_u64(1);
+    let template = Template::new(0);
+    let card = template.render(&template.holder(&mut rng));
+    let photo = decode(&Capture::OnBackground.apply(&card, &mut rng), &limits).unwrap();
+    let models = Models::embedded();
+    let planes = working_planes(&photo.rgb, models.quality.working_long_side);
+    let print = DocumentPrint::compute(&planes, &models.reuse.layout);
+    assert!(print.located, "the bench card is located on its table");
+    eprintln!("card on a table: {} framings", 1 + print.alternatives.len());
+    group.bench_function("document_print/card_on_table", |b| {
+        b.iter(|| DocumentPrint::compute(black_box(&planes), &models.reuse.layout))
+    });
     group.finish();
 }
 

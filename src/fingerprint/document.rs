@@ -152,8 +152,10 @@ pub struct DocumentPrint {
     pub upright: ZoneHashes,
     /// Hashes of the card turned 180°.
     pub turned: ZoneHashes,
-    /// Other plausible framings of the same outline (see [`DocumentLayout::banded_aspect_above`]).
-    /// A search tries them too; only the first framing is stored.
+    /// Other plausible framings: the outline extended by a lost band (see
+    /// [`DocumentLayout::banded_aspect_above`]) and, for a located outline, the whole frame (the
+    /// outline may be a window or a frame inside a photo that another upload shows unlocated). A
+    /// search tries them too; only the first framing is stored.
     #[serde(skip)]
     pub alternatives: Vec<AlternativeFraming>,
 }
@@ -187,18 +189,20 @@ impl DocumentPrint {
     pub fn compute(planes: &WorkingPlanes, layout: &DocumentLayout) -> Self {
         let luma = &planes.luma;
         let (width, height) = luma.dimensions();
-        let mut framings = locate_card(&planes.rgb, layout)
-            .map(|located| {
-                located
-                    .into_iter()
-                    .map(|(framing, quad)| (framing, sharpen_outline(&planes.rgb, &quad)))
-                    .collect()
-            })
-            .unwrap_or_else(|| {
-                let frame =
-                    [(0.0, 0.0), (width as f32, 0.0), (width as f32, height as f32), (0.0, height as f32)];
-                vec![(Framing::WholeFrame, landscape_order(frame))]
-            });
+        let frame = landscape_order([
+            (0.0, 0.0),
+            (width as f32, 0.0),
+            (width as f32, height as f32),
+            (0.0, height as f32),
+        ]);
+        let mut framings: Vec<(Framing, Quad)> = match locate_card(&planes.rgb, layout) {
+            Some(located) => located
+                .into_iter()
+                .map(|(framing, quad)| (framing, sharpen_outline(&planes.rgb, &quad)))
+                .chain([(Framing::WholeFrame, frame)])
+                .collect(),
+            None => vec![(Framing::WholeFrame, frame)],
+        };
         let read = |corners: &[(f32, f32); 4]| {
             let card = rectify(luma, corners, layout);
             let turned_card = image::imageops::rotate180(&card);
@@ -837,7 +841,7 @@ mod tests {
         let as_located = print.upright.portrait.hamming_distance(&flat.upright.portrait);
         assert!(as_located > 30, "the outline alone already matched ({as_located}): the test shows nothing");
         let framings: Vec<Framing> = print.alternatives.iter().map(|other| other.framing).collect();
-        assert_eq!(framings, [Framing::ExtendedUp, Framing::ExtendedDown]);
+        assert_eq!(framings, [Framing::ExtendedUp, Framing::ExtendedDown, Framing::WholeFrame]);
         let (portrait, data) = closest(&print, &flat.upright);
         assert!(portrait <= 30 && data <= 30, "portrait {portrait}, data {data}");
     }
