@@ -394,10 +394,10 @@ impl<V> HammingIndex<V> {
         let hash = words(hash);
         let slot = self.store(hash, value);
         self.recent.insert(&hash, slot);
-        if self.merge.as_ref().is_some_and(|merge| merge.builder.is_finished()) {
+        if self.merge_built() {
             self.wait_for_merge();
         }
-        if self.merge.is_none() && self.recent.len > RECENT_MIN.max(self.frozen.len / 8) {
+        if self.recent.len > RECENT_MIN.max(self.frozen.len / 8) {
             self.start_merge();
         }
     }

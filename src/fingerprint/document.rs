@@ -361,16 +361,19 @@ fn refine_corners(edges: &GrayImage, quad: &[Point<i32>; 4]) -> [(f64, f64); 4] 
     let original = quad.map(|p| (f64::from(p.x), f64::from(p.y)));
     let lines: Vec<Option<Line>> =
         (0..4).map(|side| fit_side(edges, original[side], original[(side + 1) % 4])).collect();
+    corners_of_sides(&lines, original, 0.05)
+}
+
+/// Each corner where its two fitted sides cross (side `i` runs from corner `i` to corner `i + 1`);
+/// a corner keeps its `original` place when a side is missing or the crossing would move it by
+/// more than `max_move` of the quad's diagonal.
+fn corners_of_sides(lines: &[Option<Line>], original: [(f64, f64); 4], max_move: f64) -> [(f64, f64); 4] {
     let diagonal = (original[0].0 - original[2].0).hypot(original[0].1 - original[2].1);
-    std::array::from_fn(|corner| {
-        let before = lines[(corner + 3) % 4];
-        let after = lines[corner];
-        match (before, after) {
-            (Some(a), Some(b)) => intersect(a, b)
-                .filter(|p| (p.0 - original[corner].0).hypot(p.1 - original[corner].1) < 0.05 * diagonal)
-                .unwrap_or(original[corner]),
-            _ => original[corner],
-        }
+    std::array::from_fn(|corner| match (lines[(corner + 3) % 4], lines[corner]) {
+        (Some(before), Some(after)) => intersect(before, after)
+            .filter(|p| (p.0 - original[corner].0).hypot(p.1 - original[corner].1) < max_move * diagonal)
+            .unwrap_or(original[corner]),
+        _ => original[corner],
     })
 }
 
@@ -480,18 +483,8 @@ fn sharpen_outline(rgb: &RgbImage, corners: &[(f32, f32); 4]) -> [(f32, f32); 4]
             (points.len() >= SAMPLES / 3).then(|| fit_line(&points))
         })
         .collect();
-    let diagonal = f64::from((corners[0].0 - corners[2].0).hypot(corners[0].1 - corners[2].1));
-    std::array::from_fn(|corner| {
-        let original = corners[corner];
-        match (lines[(corner + 3) % 4], lines[corner]) {
-            (Some(before), Some(after)) => intersect(before, after)
-                .filter(|p| {
-                    (p.0 - f64::from(original.0)).hypot(p.1 - f64::from(original.1)) < 0.02 * diagonal
-                })
-                .map_or(original, |p| (p.0 as f32, p.1 as f32)),
-            _ => original,
-        }
-    })
+    corners_of_sides(&lines, corners.map(|(x, y)| (f64::from(x), f64::from(y))), 0.02)
+        .map(|(x, y)| (x as f32, y as f32))
 }
 
 /// Where two lines (point, direction) cross; `None` when nearly parallel.
