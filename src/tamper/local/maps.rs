@@ -38,6 +38,36 @@ pub struct CellRegion {
     pub bounds: (u32, u32, u32, u32),
 }
 
+/// The largest 8-connected set of marked cells of a grid `cols` wide, as indices (marks are
+/// consumed).
+pub fn largest_component(marked: &mut [bool], cols: usize) -> Vec<usize> {
+    let rows = marked.len() / cols.max(1);
+    let mut largest = Vec::new();
+    for start in 0..marked.len() {
+        if !std::mem::take(&mut marked[start]) {
+            continue;
+        }
+        let (mut component, mut stack) = (Vec::new(), vec![start]);
+        while let Some(at) = stack.pop() {
+            component.push(at);
+            let (x, y) = ((at % cols) as i64, (at / cols) as i64);
+            for (dx, dy) in [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)] {
+                let (nx, ny) = (x + dx, y + dy);
+                if (0..cols as i64).contains(&nx) && (0..rows as i64).contains(&ny) {
+                    let next = ny as usize * cols + nx as usize;
+                    if std::mem::take(&mut marked[next]) {
+                        stack.push(next);
+                    }
+                }
+            }
+        }
+        if component.len() > largest.len() {
+            largest = component;
+        }
+    }
+    largest
+}
+
 fn median(values: &mut [f32]) -> f32 {
     values.sort_by(f32::total_cmp);
     values[values.len() / 2]

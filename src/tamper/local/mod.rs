@@ -8,8 +8,9 @@
 //! - aligned double quantization: blocks that fill the gaps of a twice-quantized histogram, and a
 //!   second 8×8 grid at another phase (`tamper.double_compression_local`);
 //! - noise: the flattest blocks' Laplacian residual (`tamper.noise_inconsistency`);
-//! - copy-move: a region repeated elsewhere in the image, by block matching with shift-vector
-//!   consensus (`tamper.copy_move`, in [`copy_move`]).
+//! - copy-move: a region repeated elsewhere in the image, found by block matching with shift-vector
+//!   consensus and by the autocorrelation of the noise residual (`tamper.copy_move`, in
+//!   [`copy_move`] and [`residual_shifts`]).
 //!
 //! A method that cannot decide on an image says so (`inconclusive`) instead of reporting clean.
 
@@ -17,6 +18,7 @@ pub mod blocks;
 pub mod copy_move;
 pub mod maps;
 pub mod quantization;
+pub mod residual_shifts;
 
 use serde::Deserialize;
 
@@ -399,8 +401,9 @@ impl LocalReport {
         let evidence = vec![
             Evidence::number("shift_x", copy.shift.0 as f64),
             Evidence::number("shift_y", copy.shift.1 as f64),
-            Evidence::number("matched_blocks", copy.blocks as f64),
-            Evidence::number("min_blocks", thresholds.min_blocks as f64),
+            Evidence::text("found_by", copy.found_by),
+            Evidence::number("region_support", copy.support as f64),
+            Evidence::number("min_region_support", copy.min_support as f64),
             Evidence::number("periodic_fraction", round2(copy.periodic_fraction)),
             Evidence::number("detail_correlation", round2(copy.detail_correlation)),
             Evidence::number("min_detail_correlation", thresholds.min_detail_correlation),
