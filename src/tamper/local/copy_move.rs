@@ -386,6 +386,11 @@ impl Full<'_> {
         f64::from(self.luma[y as usize * self.width + x as usize])
     }
 
+    /// The columns and rows whose detail and range can be measured (their squares lie inside).
+    fn interior(&self) -> (std::ops::Range<i64>, std::ops::Range<i64>) {
+        (DETAIL_RADIUS..self.width as i64 - DETAIL_RADIUS, DETAIL_RADIUS..self.height as i64 - DETAIL_RADIUS)
+    }
+
     /// Mean of the square of side `2·radius + 1` around the pixel.
     fn box_mean(&self, x: i64, y: i64, radius: i64) -> f64 {
         let mut sum = 0u32;
@@ -440,8 +445,7 @@ fn verified(
     let (x, y, w, h) = (i64::from(x), i64::from(y), i64::from(w), i64::from(h));
     let reach = factor as i64 + 1;
     // Grid points inside the first copy whose shifted points (and their neighbours) stay inside.
-    let (across, down) =
-        (DETAIL_RADIUS..full.width as i64 - DETAIL_RADIUS, DETAIL_RADIUS..full.height as i64 - DETAIL_RADIUS);
+    let (across, down) = full.interior();
     let inside = |px: i64, py: i64, s: (i64, i64)| {
         across.contains(&px)
             && down.contains(&py)
@@ -471,8 +475,7 @@ fn verified(
         }
     }
     let (_, shift) = best?;
-    let (across, down) =
-        (DETAIL_RADIUS..full.width as i64 - DETAIL_RADIUS, DETAIL_RADIUS..full.height as i64 - DETAIL_RADIUS);
+    let (across, down) = full.interior();
     let points_of = |grid: &[(i64, i64)]| -> Vec<Point> {
         grid.iter()
             .filter(|(px, py)| across.contains(px) && down.contains(py))
@@ -538,8 +541,7 @@ fn flat_detail_correlation(
     sampled: usize,
     offset: (i64, i64),
 ) -> Option<(f64, f64)> {
-    let (across, down) =
-        (DETAIL_RADIUS..full.width as i64 - DETAIL_RADIUS, DETAIL_RADIUS..full.height as i64 - DETAIL_RADIUS);
+    let (across, down) = full.interior();
     let mut samples: Vec<(f64, f64, f64)> = points
         .iter()
         .filter(|point| across.contains(&(point.at.0 + offset.0)) && down.contains(&(point.at.1 + offset.1)))
@@ -548,7 +550,7 @@ fn flat_detail_correlation(
             (point.range.max(full.range(qx, qy)), point.detail, full.detail(qx, qy))
         })
         .collect();
-    if samples.len() * 2 < sampled {
+    if samples.is_empty() || samples.len() * 2 < sampled {
         return None;
     }
     let half = samples.len() / 2;

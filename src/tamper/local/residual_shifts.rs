@@ -12,11 +12,9 @@
 //! Hand-written on top of `realfft`/`rustfft`: no crate computes a 2-D autocorrelation or this
 //! region test.
 
-use std::sync::Arc;
-
 use realfft::RealFftPlanner;
 use realfft::num_complex::Complex;
-use rustfft::{Fft, FftPlanner};
+use rustfft::FftPlanner;
 
 use super::copy_move::CopyMoveThresholds;
 use super::maps::{CellMap, largest_component};
@@ -106,19 +104,19 @@ impl Residual {
             row[..self.width].copy_from_slice(&self.values[y * self.width..(y + 1) * self.width]);
             forward.process(&mut row, out).expect("buffer sizes come from the plan");
         }
-        let mut columns = FftPlanner::<f32>::new();
-        let (down, up) = (columns.plan_fft_forward(ph), columns.plan_fft_inverse(ph));
+        // Down each column: forward, the power spectrum, back.
+        let mut column_planner = FftPlanner::<f32>::new();
+        let (down, up) = (column_planner.plan_fft_forward(ph), column_planner.plan_fft_inverse(ph));
         let mut column = vec![Complex::new(0f32, 0f32); ph];
         for x in 0..half {
-            let transform = |column: &mut Vec<Complex<f32>>, fft: &Arc<dyn Fft<f32>>| fft.process(column);
             for (y, value) in column.iter_mut().enumerate() {
                 *value = spectrum[y * half + x];
             }
-            transform(&mut column, &down);
+            down.process(&mut column);
             for value in &mut column {
                 *value = Complex::new(value.norm_sqr(), 0.0);
             }
-            transform(&mut column, &up);
+            up.process(&mut column);
             for (y, value) in column.iter().enumerate() {
                 spectrum[y * half + x] = *value;
             }
@@ -139,8 +137,11 @@ impl Residual {
     fn mean_product(&self, shift: (i64, i64)) -> f32 {
         let (w, h) = (self.width as i64, self.height as i64);
         let (xs, ys) = (0.max(-shift.0)..w.min(w - shift.0), 0.max(-shift.1)..h.min(h - shift.1));
+        if xs.is_empty() || ys.is_empty() {
+            return 0.0;
+        }
         let (mut sum, mut count) = (0f32, 0usize);
-        let (x0, x1) = (xs.start as usize, xs.end.max(xs.start) as usize);
+        let (x0, x1) = (xs.start as usize, xs.end as usize);
         for y in ys.step_by(4) {
             let here = &self.values[y as usize * self.width..][..self.width];
             let there = &self.values[(y + shift.1) as usize * self.width..][..self.width];
