@@ -152,29 +152,37 @@ impl Residual {
         if count == 0 { 0.0 } else { sum / count as f32 }
     }
 
-    /// Correlation of the residual with itself at `shift`, per cell of `cell` pixels (NaN where a
-    /// cell has too few pixels whose partner is inside the plane, or no residual).
-    fn cell_correlation(&self, shift: (i64, i64), cell: usize) -> (usize, usize, Vec<f32>) {
+    /// Correlation of the residual with itself at `shift`, per cell of `cell` pixels, over the
+    /// cells `within` (bounds in cells: x0, y0, x1, y1, end excluded; NaN elsewhere, and where a cell
+    /// has too few pixels whose partner is inside the plane, or no residual).
+    fn cell_correlation(
+        &self,
+        shift: (i64, i64),
+        cell: usize,
+        within: (usize, usize, usize, usize),
+    ) -> (usize, usize, Vec<f32>) {
         let (cols, rows) = (self.width / cell, self.height / cell);
         let mut sums = vec![[0f32; 4]; cols * rows];
         let (w, h) = (self.width as i64, self.height as i64);
-        let ys = 0.max(-shift.1)..(h.min(h - shift.1)).min(rows as i64 * cell as i64);
-        let xs =
-            0.max(-shift.0) as usize..(w.min(w - shift.0)).min(cols as i64 * cell as i64).max(0) as usize;
+        let (x0, y0) = ((within.0 * cell) as i64, (within.1 * cell) as i64);
+        let (x1, y1) = ((within.2.min(cols) * cell) as i64, (within.3.min(rows) * cell) as i64);
+        let ys = y0.max(-shift.1)..(h - shift.1).min(y1);
+        let xs = x0.max(-shift.0) as usize..(w - shift.0).min(x1).max(0) as usize;
         for y in ys {
             let here = &self.values[y as usize * self.width..][..self.width];
             let there = &self.values[(y + shift.1) as usize * self.width..][..self.width];
             let row = (y as usize / cell) * cols;
-            // One cell's stretch of the row at a time: plain slices the compiler vectorises.
+            // One cell's stretch of the row at a time, as plain slices.
             let mut x = xs.start;
             while x < xs.end {
                 let end = ((x / cell + 1) * cell).min(xs.end);
                 let partner = (x as i64 + shift.0) as usize;
-                let (ab, aa, bb) = products(&here[x..end], &there[partner..partner + end - x]);
                 let sum = &mut sums[row + x / cell];
-                sum[0] += ab;
-                sum[1] += aa;
-                sum[2] += bb;
+                for (&a, &b) in here[x..end].iter().zip(&there[partner..partner + end - x]) {
+                    sum[0] += a * b;
+                    sum[1] += a * a;
+                    sum[2] += b * b;
+                }
                 sum[3] += (end - x) as f32;
                 x = end;
             }
@@ -240,9 +248,12 @@ fn peak_shifts(residual: &Residual, thresholds: &CopyMoveThresholds) -> Vec<(i64
         correlation.chunks_exact(columns).map(|row| row.iter().sum::<f32>() / columns as f32).collect();
     let mut column_means = vec![0f32; columns];
     for row in correlation.chunks_exact(columns) {
-        for (mean, &value) in column_means.iter_mut().zip(row) {
-            *mean += value / rows as f32;
+        for (sum, &value) in column_means.iter_mut().zip(row) {
+            *sum += value;
         }
+    }
+    for mean in &mut column_means {
+        *mean /= rows as f32;
     }
     let mut peaks: Vec<(f32, (i64, i64))> = Vec::new();
     for (y, &row_mean) in row_means.iter().enumerate().take(rows / 2 + 1) {
@@ -256,7 +267,8 @@ fn peak_shifts(residual: &Residual, thresholds: &CopyMoveThresholds) -> Vec<(i64
                 continue;
             }
             let value = lines[1][column];
-            let (left, right) = ((column + columns - 1) % columns, (column + 1) % columns);
+            let left = if column == 0 { columns - 1 } else { column - 1 };
+            let right = if column + 1 == columns { 0 } else { column + 1 };
             let is_peak = lines.iter().enumerate().all(|(i, line)| {
                 line[left] < value && line[right] < value && (i == 1 || line[column] < value)
             });
@@ -301,7 +313,7 @@ pub fn shift_candidates(
     peak_shifts(&residual, thresholds)
         .into_iter()
         .filter_map(|shift| {
-            let (cols, rows, values) = residual.cell_correlation(shift, cell);
+            let (cols, rows, values) = residual.cell_correlation(shift, cell, (0, 0, usize::MAX, usize::MAX));
             let mut marked: Vec<bool> = values.iter().map(|&v| v >= min).collect();
             let component: Vec<(usize, usize)> =
                 largest_component(&mut marked, cols).into_iter().map(|i| (i % cols, i / cols)).collect();
@@ -314,7 +326,7 @@ pub fn shift_candidates(
                 return None;
             }
             let repeats = [(-shift.0, -shift.1), (2 * shift.0, 2 * shift.1)]
-                .map(|s| residual.cell_correlation(s, cell).2);
+                .map(|s| residual.cell_correlation(s, cell, (x0, y0, x1, y1)).2);
             let (mut tested, mut periodic) = (0usize, 0usize);
             for &(cx, cy) in &component {
                 let at = cy * cols + cx;
