@@ -228,7 +228,19 @@ fn key(description: &Description, step: f32, offset: f32) -> u32 {
 /// The strongest copy-move region of the luma (`width` × `height`, row-major), if any passes.
 pub fn detect(luma: &[u8], width: usize, height: usize, thresholds: &CopyMoveThresholds) -> Option<CopyMove> {
     let plane = Plane::new(luma, width, height, thresholds.working_side)?;
-    let pairs = paired_blocks(&plane, thresholds);
+    let full = Full { luma, width, height };
+    block_matched(&plane, thresholds)
+        .into_iter()
+        .map(|found| (found, plane.factor))
+        .chain(noise_correlated(luma, width, height, thresholds))
+        .filter_map(|(found, factor)| verified(found, full, factor, thresholds))
+        // The strongest; on a tie, the first found.
+        .reduce(|best, found| if found.score > best.score { found } else { best })
+}
+
+/// Regions that block matching pairs up, for the `MAX_CANDIDATES` best-supported distinct shifts.
+fn block_matched(plane: &Plane, thresholds: &CopyMoveThresholds) -> Vec<CopyMove> {
+    let pairs = paired_blocks(plane, thresholds);
     let mut votes: Vec<((i64, i64), usize)> = Vec::new();
     let mut sorted: Vec<(i64, i64)> = pairs.iter().map(|&(_, shift)| shift).collect();
     sorted.sort_unstable();
@@ -248,8 +260,8 @@ pub fn detect(luma: &[u8], width: usize, height: usize, thresholds: &CopyMoveThr
         .filter(|&(_, n)| n >= thresholds.min_blocks)
         .collect();
     shifts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut best: Option<CopyMove> = None;
     let mut tried: Vec<(i64, i64)> = Vec::new();
+    let mut found = Vec::new();
     for (shift, _) in shifts {
         if tried.len() == MAX_CANDIDATES
             || tried.iter().any(|t| (t.0 - shift.0).abs() <= 2 && (t.1 - shift.1).abs() <= 2)
@@ -257,13 +269,19 @@ pub fn detect(luma: &[u8], width: usize, height: usize, thresholds: &CopyMoveThr
             continue;
         }
         tried.push(shift);
-        let found = region_of(&plane, &pairs, shift, thresholds)
-            .and_then(|found| verified(found, Full { luma, width, height }, plane.factor, thresholds));
-        if let Some(found) = found.filter(|f| best.as_ref().is_none_or(|b| f.score > b.score)) {
-            best = Some(found);
-        }
+        found.extend(region_of(plane, &pairs, shift, thresholds));
     }
-    for candidate in residual_shifts::shift_candidates(luma, width, height, thresholds) {
+    found
+}
+
+/// Regions the noise residual's autocorrelation finds, each with its plane's reduction factor.
+fn noise_correlated(
+    luma: &[u8],
+    width: usize,
+    height: usize,
+    thresholds: &CopyMoveThresholds,
+) -> impl Iterator<Item = (CopyMove, usize)> {
+    residual_shifts::shift_candidates(luma, width, height, thresholds).into_iter().map(|candidate| {
         let found = CopyMove {
             shift: candidate.shift,
             found_by: "noise_autocorrelation",
@@ -275,12 +293,8 @@ pub fn detect(luma: &[u8], width: usize, height: usize, thresholds: &CopyMoveThr
             score: candidate.cells as f64 / thresholds.residual_min_cells as f64,
             map: candidate.map,
         };
-        let found = verified(found, Full { luma, width, height }, candidate.factor, thresholds);
-        if let Some(found) = found.filter(|f| best.as_ref().is_none_or(|b| f.score > b.score)) {
-            best = Some(found);
-        }
-    }
-    best
+        (found, candidate.factor)
+    })
 }
 
 /// Pairs of matching textured blocks: (first block's index, shift to the second), shifts turned to
