@@ -100,24 +100,24 @@ pub fn pdq_from_rgb(rgb: &[u8], width: usize, height: usize) -> PdqHashes {
 
 /// PDQ of a luma plane (`width` × `height`, row-major, 0..255 scale).
 pub fn pdq_from_luma(mut luma: Vec<f32>, width: usize, height: usize) -> PdqHashes {
-    let mut scratch = vec![0f32; luma.len()];
     let window_along_rows = jarosz_window(width);
     let window_along_cols = jarosz_window(height);
-    // The Jarosz filter: two passes of a box filter in each direction approximate a tent.
-    for _ in 0..2 {
-        for row in 0..height {
-            box_1d(&luma, &mut scratch, row * width, width, window_along_rows);
-        }
-        box_columns(&scratch, &mut luma, width, height, window_along_cols);
-    }
-    let mut plane = [[0f32; PLANE]; PLANE];
-    for (i, row) in plane.iter_mut().enumerate() {
-        let source_row = (((i as f64 + 0.5) * height as f64) / PLANE as f64) as usize;
-        for (j, value) in row.iter_mut().enumerate() {
-            let source_col = (((j as f64 + 0.5) * width as f64) / PLANE as f64) as usize;
-            *value = luma[source_row * width + source_col];
-        }
-    }
+    let samples = |length: usize| -> [usize; PLANE] {
+        std::array::from_fn(|i| (((i as f64 + 0.5) * length as f64) / PLANE as f64) as usize)
+    };
+    let (sample_rows, sample_cols) = (samples(height), samples(width));
+    // The Jarosz filter: two passes of a box filter in each direction approximate a tent. Only its
+    // 64 × 64 samples are read, so the second pass down the columns runs on the sampled columns.
+    let mut scratch = vec![0f32; luma.len()];
+    box_rows(&luma, &mut scratch, width, height, window_along_rows);
+    box_columns(&scratch, &mut luma, width, height, window_along_cols);
+    box_rows(&luma, &mut scratch, width, height, window_along_rows);
+    let sampled: Vec<f32> =
+        (0..height).flat_map(|row| sample_cols.map(|column| scratch[row * width + column])).collect();
+    let mut filtered = vec![0f32; height * PLANE];
+    box_columns(&sampled, &mut filtered, PLANE, height, window_along_cols);
+    let plane: [[f32; PLANE]; PLANE] =
+        std::array::from_fn(|i| std::array::from_fn(|j| filtered[sample_rows[i] * PLANE + j]));
     let quality = quality_metric(&plane);
     let coefficients = dct_64_to_16(&plane);
     let dihedral = dihedral_blocks(&coefficients).map(|block| threshold_at_median(&block));
@@ -129,45 +129,71 @@ fn jarosz_window(dimension: usize) -> usize {
     dimension.div_ceil(2 * PLANE)
 }
 
-/// One-dimensional box filter over `length` values from `start`, with windows that shrink at the
-/// ends (the reference's `box1DFloat`, along a row).
-fn box_1d(input: &[f32], output: &mut [f32], start: usize, length: usize, window: usize) {
+/// The reference's one-dimensional box filter (`box1DFloat`) along every row, [`ROW_LANES`] rows at a
+/// time: their running sums are independent, so the processor adds them in parallel instead of
+/// waiting on one sum. Each value sees the reference's sequence of additions, so the result is
+/// bit-identical. The last group is clamped to the last row (a row filtered twice is written twice
+/// with the same values).
+fn box_rows(input: &[f32], output: &mut [f32], width: usize, height: usize, window: usize) {
     let half = (window + 2) / 2;
-    let (mut left, mut right, mut out) = (start, start, start);
-    let mut sum = 0f32;
-    let mut count = 0f32;
-    for _ in 0..half - 1 {
-        sum += input[right];
-        count += 1.0;
-        right += 1;
-    }
-    for _ in 0..(window + 1).saturating_sub(half) {
-        sum += input[right];
-        count += 1.0;
-        output[out] = sum / count;
-        right += 1;
-        out += 1;
-    }
-    for _ in 0..length.saturating_sub(window) {
-        sum += input[right];
-        sum -= input[left];
-        output[out] = sum / count;
-        left += 1;
-        right += 1;
-        out += 1;
-    }
-    for _ in 0..half - 1 {
-        sum -= input[left];
-        count -= 1.0;
-        output[out] = sum / count;
-        left += 1;
-        out += 1;
+    for first_row in (0..height).step_by(ROW_LANES) {
+        let starts: [usize; ROW_LANES] =
+            std::array::from_fn(|lane| (first_row + lane).min(height - 1) * width);
+        let mut sums = [0f32; ROW_LANES];
+        let mut count = 0f32;
+        let add = |sums: &mut [f32; ROW_LANES], column: usize| {
+            for (sum, start) in sums.iter_mut().zip(starts) {
+                *sum += input[start + column];
+            }
+        };
+        let subtract = |sums: &mut [f32; ROW_LANES], column: usize| {
+            for (sum, start) in sums.iter_mut().zip(starts) {
+                *sum -= input[start + column];
+            }
+        };
+        let mut write = |sums: &[f32; ROW_LANES], count: f32, column: usize| {
+            let values = sums.map(|sum| sum / count);
+            for (value, start) in values.into_iter().zip(starts) {
+                output[start + column] = value;
+            }
+        };
+        let (mut left, mut right, mut out) = (0, 0, 0);
+        for _ in 0..half - 1 {
+            add(&mut sums, right);
+            count += 1.0;
+            right += 1;
+        }
+        for _ in 0..(window + 1).saturating_sub(half) {
+            add(&mut sums, right);
+            count += 1.0;
+            write(&sums, count, out);
+            right += 1;
+            out += 1;
+        }
+        for _ in 0..width.saturating_sub(window) {
+            add(&mut sums, right);
+            subtract(&mut sums, left);
+            write(&sums, count, out);
+            left += 1;
+            right += 1;
+            out += 1;
+        }
+        for _ in 0..half - 1 {
+            subtract(&mut sums, left);
+            count -= 1.0;
+            write(&sums, count, out);
+            left += 1;
+            out += 1;
+        }
     }
 }
 
-/// [`box_1d`] down every column at once: row by row, with a running sum per column, so memory is
-/// read in order. Each column sees the same sequence of additions as `box_1d` gives it, so the
-/// result is bit-identical.
+/// Rows [`box_rows`] filters together.
+const ROW_LANES: usize = 8;
+
+/// The reference's one-dimensional box filter (`box1DFloat`) down every column at once: row by row,
+/// with a running sum per column, so memory is read in order. Each column sees the reference's
+/// sequence of additions, so the result is bit-identical.
 fn box_columns(input: &[f32], output: &mut [f32], width: usize, height: usize, window: usize) {
     let half = (window + 2) / 2;
     let row = |index: usize| &input[index * width..(index + 1) * width];
@@ -312,22 +338,67 @@ mod tests {
         assert_eq!(&pdq.to_bytes()[..2], &[0xf8, 0xf8]);
     }
 
+    /// The reference's `box1DFloat` transliterated: a box filter over `length` values from `start`,
+    /// with windows that shrink at the ends.
+    fn box_1d(input: &[f32], output: &mut [f32], start: usize, length: usize, window: usize) {
+        let half = (window + 2) / 2;
+        let (mut left, mut right, mut out) = (start, start, start);
+        let mut sum = 0f32;
+        let mut count = 0f32;
+        for _ in 0..half - 1 {
+            sum += input[right];
+            count += 1.0;
+            right += 1;
+        }
+        for _ in 0..(window + 1).saturating_sub(half) {
+            sum += input[right];
+            count += 1.0;
+            output[out] = sum / count;
+            right += 1;
+            out += 1;
+        }
+        for _ in 0..length.saturating_sub(window) {
+            sum += input[right];
+            sum -= input[left];
+            output[out] = sum / count;
+            left += 1;
+            right += 1;
+            out += 1;
+        }
+        for _ in 0..half - 1 {
+            sum -= input[left];
+            count -= 1.0;
+            output[out] = sum / count;
+            left += 1;
+            out += 1;
+        }
+    }
+
     #[test]
-    fn column_filter_is_bit_identical_to_the_row_filter_on_the_transpose() {
-        let (width, height) = (37, 53);
+    fn row_and_column_filters_are_bit_identical_to_the_reference() {
+        // 37 rows: four full groups of box_rows and a partial one.
+        let (width, height) = (53, 37);
         let image: Vec<f32> = (0..width * height).map(|i| ((i * 7919) % 256) as f32 * 0.731).collect();
         let transposed: Vec<f32> =
             (0..width * height).map(|i| image[(i % height) * width + i / height]).collect();
         for window in [1, 2, 3, 7] {
+            let mut reference_rows = vec![0f32; image.len()];
+            for row in 0..height {
+                box_1d(&image, &mut reference_rows, row * width, width, window);
+            }
+            let mut by_rows = vec![0f32; image.len()];
+            box_rows(&image, &mut by_rows, width, height, window);
+            let mut reference_columns = vec![0f32; image.len()];
+            for column in 0..width {
+                box_1d(&transposed, &mut reference_columns, column * height, height, window);
+            }
             let mut by_columns = vec![0f32; image.len()];
             box_columns(&image, &mut by_columns, width, height, window);
-            let mut by_rows = vec![0f32; image.len()];
-            for column in 0..width {
-                box_1d(&transposed, &mut by_rows, column * height, height, window);
-            }
-            for (i, value) in by_columns.iter().enumerate() {
+            for (i, (&row_value, &column_value)) in by_rows.iter().zip(&by_columns).enumerate() {
                 let (row, column) = (i / width, i % width);
-                assert_eq!(value.to_bits(), by_rows[column * height + row].to_bits(), "window {window}");
+                assert_eq!(row_value.to_bits(), reference_rows[i].to_bits(), "rows, window {window}");
+                let expected = reference_columns[column * height + row];
+                assert_eq!(column_value.to_bits(), expected.to_bits(), "columns, window {window}");
             }
         }
     }
