@@ -15,14 +15,13 @@ use image::imageops::{FilterType, resize};
 use image::{GrayImage, Luma, RgbImage};
 use imageproc::contours::find_contours;
 use imageproc::distance_transform::Norm;
-use imageproc::edges::canny;
 use imageproc::geometric_transformations::{Border, Interpolation, Projection, warp_into};
 use imageproc::geometry::{approximate_polygon_dp, contour_area, convex_hull, min_area_rect};
-use imageproc::gradients::sobel_gradients;
 use imageproc::morphology::dilate;
 use imageproc::point::Point;
 use serde::{Deserialize, Serialize};
 
+use super::fast_ops::{canny, resize_triangle, sobel_magnitudes};
 use super::pdq::{Pdq, pdq_from_luma};
 use crate::decode::planes::{WorkingPlanes, luma_of};
 
@@ -246,7 +245,7 @@ fn locate_card(rgb: &RgbImage, layout: &DocumentLayout) -> Option<Vec<(Framing, 
     let scale = (width.max(height) as f32 / layout.locate_long_side as f32).max(1.0);
     let small = if scale > 1.0 {
         let (w, h) = ((width as f32 / scale).round() as u32, (height as f32 / scale).round() as u32);
-        resize(rgb, w.max(1), h.max(1), FilterType::Triangle)
+        resize_triangle(rgb, w.max(1), h.max(1))
     } else {
         rgb.clone()
     };
@@ -508,7 +507,7 @@ fn colour_edges(rgb: &RgbImage, luma: &GrayImage) -> GrayImage {
     };
     let mut edges = canny(luma, 20.0, 50.0);
     let (width, height) = rgb.dimensions();
-    let half = resize(rgb, (width / 2).max(1), (height / 2).max(1), FilterType::Triangle);
+    let half = resize_triangle(rgb, (width / 2).max(1), (height / 2).max(1));
     let colour_difference = |weight: [i32; 3]| {
         canny(
             &plane(&half, &|[r, g, b]| {
@@ -547,7 +546,7 @@ fn card_shaped(quad: &[Point<i32>; 4], layout: &DocumentLayout) -> bool {
 /// Pixels of `luma` whose Sobel gradient is at least `min_gradient`: the steep edges of print (text,
 /// portrait, emblem), which a table's grain, however busy, does not reach.
 fn print_edges(luma: &GrayImage, min_gradient: u16) -> GrayImage {
-    let gradients = sobel_gradients(luma);
+    let gradients = sobel_magnitudes(luma);
     GrayImage::from_fn(luma.width(), luma.height(), |x, y| {
         Luma([if gradients.get_pixel(x, y).0[0] >= min_gradient { 255 } else { 0 }])
     })

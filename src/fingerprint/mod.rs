@@ -6,6 +6,7 @@
 //! has the same pixel digest while its file digest differs.
 
 pub mod document;
+mod fast_ops;
 pub mod pdq;
 
 use std::fmt;
@@ -14,7 +15,7 @@ use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use crate::decode::DecodedDocument;
-use crate::decode::planes::{WorkingPlanes, working_planes};
+use crate::decode::planes::{WorkingPlanes, box_averaged};
 use document::{DocumentLayout, DocumentPrint};
 
 /// A SHA-256 digest.
@@ -107,9 +108,9 @@ impl Fingerprints {
         planes: &WorkingPlanes,
         layout: &DocumentLayout,
     ) -> Self {
-        let plane = working_planes(&document.rgb, PDQ_LONG_SIDE);
-        let (width, height) = plane.rgb.dimensions();
-        let hashes = pdq::pdq_from_rgb(plane.rgb.as_raw(), width as usize, height as usize);
+        let (plane, _) = box_averaged(&document.rgb, PDQ_LONG_SIDE);
+        let (width, height) = plane.dimensions();
+        let hashes = pdq::pdq_from_rgb(plane.as_raw(), width as usize, height as usize);
         Fingerprints {
             exact: ExactFingerprints::compute(file, document),
             pdq: hashes.original(),
