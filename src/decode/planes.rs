@@ -45,9 +45,9 @@ pub fn box_averaged(image: &RgbImage, max_long_side: u32) -> (Cow<'_, RgbImage>,
     let (out_width, out_height) = ((width / factor).max(1) as usize, (height / factor).max(1) as usize);
     let (factor_px, stride) = (factor as usize, width as usize * 3);
     let count = factor.min(width) * factor.min(height);
-    // Rounded means without an integer division per value: the product's error (about 2⁻⁵² of it)
-    // is far below the gap of at least 1 / (255 · count) between a non-integer quotient and the next
-    // integer, so truncation gives `(sum + count / 2) / count` exactly.
+    // Rounded means without an integer division per value: the product's relative error (about
+    // 2⁻⁵²) is far below the smallest relative gap between a non-integer quotient (at most 256) and
+    // the next integer, 1 / (256 · count), so truncation gives `(sum + count / 2) / count` exactly.
     let inverse = 1.0 / f64::from(count);
     let mut averaged = vec![0u8; out_width * out_height * 3];
     // Rows are summed column by column first (a loop the compiler vectorises), then each block's

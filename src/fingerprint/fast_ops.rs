@@ -6,9 +6,9 @@
 //! - imageproc 0.27 runs every Sobel through its generic kernel loop, with a clamped read per tap, and
 //!   bins every gradient's direction with `atan2` (40 % of the time). Here the taps are read from three
 //!   row slices and the bins come from integer comparisons.
-//! - image 0.25 resamples through generic four-channel pixels and recomputes each output row's and
-//!   column's weights for every pixel (20 %). Here the weights are computed once per row and column,
-//!   and whole rows are accumulated at a time, in the same order, so every sum is the same.
+//! - image 0.25 resamples through generic four-channel `f32` pixels, and its horizontal pass walks
+//!   down each output column across every row (20 %). Here three channels are accumulated a whole
+//!   row at a time, each value in the same order as image's, so every sum is the same.
 
 use image::{GrayImage, ImageBuffer, Luma, RgbImage};
 use imageproc::filter::gaussian_blur_f32;
