@@ -129,6 +129,17 @@ fn prefetch<T>(value: &T) {
     }
 }
 
+/// Asks the processor to start loading the first [`PREFETCH_LINES`] cache lines of `run`.
+fn prefetch_run<T>(run: &[T]) {
+    let per_line = (CACHE_LINE / size_of::<T>()).max(1);
+    for value in run.iter().step_by(per_line).take(PREFETCH_LINES) {
+        prefetch(value);
+    }
+}
+
+/// Bytes in a cache line.
+const CACHE_LINE: usize = 64;
+
 /// Does a table entry's filter rule it out at `radius`?
 fn filtered_out(entry: &[u64; 2], query: &[u64; 2], radius: u32) -> bool {
     (entry[0] ^ query[0]).count_ones() + (entry[1] ^ query[1]).count_ones() > radius
@@ -227,9 +238,7 @@ impl Frozen {
                 (key, table.offsets[row] as usize, table.offsets[row + 1] as usize)
             }));
             for &(_, start, end) in &rows {
-                for at in (start..end).step_by(4).take(PREFETCH_LINES) {
-                    prefetch(&table.filters[at]);
-                }
+                prefetch_run(&table.filters[start..end]);
             }
             for &(key, start, end) in &rows {
                 for at in start..end {
@@ -276,10 +285,15 @@ impl Recent {
         Recent { substrings, buckets: (0..RECENT_TABLES << 16).map(|_| Vec::new()).collect(), len: 0 }
     }
 
+    /// The bucket of `key` in table `table`.
+    fn bucket(table: usize, key: u32) -> usize {
+        (table << 16) | key as usize
+    }
+
     fn insert(&mut self, hash: &Words, slot: u32) {
         for (table, substring) in self.substrings.iter().enumerate() {
-            let bucket = (table << 16) | substring.key(hash) as usize;
-            self.buckets[bucket].push(Entry { filter: substring.filter(hash), slot });
+            self.buckets[Self::bucket(table, substring.key(hash))]
+                .push(Entry { filter: substring.filter(hash), slot });
         }
         self.len += 1;
     }
@@ -288,7 +302,7 @@ impl Recent {
     fn remove(&mut self, hash: &Words, slot: u32) -> bool {
         let mut found = false;
         for (table, substring) in self.substrings.iter().enumerate() {
-            let bucket = &mut self.buckets[(table << 16) | substring.key(hash) as usize];
+            let bucket = &mut self.buckets[Self::bucket(table, substring.key(hash))];
             if let Some(position) = bucket.iter().position(|entry| entry.slot == slot) {
                 bucket.swap_remove(position);
                 found = true;
@@ -310,11 +324,9 @@ impl Recent {
             keys_within(substring.key(query), substring.bits, table_radius, &mut probes);
             // As in the frozen layer: every bucket's first entries requested, then read.
             buckets.clear();
-            buckets.extend(probes.iter().map(|&key| self.buckets[(table << 16) | key as usize].as_slice()));
+            buckets.extend(probes.iter().map(|&key| self.buckets[Self::bucket(table, key)].as_slice()));
             for bucket in &buckets {
-                for entry in bucket.iter().step_by(3).take(PREFETCH_LINES) {
-                    prefetch(entry);
-                }
+                prefetch_run(bucket);
             }
             for entry in buckets.iter().flat_map(|bucket| bucket.iter()) {
                 if !filtered_out(&{ entry.filter }, &filter, radius) {

@@ -95,12 +95,11 @@ pub(crate) fn sobel_magnitudes(image: &GrayImage) -> ImageBuffer<Luma<u16>, Vec<
 /// then rows, rounded.
 pub(crate) fn resize_triangle(image: &RgbImage, width: u32, height: u32) -> RgbImage {
     let (source_width, source_height) = image.dimensions();
-    if source_width == 0 || source_height == 0 || (width, height) == (source_width, source_height) {
-        return if source_width == 0 || source_height == 0 {
-            RgbImage::new(width, height)
-        } else {
-            image.clone()
-        };
+    if source_width == 0 || source_height == 0 {
+        return RgbImage::new(width, height);
+    }
+    if (width, height) == (source_width, source_height) {
+        return image.clone();
     }
     let row_length = source_width as usize * 3;
     let mut columns_done = Vec::with_capacity(row_length * height as usize);
