@@ -239,6 +239,9 @@ impl Engine {
             .is_some()
             .then(|| self.registering.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let matches = self.matches(&fingerprints.exact, &fingerprints.document, request.account_id)?;
+        let crop_print = registration_target
+            .is_some()
+            .then(|| self.read_index().crop_print_to_store(&fingerprints.document, &self.models.reuse));
         stopwatch.lap("match");
 
         let mut findings = quality.findings.clone();
@@ -258,6 +261,7 @@ impl Engine {
                     reason_codes: assessment.findings.iter().map(|f| f.finding.code.as_str()).collect(),
                     policy_version: self.models.policy.version(),
                     zone_hashes: Some(&fingerprints.document.upright),
+                    crop_print: crop_print.as_ref(),
                     links: matches
                         .iter()
                         .filter(|m| reuse::is_perceptual(m.kind))
@@ -270,6 +274,7 @@ impl Engine {
                         document_id: document_id.clone(),
                         registered_at_ms: outcome.registered_at_ms,
                         hashes: fingerprints.document.upright,
+                        crop: crop_print,
                     });
                 }
                 drop(registering);
@@ -403,5 +408,64 @@ mod tests {
         });
         counts.sort_unstable();
         assert_eq!(counts, vec![0, 1, 2, 3, 4, 5]);
+    }
+
+    /// A crop of a registered card (here 9 % off the left and top, 4 % off the right and bottom) is
+    /// found through the keypoints stored for its layout, also after the index is rebuilt from the
+    /// store; another holder's card of the same template is not.
+    #[test]
+    fn a_cropped_capture_is_found_after_a_restart() {
+        use crate::eval::captures::encode_jpeg;
+        use crate::eval::cards::{CARD_HEIGHT, CARD_WIDTH, Template};
+        use rand::SeedableRng;
+
+        let template = Template::new(0);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let (holder, stranger) = (template.holder(&mut rng), template.holder(&mut rng));
+        let card = template.render(&holder);
+        let dir = tempfile::tempdir().unwrap();
+        let register = |engine: &Engine, account: &str, image: &[u8]| {
+            let account = AccountId::new(account).unwrap();
+            let document = DocumentId::new("licence").unwrap();
+            let request = AnalyzeRequest {
+                image,
+                account_id: Some(&account),
+                document_id: Some(&document),
+                register: true,
+                include_evidence_images: false,
+            };
+            engine.analyze(request).unwrap();
+        };
+        {
+            let engine = Engine::with_store(
+                DecodeLimits::default(),
+                Models::embedded(),
+                Store::open(dir.path()).unwrap(),
+            )
+            .unwrap();
+            register(&engine, "first-holder", &encode_jpeg(&card, 92));
+            register(&engine, "second-holder", &encode_jpeg(&template.render(&stranger), 92));
+        }
+        let engine =
+            Engine::with_store(DecodeLimits::default(), Models::embedded(), Store::open(dir.path()).unwrap())
+                .unwrap();
+        let (left, top) = (CARD_WIDTH * 9 / 100, CARD_HEIGHT * 9 / 100);
+        let (width, height) = (CARD_WIDTH * 87 / 100, CARD_HEIGHT * 87 / 100);
+        let cropped = image::imageops::crop_imm(&card, left, top, width, height).to_image();
+        let query = encode_jpeg(&cropped, 90);
+        let request = AnalyzeRequest {
+            image: &query,
+            account_id: None,
+            document_id: None,
+            register: false,
+            include_evidence_images: false,
+        };
+        let report = engine.analyze(request).unwrap();
+        use crate::findings::ReasonCode;
+        let found: Vec<(&str, ReasonCode)> =
+            report.matches.iter().map(|m| (m.account_id.as_str(), m.kind)).collect();
+        assert_eq!(found, [("first-holder", ReasonCode::ReuseSameDocument)]);
+        let framing = report.matches[0].evidence.iter().find(|e| e.name == "framing").unwrap();
+        assert_eq!(framing.value, crate::findings::EvidenceValue::Text("crop_fitted_from_keypoints".into()));
     }
 }

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::findings::ReasonCode;
 use crate::fingerprint::ExactFingerprints;
-use crate::fingerprint::document::ZoneHashes;
+use crate::fingerprint::document::{CropPrint, ZoneHashes};
 use crate::ids::{AccountId, DocumentId};
 use crate::policy::Decision;
 use crate::reuse::perceptual::IndexedDocument;
@@ -53,6 +53,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account_id, document_id, other_account_id, other_document_id)
     ) WITHOUT ROWID;
     CREATE INDEX document_links_by_other ON document_links (other_account_id);
+",
+    "
+    -- What finds cropped captures (fingerprint::document::CropPrint::to_bytes): inner-zone hashes
+    -- and, for a card of a layout not stored before, its keypoints. NULL for documents registered
+    -- before; they are not found from crops.
+    ALTER TABLE documents ADD COLUMN crop_print BLOB;
 ",
 ];
 
@@ -162,6 +168,8 @@ pub struct NewRegistration<'a> {
     pub policy_version: &'a str,
     /// Zone hashes for perceptual matching.
     pub zone_hashes: Option<&'a ZoneHashes>,
+    /// Inner-zone hashes and keypoints for finding crops.
+    pub crop_print: Option<&'a CropPrint>,
     /// Perceptual reuse of earlier registrations found for it: (account, document, kind, distance).
     pub links: Vec<(&'a AccountId, &'a DocumentId, ReasonCode, u32)>,
 }
@@ -264,8 +272,8 @@ impl Store {
         transaction.execute(
             "INSERT INTO documents (account_id, document_id, file_sha256, pixel_sha256, decision,
                                     risk_score, reason_codes, policy_version, registered_at_ms,
-                                    zone_hashes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                    zone_hashes, crop_print)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 registration.account_id.as_str(),
                 registration.document_id.as_str(),
@@ -277,6 +285,7 @@ impl Store {
                 registration.policy_version,
                 registered_at_ms,
                 registration.zone_hashes.map(|hashes| hashes.to_bytes().to_vec()),
+                registration.crop_print.map(CropPrint::to_bytes),
             ],
         )?;
         for (other_account, other_document, kind, distance) in &registration.links {
@@ -317,21 +326,33 @@ impl Store {
     pub fn indexed_documents(&self) -> Result<Vec<IndexedDocument>, StoreError> {
         let connection = self.lock();
         let mut statement = connection.prepare(
-            "SELECT account_id, document_id, registered_at_ms, zone_hashes FROM documents
+            "SELECT account_id, document_id, registered_at_ms, zone_hashes, crop_print FROM documents
              WHERE zone_hashes IS NOT NULL",
         )?;
         let rows = statement.query_map([], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get(2)?, row.get::<_, Vec<u8>>(3)?))
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get(2)?,
+                row.get::<_, Vec<u8>>(3)?,
+                row.get::<_, Option<Vec<u8>>>(4)?,
+            ))
         })?;
         rows.map(|row| {
-            let (account_id, document_id, registered_at_ms, hashes) = row?;
+            let (account_id, document_id, registered_at_ms, hashes, crop) = row?;
             let hashes =
                 ZoneHashes::from_bytes(&hashes).ok_or_else(|| damaged("zone_hashes of the wrong length"))?;
+            let crop = crop
+                .map(|bytes| {
+                    CropPrint::from_bytes(&bytes).ok_or_else(|| damaged("crop_print of the wrong length"))
+                })
+                .transpose()?;
             Ok(IndexedDocument {
                 account_id: stored_id(AccountId::new(account_id))?,
                 document_id: stored_id(DocumentId::new(document_id))?,
                 registered_at_ms,
                 hashes,
+                crop,
             })
         })
         .collect()
@@ -460,6 +481,7 @@ mod tests {
             reason_codes: Vec::new(),
             policy_version: "test",
             zone_hashes: None,
+            crop_print: None,
             links: Vec::new(),
         })
     }

@@ -21,7 +21,7 @@ use crate::decode::{DecodeLimits, decode};
 use crate::engine::Models;
 use crate::findings::ReasonCode;
 use crate::fingerprint::Fingerprints;
-use crate::fingerprint::document::DocumentPrint;
+use crate::fingerprint::document::{DocumentPrint, InnerHashes};
 use crate::fingerprint::pdq::Pdq;
 use crate::ids::{AccountId, DocumentId};
 use crate::index::HammingIndex;
@@ -79,6 +79,11 @@ pub struct DistanceSummary {
     pub data: [u32; 5],
     /// Global PDQ distance quantiles.
     pub global_pdq: [u32; 5],
+    /// Inner portrait-zone distance quantiles, the query read as a crop in its closest fitted frame
+    /// (in place when none fits).
+    pub inner_portrait: [u32; 5],
+    /// Inner data-zone distance quantiles, likewise.
+    pub inner_data: [u32; 5],
 }
 
 /// The evaluation's results.
@@ -115,6 +120,8 @@ pub struct ReuseEvaluation {
     pub photo_groups: Vec<PhotoGroup>,
     /// Distances per query kind.
     pub distances: BTreeMap<String, DistanceSummary>,
+    /// Keypoints stored for the cards' layouts (registrations that started a layout).
+    pub stored_keypoints: usize,
 }
 
 /// Real photos linked to each other.
@@ -165,8 +172,9 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
         let account = AccountId::new(format!("t{template}-c{card}")).expect("valid id");
         Original { account, template, holder, prints }
     });
-    let registered = Registered::new(&originals);
+    let registered = Registered::new(&originals, models);
     result.cards = originals.len();
+    result.stored_keypoints = registered.index.stored_keypoints();
     result.card_pairs = pairs(originals.len());
     result.same_template_pairs = config.templates * pairs(config.cards_per_template);
 
@@ -198,13 +206,15 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
         let bytes = capture.apply(&template.render(&original.holder), &mut rng);
         (capture, prints_of(&bytes, models))
     });
-    let mut distances: BTreeMap<String, Vec<(u32, u32, u32)>> = BTreeMap::new();
+    let mut distances: BTreeMap<String, Vec<Distances>> = BTreeMap::new();
     for (number, (capture, prints)) in captured.iter().enumerate() {
         let Some(prints) = prints else { continue };
-        let source = &originals[number];
         let detection = result.captures.entry(capture.name().to_owned()).or_default();
         registered.score(detection, prints, number, ReasonCode::ReuseSameDocument, models);
-        distances.entry(capture.name().to_owned()).or_default().push(zone_distances(prints, &source.prints));
+        distances
+            .entry(capture.name().to_owned())
+            .or_default()
+            .push(registered.distances(prints, number, models));
     }
     for detection in result.captures.values() {
         add(&mut result.captures_total, detection);
@@ -230,14 +240,13 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
     });
     for (number, keep_portrait, prints) in &swapped {
         let Some(prints) = prints else { continue };
-        let source = &originals[*number];
         let (detection, kind, name) = if *keep_portrait {
             (&mut result.same_portrait, ReasonCode::ReuseSamePortrait, "same_portrait")
         } else {
             (&mut result.same_personal_data, ReasonCode::ReuseSamePersonalData, "same_personal_data")
         };
         registered.score(detection, prints, *number, kind, models);
-        distances.entry(name.to_owned()).or_default().push(zone_distances(prints, &source.prints));
+        distances.entry(name.to_owned()).or_default().push(registered.distances(prints, *number, models));
     }
 
     // Distinct cards of one template, sampled, for the calibration table.
@@ -249,10 +258,11 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
             let a = template * per_template + rng.random_range(0..per_template);
             let b = template * per_template + rng.random_range(0..per_template);
             if a != b {
-                distances
-                    .entry("distinct_same_template".to_owned())
-                    .or_default()
-                    .push(zone_distances(&originals[a].prints, &originals[b].prints));
+                distances.entry("distinct_same_template".to_owned()).or_default().push(registered.distances(
+                    &originals[a].prints,
+                    b,
+                    models,
+                ));
             }
         }
     }
@@ -294,7 +304,7 @@ fn evaluate_photos(config: &ReuseEvalConfig, models: &Models, result: &mut Reuse
         })
         .collect();
     let images: Vec<&image::RgbImage> = loaded.iter().flatten().map(|(image, _)| image).collect();
-    let mut registered = Registered::new(&photos);
+    let mut registered = Registered::new(&photos, models);
     let mut links = Vec::new();
     for (number, photo) in photos.iter().enumerate() {
         for hit in registered.search_original(number, models) {
@@ -352,24 +362,64 @@ struct Registered<'a> {
     /// Per original, the numbers of the others that show the same document (a real corpus holds
     /// true duplicates): matching them is neither a detection nor a wrong match.
     duplicates: Vec<BTreeSet<usize>>,
+    /// Per original, the inner-zone hashes it was registered with.
+    stored_inner: Vec<InnerHashes>,
 }
 
 impl<'a> Registered<'a> {
-    fn new(originals: &'a [Original]) -> Self {
+    fn new(originals: &'a [Original], models: &Models) -> Self {
         let mut index = PerceptualIndex::new();
         let mut pdq_index = HammingIndex::new();
+        let mut stored_inner = Vec::with_capacity(originals.len());
         for (number, original) in originals.iter().enumerate() {
+            let crop = index.crop_print_to_store(&original.prints.document, &models.reuse);
+            stored_inner.push(crop.inner);
             index.insert(IndexedDocument {
                 account_id: original.account.clone(),
                 document_id: DocumentId::new("original").expect("valid id"),
                 registered_at_ms: number as i64,
                 hashes: original.prints.document.upright,
+                crop: Some(crop),
             });
             pdq_index.insert(&original.prints.pdq, number);
         }
         let numbers = originals.iter().enumerate().map(|(number, o)| (o.account.clone(), number)).collect();
         let duplicates = vec![BTreeSet::new(); originals.len()];
-        Registered { originals, index, pdq_index, numbers, duplicates }
+        Registered { originals, index, pdq_index, numbers, duplicates, stored_inner }
+    }
+
+    /// Distances of `query` to original `source` as registered, each in the query's best reading.
+    fn distances(&self, query: &Prints, source: usize, models: &Models) -> Distances {
+        let source_prints = &self.originals[source].prints;
+        let stored = &source_prints.document.upright;
+        let (portrait, data) = query
+            .document
+            .readings()
+            .map(|reading| {
+                let hashes = reading.hashes;
+                (
+                    hashes.portrait.hamming_distance(&stored.portrait),
+                    hashes.data.hamming_distance(&stored.data),
+                )
+            })
+            .min_by_key(|(portrait, data)| portrait + data)
+            .expect("at least two readings");
+        let stored_inner = &self.stored_inner[source];
+        let (inner_portrait, inner_data) = self
+            .index
+            .crop_readings(&query.document, &models.reuse)
+            .into_iter()
+            .map(|(_, inner)| inner)
+            .chain([query.document.inner])
+            .map(|inner| {
+                (
+                    inner.portrait.hamming_distance(&stored_inner.portrait),
+                    inner.data.hamming_distance(&stored_inner.data),
+                )
+            })
+            .min_by_key(|(portrait, data)| portrait + data)
+            .expect("the reading in place");
+        [portrait, data, query.pdq.hamming_distance(&source_prints.pdq), inner_portrait, inner_data]
     }
 
     /// Every other original the one numbered `number` is judged to reuse.
@@ -417,32 +467,24 @@ fn add(total: &mut Detection, part: &Detection) {
     total.baseline_wrong_matches += part.baseline_wrong_matches;
 }
 
-/// (portrait, data, global PDQ) distances of a query to a source, the query in its best reading.
-fn zone_distances(query: &Prints, source: &Prints) -> (u32, u32, u32) {
-    let stored = &source.document.upright;
-    let best = query
-        .document
-        .readings()
-        .map(|reading| {
-            let hashes = reading.hashes;
-            (hashes.portrait.hamming_distance(&stored.portrait), hashes.data.hamming_distance(&stored.data))
-        })
-        .min_by_key(|(portrait, data)| portrait + data)
-        .expect("at least two readings");
-    (best.0, best.1, query.pdq.hamming_distance(&source.pdq))
-}
+/// Distances of a query to its source: portrait zone, data zone, global PDQ, inner portrait zone,
+/// inner data zone.
+type Distances = [u32; 5];
 
-fn summarise(values: Vec<(u32, u32, u32)>) -> DistanceSummary {
-    let quantiles = |mut column: Vec<u32>| {
+fn summarise(values: Vec<Distances>) -> DistanceSummary {
+    let quantiles = |column: usize| {
+        let mut column: Vec<u32> = values.iter().map(|v| v[column]).collect();
         column.sort_unstable();
         let at = |q: f64| column[((column.len() - 1) as f64 * q).round() as usize];
         [at(0.0), at(0.05), at(0.5), at(0.95), at(1.0)]
     };
     DistanceSummary {
         pairs: values.len(),
-        portrait: quantiles(values.iter().map(|v| v.0).collect()),
-        data: quantiles(values.iter().map(|v| v.1).collect()),
-        global_pdq: quantiles(values.iter().map(|v| v.2).collect()),
+        portrait: quantiles(0),
+        data: quantiles(1),
+        global_pdq: quantiles(2),
+        inner_portrait: quantiles(3),
+        inner_data: quantiles(4),
     }
 }
 
@@ -477,6 +519,7 @@ impl ReuseEvaluation {
             "Reuse model {}: {} templates, {} distinct cards, {} pairs ({} within one template)\n",
             self.model_version, self.templates, self.cards, self.card_pairs, self.same_template_pairs
         );
+        let _ = writeln!(out, "Keypoints stored for the cards' layouts: {}\n", self.stored_keypoints);
         let _ = writeln!(
             out,
             "| distinct-card pairs reported as reuse | idforensics | plain PDQ ≤ 31 |\n|---|---|---|"
@@ -530,17 +573,19 @@ impl ReuseEvaluation {
         }
         let _ = writeln!(
             out,
-            "\nDistances to the source (min / p5 / median / p95 / max)\n\n| pairs | n | portrait zone | data zone | global PDQ |\n|---|---|---|---|---|"
+            "\nDistances to the source (min / p5 / median / p95 / max)\n\n| pairs | n | portrait zone | data zone | global PDQ | inner portrait (as a crop) | inner data (as a crop) |\n|---|---|---|---|---|---|---|"
         );
         let fmt = |q: &[u32; 5]| q.iter().map(u32::to_string).collect::<Vec<_>>().join(" / ");
         for (name, summary) in &self.distances {
             let _ = writeln!(
                 out,
-                "| {name} | {} | {} | {} | {} |",
+                "| {name} | {} | {} | {} | {} | {} | {} |",
                 summary.pairs,
                 fmt(&summary.portrait),
                 fmt(&summary.data),
-                fmt(&summary.global_pdq)
+                fmt(&summary.global_pdq),
+                fmt(&summary.inner_portrait),
+                fmt(&summary.inner_data)
             );
         }
         out

@@ -15,13 +15,14 @@ use image::imageops::{FilterType, resize};
 use image::{GrayImage, Luma, RgbImage};
 use imageproc::contours::find_contours;
 use imageproc::distance_transform::Norm;
-use imageproc::geometric_transformations::{Border, Interpolation, Projection, warp_into};
+use imageproc::geometric_transformations::{Border, Interpolation, Projection, warp_into, warp_into_with};
 use imageproc::geometry::{approximate_polygon_dp, contour_area, convex_hull, min_area_rect};
 use imageproc::morphology::dilate;
 use imageproc::point::Point;
 use serde::{Deserialize, Serialize};
 
 use super::fast_ops::{canny, resize_triangle, sobel_magnitudes};
+use super::keypoints::{Keypoint, KeypointParameters, enlarged_keypoints, keypoints_both_ways};
 use super::pdq::{Pdq, pdq_from_luma};
 use crate::decode::planes::{WorkingPlanes, luma_of};
 
@@ -64,6 +65,28 @@ pub struct DocumentLayout {
     pub portrait: ZoneBox,
     /// The personal-data zone.
     pub data: ZoneBox,
+    /// The part of the portrait zone that a crop of up to 15 % per axis keeps in view.
+    pub portrait_inner: ZoneBox,
+    /// The part of the personal-data zone that such a crop keeps in view.
+    pub data_inner: ZoneBox,
+    /// FAST-9 threshold for the card's keypoints.
+    pub keypoint_threshold: u8,
+    /// Most keypoints taken from one card at one scale (the strongest).
+    pub max_keypoints: usize,
+    /// Smallest distance in pixels between two of them.
+    pub keypoint_spacing: u32,
+    /// Enlargements of the card at which the keypoints a registration stores are taken.
+    pub stored_keypoint_scales: Vec<f32>,
+}
+
+impl DocumentLayout {
+    fn keypoint_parameters(&self) -> KeypointParameters {
+        KeypointParameters {
+            threshold: self.keypoint_threshold,
+            max: self.max_keypoints,
+            spacing: self.keypoint_spacing,
+        }
+    }
 }
 
 /// The hashes of one rectified card in one orientation.
@@ -111,6 +134,93 @@ impl ZoneHashes {
     }
 }
 
+/// The hashes of the inner zones of a card, which a crop keeps in view (see [`CropPrint`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct InnerHashes {
+    /// PDQ of the inner portrait zone.
+    pub portrait: Pdq,
+    /// PDQ of the inner personal-data zone.
+    pub data: Pdq,
+    /// PDQ quality of the inner portrait zone.
+    pub portrait_quality: u32,
+    /// PDQ quality of the inner personal-data zone.
+    pub data_quality: u32,
+}
+
+/// What finds a cropped capture of a card: the hashes of its inner zones and, for a card whose
+/// layout the index did not know yet, its keypoints (from which a crop's frame is fitted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CropPrint {
+    /// Inner-zone hashes of the card upright.
+    pub inner: InnerHashes,
+    /// Its keypoints (empty when another stored card already gives its layout).
+    pub keypoints: Vec<Keypoint>,
+}
+
+impl CropPrint {
+    const INNER_BYTES: usize = 66;
+
+    /// Storage form: the two hashes, the two qualities, then each keypoint.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(Self::INNER_BYTES + self.keypoints.len() * Keypoint::BYTES);
+        bytes.extend_from_slice(&self.inner.portrait.to_bytes());
+        bytes.extend_from_slice(&self.inner.data.to_bytes());
+        bytes.push(self.inner.portrait_quality.min(100) as u8);
+        bytes.push(self.inner.data_quality.min(100) as u8);
+        for keypoint in &self.keypoints {
+            bytes.extend_from_slice(&keypoint.to_bytes());
+        }
+        bytes
+    }
+
+    /// Parses the storage form; `None` when the length does not fit it.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() < Self::INNER_BYTES
+            || !(bytes.len() - Self::INNER_BYTES).is_multiple_of(Keypoint::BYTES)
+        {
+            return None;
+        }
+        let hash = |at: usize| Pdq::from_bytes(bytes[at..at + 32].try_into().expect("32 bytes"));
+        let inner = InnerHashes {
+            portrait: hash(0),
+            data: hash(32),
+            portrait_quality: u32::from(bytes[64]),
+            data_quality: u32::from(bytes[65]),
+        };
+        let keypoints = bytes[Self::INNER_BYTES..]
+            .chunks_exact(Keypoint::BYTES)
+            .map(|chunk| Keypoint::from_bytes(chunk.try_into().expect("a keypoint's bytes")))
+            .collect();
+        Some(CropPrint { inner, keypoints })
+    }
+}
+
+/// Where a crop lies on a stored card: the query card's pixel showing the stored card's pixel
+/// (x, y) is (`scale_x` x + `shift_x`, `scale_y` y + `shift_y`). A crop stretched back to the card
+/// shape scales each axis by itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CropFrame {
+    /// Horizontal scale.
+    pub scale_x: f32,
+    /// Vertical scale.
+    pub scale_y: f32,
+    /// Horizontal shift in query pixels.
+    pub shift_x: f32,
+    /// Vertical shift in query pixels.
+    pub shift_y: f32,
+}
+
+impl CropFrame {
+    /// Moves no pixel of a card of `layout`'s size by a pixel or more: the card is framed as the
+    /// stored one.
+    pub fn in_place(&self, layout: &DocumentLayout) -> bool {
+        let moves =
+            |scale: f32, shift: f32, side: u32| shift.abs().max(((scale - 1.0) * side as f32 + shift).abs());
+        moves(self.scale_x, self.shift_x, layout.card_width) < 1.0
+            && moves(self.scale_y, self.shift_y, layout.card_height) < 1.0
+    }
+}
+
 /// How the card's outline was taken from the photo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -123,6 +233,8 @@ pub enum Framing {
     ExtendedUp,
     /// The outline extended by a lost band along its lower long side.
     ExtendedDown,
+    /// The whole frame, read as a crop of a stored card in a frame fitted from keypoints.
+    CropFrame,
 }
 
 impl Framing {
@@ -133,6 +245,7 @@ impl Framing {
             Framing::Outline => "outline",
             Framing::ExtendedUp => "outline_extended_up",
             Framing::ExtendedDown => "outline_extended_down",
+            Framing::CropFrame => "crop_fitted_from_keypoints",
         }
     }
 }
@@ -157,6 +270,15 @@ pub struct DocumentPrint {
     /// search tries them too; only the first framing is stored.
     #[serde(skip)]
     pub alternatives: Vec<AlternativeFraming>,
+    /// Inner-zone hashes of the card as rectified, upright.
+    #[serde(skip)]
+    pub inner: InnerHashes,
+    /// Keypoints of the card at its own scale, upright and turned 180°: what a search matches.
+    #[serde(skip)]
+    pub keypoints: [Vec<Keypoint>; 2],
+    /// The rectified card (upright), kept for re-reading a crop in a fitted frame; never stored.
+    #[serde(skip)]
+    pub card: GrayImage,
 }
 
 /// Another reading of the card's outline, searched but not stored.
@@ -216,15 +338,71 @@ impl DocumentPrint {
             })
             .collect();
         let (framing, corners) = framings[0];
-        let (upright, turned) = read(&corners);
+        let card = rectify(luma, &corners, layout);
+        let turned_card = image::imageops::rotate180(&card);
+        let keypoints = keypoints_both_ways(&card, &turned_card, layout.keypoint_parameters());
         DocumentPrint {
             corners,
             located: framing != Framing::WholeFrame,
             framing,
-            upright,
-            turned,
+            upright: zone_hashes(&card, layout),
+            turned: zone_hashes(&turned_card, layout),
             alternatives,
+            inner: inner_hashes(&card, layout),
+            keypoints,
+            card,
         }
+    }
+
+    /// The keypoints a registration stores for a layout not known before: the card's own and those
+    /// taken from it enlarged (see [`DocumentLayout::stored_keypoint_scales`]).
+    pub fn keypoints_to_store(&self, layout: &DocumentLayout) -> Vec<Keypoint> {
+        let mut stored = self.keypoints[0].clone();
+        stored.extend(enlarged_keypoints(
+            &self.card,
+            layout.keypoint_parameters(),
+            &layout.stored_keypoint_scales,
+        ));
+        stored
+    }
+
+    /// The inner-zone hashes of the query read as a crop of a stored card in `frame` (the card
+    /// upright, or turned 180° when `turned`): the card is resampled into the stored card's frame,
+    /// the parts the crop cut off repeating its edge, which the inner zones avoid.
+    pub fn inner_hashes_in_frame(
+        &self,
+        frame: &CropFrame,
+        turned: bool,
+        layout: &DocumentLayout,
+    ) -> InnerHashes {
+        let turned_card;
+        let card = if turned {
+            turned_card = image::imageops::rotate180(&self.card);
+            &turned_card
+        } else {
+            &self.card
+        };
+        // Only the pixels the inner zones cover are resampled (about half the card).
+        let (width, height) = (layout.card_width, layout.card_height);
+        let (a, b) = (
+            zone_pixels(layout.portrait_inner, width, height),
+            zone_pixels(layout.data_inner, width, height),
+        );
+        let (left, top) = (a.0.min(b.0), a.1.min(b.1));
+        let (right, bottom) = (a.2.max(b.2), a.3.max(b.3));
+        let mut covered = GrayImage::new(right - left, bottom - top);
+        let CropFrame { scale_x, scale_y, shift_x, shift_y } = *frame;
+        let (offset_x, offset_y) = (left as f32, top as f32);
+        warp_into_with(
+            card,
+            move |x, y| (scale_x * (x + offset_x) + shift_x, scale_y * (y + offset_y) + shift_y),
+            Interpolation::Bilinear,
+            Border::Replicate,
+            &mut covered,
+        );
+        let mut reframed = GrayImage::new(width, height);
+        image::imageops::replace(&mut reframed, &covered, i64::from(left), i64::from(top));
+        inner_hashes(&reframed, layout)
     }
 
     /// Every reading a search tries: each framing, upright and turned 180°, the stored one first.
@@ -740,12 +918,23 @@ fn zone_hashes(card: &GrayImage, layout: &DocumentLayout) -> ZoneHashes {
     ZoneHashes { card: whole.original(), portrait, data, portrait_quality, data_quality }
 }
 
+fn inner_hashes(card: &GrayImage, layout: &DocumentLayout) -> InnerHashes {
+    let (portrait, portrait_quality) = zone_pdq(card, layout.portrait_inner);
+    let (data, data_quality) = zone_pdq(card, layout.data_inner);
+    InnerHashes { portrait, data, portrait_quality, data_quality }
+}
+
+/// A zone's pixels in a card of `width` × `height`: (left, top, right, bottom), never empty.
+fn zone_pixels(zone: ZoneBox, width: u32, height: u32) -> (u32, u32, u32, u32) {
+    let left = (zone[0] * width as f32).round() as u32;
+    let top = (zone[1] * height as f32).round() as u32;
+    let right = ((zone[2] * width as f32).round() as u32).clamp(left + 1, width);
+    let bottom = ((zone[3] * height as f32).round() as u32).clamp(top + 1, height);
+    (left, top, right, bottom)
+}
+
 fn zone_pdq(card: &GrayImage, zone: ZoneBox) -> (Pdq, u32) {
-    let (width, height) = (card.width() as f32, card.height() as f32);
-    let left = (zone[0] * width).round() as u32;
-    let top = (zone[1] * height).round() as u32;
-    let right = ((zone[2] * width).round() as u32).clamp(left + 1, card.width());
-    let bottom = ((zone[3] * height).round() as u32).clamp(top + 1, card.height());
+    let (left, top, right, bottom) = zone_pixels(zone, card.width(), card.height());
     let mut luma = Vec::with_capacity(((right - left) * (bottom - top)) as usize);
     for y in top..bottom {
         luma.extend((left..right).map(|x| f32::from(card.get_pixel(x, y).0[0])));
@@ -861,5 +1050,47 @@ mod tests {
         let hashes = DocumentPrint::compute(&working_planes(&card(), 1000), &layout()).upright;
         assert_eq!(ZoneHashes::from_bytes(&hashes.to_bytes()), Some(hashes));
         assert_eq!(ZoneHashes::from_bytes(&[0; 97]), None);
+    }
+
+    #[test]
+    fn crop_prints_round_trip_through_storage() {
+        let print = DocumentPrint::compute(&working_planes(&card(), 1000), &layout());
+        let stored = CropPrint { inner: print.inner, keypoints: print.keypoints_to_store(&layout()) };
+        assert!(stored.keypoints.len() > print.keypoints[0].len(), "enlarged cards add keypoints");
+        assert_eq!(CropPrint::from_bytes(&stored.to_bytes()), Some(stored.clone()));
+        let bare = CropPrint { inner: print.inner, keypoints: Vec::new() };
+        assert_eq!(CropPrint::from_bytes(&bare.to_bytes()), Some(bare));
+        assert_eq!(CropPrint::from_bytes(&stored.to_bytes()[..70]), None);
+    }
+
+    #[test]
+    fn a_frame_in_place_moves_no_pixel_by_a_pixel() {
+        let frame = |scale_x, shift_x| CropFrame { scale_x, scale_y: 1.0, shift_x, shift_y: 0.5 };
+        assert!(frame(1.0, 0.9).in_place(&layout()));
+        assert!(frame(1.001, 0.2).in_place(&layout()));
+        // 0.998 × 512 − 0.2: the right edge moves by 1.2 px.
+        assert!(!frame(0.998, -0.2).in_place(&layout()));
+        assert!(!frame(1.0, 1.5).in_place(&layout()));
+    }
+
+    #[test]
+    fn a_crop_read_in_its_true_frame_has_the_card_s_inner_hashes() {
+        let card = card();
+        let (left, top, width, height) = (40, 25, 430, 270);
+        let cropped = image::imageops::crop_imm(&card, left, top, width, height).to_image();
+        let original = DocumentPrint::compute(&working_planes(&card, 1000), &layout());
+        let query = DocumentPrint::compute(&working_planes(&cropped, 1000), &layout());
+        let l = layout();
+        let (scale_x, scale_y) = (500.0 / width as f32, 315.0 / height as f32);
+        let frame = CropFrame {
+            scale_x,
+            scale_y,
+            shift_x: -(left as f32) * l.card_width as f32 / width as f32,
+            shift_y: -(top as f32) * l.card_height as f32 / height as f32,
+        };
+        let inner = query.inner_hashes_in_frame(&frame, false, &l);
+        assert!(inner.portrait.hamming_distance(&original.inner.portrait) <= 24);
+        assert!(inner.data.hamming_distance(&original.inner.data) <= 24);
+        assert!(query.inner.data.hamming_distance(&original.inner.data) > 40, "in place the crop differs");
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod document;
 mod fast_ops;
+pub mod keypoints;
 pub mod pdq;
 
 use std::fmt;

@@ -3,8 +3,10 @@
 //! Exact reuse compares SHA-256 digests of the file and of the decoded pixels: the same file
 //! re-uploaded, or the same image re-encoded losslessly (metadata stripped, PNG re-save, orientation
 //! baked in). Perceptual reuse ([`perceptual`]) compares the zone hashes of the rectified document:
-//! another capture of the same card, or one zone of it (portrait or personal data) reused.
+//! another capture of the same card, or one zone of it (portrait or personal data) reused; a
+//! cropped capture is read in a frame fitted from keypoints ([`crops`]).
 
+pub mod crops;
 pub mod perceptual;
 
 use std::collections::BTreeSet;

@@ -5,13 +5,16 @@
 //! both zones at once ([`ReuseModel::judge`]): a template shared by many holders matches on neither
 //! zone, because the portrait and the personal data are what differ between their cards.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::Deserialize;
 
+use super::crops::{CropIndex, CropModel};
 use crate::findings::ReasonCode;
-use crate::fingerprint::document::{DocumentLayout, DocumentPrint, Framing, Reading, ZoneHashes};
+use crate::fingerprint::document::{
+    CropPrint, DocumentLayout, DocumentPrint, Framing, InnerHashes, Reading, ZoneHashes,
+};
 use crate::ids::{AccountId, DocumentId};
 use crate::index::HammingIndex;
 
@@ -27,6 +30,8 @@ pub struct ReuseModel {
     pub layout: DocumentLayout,
     /// How close is reuse.
     pub matching: MatchThresholds,
+    /// How cropped captures are found.
+    pub crops: CropModel,
 }
 
 /// Distances (of 256 bits) that decide each match kind.
@@ -108,22 +113,35 @@ impl ReuseModel {
         ]
         .iter()
         .any(|&limit| limit > m.search_radius)
+            || model.crops.same_document_inner_portrait.min(model.crops.same_document_inner_data)
+                > m.search_radius
         {
             return Err(ReuseModelError::Invalid(
                 "a match distance exceeds search_radius: the index would miss it",
             ));
         }
-        let zones_ok = [model.layout.portrait, model.layout.data].iter().all(|z| {
-            (0.0..=1.0).contains(&z[0])
-                && z[0] < z[2]
-                && z[2] <= 1.0
-                && (0.0..=1.0).contains(&z[1])
-                && z[1] < z[3]
-                && z[3] <= 1.0
-        });
+        let layout = &model.layout;
+        let zones_ok =
+            [layout.portrait, layout.data, layout.portrait_inner, layout.data_inner].iter().all(|z| {
+                (0.0..=1.0).contains(&z[0])
+                    && z[0] < z[2]
+                    && z[2] <= 1.0
+                    && (0.0..=1.0).contains(&z[1])
+                    && z[1] < z[3]
+                    && z[3] <= 1.0
+            });
         if !zones_ok || model.layout.card_width < 64 || model.layout.card_height < 64 {
             return Err(ReuseModelError::Invalid(
                 "zones must be non-empty boxes inside a card of at least 64 px",
+            ));
+        }
+        let c = &model.crops;
+        if c.descriptor_radius > 47
+            || !(c.scale_range[0] > 0.0 && c.scale_range[0] < c.scale_range[1])
+            || c.min_inliers < 3
+        {
+            return Err(ReuseModelError::Invalid(
+                "crops: descriptor_radius at most 47, a scale_range from low to high, min_inliers at least 3",
             ));
         }
         Ok(model)
@@ -179,6 +197,29 @@ impl ReuseModel {
             framing: reading.framing,
         })
     }
+
+    /// Judges a stored card against the query read as a crop of it: both inner zones close. The
+    /// whole-card distance is left to the caller.
+    fn judge_crop(&self, query: &InnerHashes, stored: &InnerHashes, turned: bool) -> Option<Verdict> {
+        let c = &self.crops;
+        let portrait_distance = query.portrait.hamming_distance(&stored.portrait);
+        let data_distance = query.data.hamming_distance(&stored.data);
+        let usable =
+            [query.portrait_quality, stored.portrait_quality, query.data_quality, stored.data_quality]
+                .iter()
+                .all(|&quality| quality >= self.matching.min_zone_quality);
+        (usable
+            && portrait_distance <= c.same_document_inner_portrait
+            && data_distance <= c.same_document_inner_data)
+            .then_some(Verdict {
+                kind: ReasonCode::ReuseSameDocument,
+                portrait_distance,
+                data_distance,
+                card_distance: 0,
+                turned,
+                framing: Framing::CropFrame,
+            })
+    }
 }
 
 /// Whole-document reuse outranks partial reuse when both orientations match.
@@ -200,6 +241,8 @@ pub struct IndexedDocument {
     pub registered_at_ms: i64,
     /// Its zone hashes as registered.
     pub hashes: ZoneHashes,
+    /// Its inner-zone hashes and keypoints (none for documents stored before crops were looked for).
+    pub crop: Option<CropPrint>,
 }
 
 /// A stored document judged to be reused by the query.
@@ -217,6 +260,7 @@ pub struct PerceptualHit<'a> {
 pub struct PerceptualIndex {
     portraits: HammingIndex<u32>,
     data: HammingIndex<u32>,
+    crops: CropIndex,
     documents: Vec<Option<IndexedDocument>>,
     free: Vec<u32>,
     by_account: HashMap<AccountId, Vec<u32>>,
@@ -241,9 +285,13 @@ impl PerceptualIndex {
     /// Adds a registered document.
     pub fn insert(&mut self, document: IndexedDocument) {
         let hashes = document.hashes;
+        let crop = document.crop.clone();
         let number = self.file(document);
         self.portraits.insert(&hashes.portrait, number);
         self.data.insert(&hashes.data, number);
+        if let Some(crop) = crop {
+            self.crops.insert(number, &crop);
+        }
     }
 
     /// Adds many registered documents at once: start-up from the store, straight into the hash
@@ -253,6 +301,14 @@ impl PerceptualIndex {
             documents.into_iter().map(|document| (document.hashes, self.file(document))).collect();
         self.portraits.extend(filed.iter().map(|(hashes, number)| (hashes.portrait, *number)));
         self.data.extend(filed.iter().map(|(hashes, number)| (hashes.data, *number)));
+        let documents = &self.documents;
+        let crops = filed.iter().filter_map(|(_, number)| {
+            documents[*number as usize]
+                .as_ref()
+                .and_then(|document| document.crop.as_ref())
+                .map(|crop| (*number, crop))
+        });
+        self.crops.extend(crops);
     }
 
     /// Files `document` under a free number, which it returns.
@@ -276,6 +332,9 @@ impl PerceptualIndex {
             if let Some(document) = self.documents[number as usize].take() {
                 self.portraits.remove(&document.hashes.portrait, |n| *n == number);
                 self.data.remove(&document.hashes.data, |n| *n == number);
+                if let Some(crop) = &document.crop {
+                    self.crops.remove(number, crop);
+                }
                 self.free.push(number);
             }
         }
@@ -297,13 +356,25 @@ impl PerceptualIndex {
         }
         candidates.sort_unstable();
         candidates.dedup();
-        let mut hits: Vec<PerceptualHit<'_>> = candidates
+        let other_account = |number: u32| {
+            self.documents[number as usize]
+                .as_ref()
+                .filter(|document| Some(&document.account_id) != exclude_account)
+        };
+        let mut verdicts: BTreeMap<u32, Verdict> = candidates
             .into_iter()
-            .filter_map(|number| self.documents[number as usize].as_ref())
-            .filter(|document| Some(&document.account_id) != exclude_account)
-            .filter_map(|document| {
-                model.judge(query, &document.hashes).map(|verdict| PerceptualHit { document, verdict })
+            .filter_map(|number| {
+                model.judge(query, &other_account(number)?.hashes).map(|verdict| (number, verdict))
             })
+            .collect();
+        if !verdicts.values().any(|verdict| verdict.kind == ReasonCode::ReuseSameDocument) {
+            for (number, verdict) in self.crop_verdicts(query, model) {
+                verdicts.entry(number).or_insert(verdict);
+            }
+        }
+        let mut hits: Vec<PerceptualHit<'_>> = verdicts
+            .into_iter()
+            .filter_map(|(number, verdict)| Some(PerceptualHit { document: other_account(number)?, verdict }))
             .collect();
         hits.sort_by_key(|hit| {
             (
@@ -315,10 +386,76 @@ impl PerceptualIndex {
         hits
     }
 
-    /// Bytes held by the two hash indexes and the document table (not counting id strings).
+    /// Stored documents the query is a crop of: the query's card (each way up) read in every frame
+    /// its keypoints fit on a known layout, its inner zones judged against the cards they find.
+    fn crop_verdicts(&self, query: &DocumentPrint, model: &ReuseModel) -> BTreeMap<u32, Verdict> {
+        let mut best: BTreeMap<u32, Verdict> = BTreeMap::new();
+        for (turned, inner) in self.crop_readings(query, model) {
+            for number in self.crops.candidates(&inner, model.matching.search_radius) {
+                let Some(document) = self.documents[number as usize].as_ref() else { continue };
+                let Some(stored) = &document.crop else { continue };
+                let Some(mut verdict) = model.judge_crop(&inner, &stored.inner, turned) else { continue };
+                let card = if turned { &query.turned.card } else { &query.upright.card };
+                verdict.card_distance = card.hamming_distance(&document.hashes.card);
+                let closer = |kept: &Verdict| {
+                    verdict.portrait_distance + verdict.data_distance
+                        < kept.portrait_distance + kept.data_distance
+                };
+                if best.get(&number).is_none_or(closer) {
+                    best.insert(number, verdict);
+                }
+            }
+        }
+        best
+    }
+
+    /// The query read as a crop: its inner-zone hashes in every frame its keypoints fit on a known
+    /// layout, upright (`false`) and turned 180° (`true`).
+    pub fn crop_readings(&self, query: &DocumentPrint, model: &ReuseModel) -> Vec<(bool, InnerHashes)> {
+        [(false, &query.keypoints[0]), (true, &query.keypoints[1])]
+            .into_iter()
+            .flat_map(|(turned, keypoints)| {
+                self.crops
+                    .frames(keypoints, &model.crops)
+                    .into_iter()
+                    .map(move |frame| (turned, query.inner_hashes_in_frame(&frame, turned, &model.layout)))
+            })
+            .collect()
+    }
+
+    /// What a registration of `query` stores for finding crops of it. When its keypoints fit a
+    /// stored layout (either way up), its inner-zone hashes are taken in that layout's frame, where
+    /// a crop of it will be read, and no keypoints are stored: a capture framed a few pixels off, or
+    /// itself cropped, is then still found. Otherwise its card starts a new layout: its own
+    /// inner-zone hashes and its keypoints.
+    pub fn crop_print_to_store(&self, query: &DocumentPrint, model: &ReuseModel) -> CropPrint {
+        let fitted = [false, true].into_iter().find_map(|turned| {
+            let keypoints = &query.keypoints[usize::from(turned)];
+            self.crops.frames(keypoints, &model.crops).first().map(|frame| (*frame, turned))
+        });
+        match fitted {
+            Some((frame, false)) if frame.in_place(&model.layout) => {
+                CropPrint { inner: query.inner, keypoints: Vec::new() }
+            }
+            Some((frame, turned)) => CropPrint {
+                inner: query.inner_hashes_in_frame(&frame, turned, &model.layout),
+                keypoints: Vec::new(),
+            },
+            None => CropPrint { inner: query.inner, keypoints: query.keypoints_to_store(&model.layout) },
+        }
+    }
+
+    /// Keypoints stored for known layouts.
+    pub fn stored_keypoints(&self) -> usize {
+        self.crops.stored_keypoints()
+    }
+
+    /// Bytes held by the hash indexes and the document table (not counting id strings and the
+    /// documents' copies of their crop prints).
     pub fn heap_bytes(&self) -> usize {
         self.portraits.heap_bytes()
             + self.data.heap_bytes()
+            + self.crops.heap_bytes()
             + self.documents.capacity() * size_of::<Option<IndexedDocument>>()
     }
 }
@@ -359,6 +496,14 @@ mod tests {
             upright: hashes,
             turned,
             alternatives: Vec::new(),
+            inner: InnerHashes {
+                portrait: hash(997),
+                data: hash(996),
+                portrait_quality: 100,
+                data_quality: 100,
+            },
+            keypoints: [Vec::new(), Vec::new()],
+            card: image::GrayImage::new(1, 1),
         }
     }
 
@@ -368,6 +513,7 @@ mod tests {
             document_id: DocumentId::new("d").unwrap(),
             registered_at_ms: 1,
             hashes,
+            crop: None,
         }
     }
 
