@@ -417,6 +417,7 @@ mod tests {
     fn a_cropped_capture_is_found_after_a_restart() {
         use crate::eval::captures::encode_jpeg;
         use crate::eval::cards::{CARD_HEIGHT, CARD_WIDTH, Template};
+        use crate::findings::ReasonCode;
         use rand::SeedableRng;
 
         let template = Template::new(0);
@@ -461,7 +462,6 @@ mod tests {
             include_evidence_images: false,
         };
         let report = engine.analyze(request).unwrap();
-        use crate::findings::ReasonCode;
         let found: Vec<(&str, ReasonCode)> =
             report.matches.iter().map(|m| (m.account_id.as_str(), m.kind)).collect();
         assert_eq!(found, [("first-holder", ReasonCode::ReuseSameDocument)]);

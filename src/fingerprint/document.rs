@@ -324,22 +324,27 @@ impl DocumentPrint {
                 .collect(),
             None => vec![(Framing::WholeFrame, frame)],
         };
-        let read = |corners: &[(f32, f32); 4]| {
+        // The card as rectified, upright and turned 180°.
+        let rectified = |corners: &[(f32, f32); 4]| {
             let card = rectify(luma, corners, layout);
             let turned_card = image::imageops::rotate180(&card);
-            (zone_hashes(&card, layout), zone_hashes(&turned_card, layout))
+            (card, turned_card)
         };
         let alternatives = framings
             .split_off(1)
             .into_iter()
             .map(|(framing, corners)| {
-                let (upright, turned) = read(&corners);
-                AlternativeFraming { framing, corners, upright, turned }
+                let (card, turned_card) = rectified(&corners);
+                AlternativeFraming {
+                    framing,
+                    corners,
+                    upright: zone_hashes(&card, layout),
+                    turned: zone_hashes(&turned_card, layout),
+                }
             })
             .collect();
         let (framing, corners) = framings[0];
-        let card = rectify(luma, &corners, layout);
-        let turned_card = image::imageops::rotate180(&card);
+        let (card, turned_card) = rectified(&corners);
         let keypoints = keypoints_both_ways(&card, &turned_card, layout.keypoint_parameters());
         DocumentPrint {
             corners,
