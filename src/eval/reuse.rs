@@ -409,7 +409,7 @@ impl<'a> Registered<'a> {
             .index
             .crop_readings(&query.document, &models.reuse)
             .into_iter()
-            .map(|(_, inner)| inner)
+            .map(|(_, _, inner)| inner)
             .chain([query.document.inner])
             .map(|inner| {
                 (

@@ -80,6 +80,11 @@ pub struct DocumentLayout {
 }
 
 impl DocumentLayout {
+    /// The rectified card's width and height in pixels.
+    pub fn card_size(&self) -> (u32, u32) {
+        (self.card_width, self.card_height)
+    }
+
     fn keypoint_parameters(&self) -> KeypointParameters {
         KeypointParameters {
             threshold: self.keypoint_threshold,
@@ -218,6 +223,20 @@ impl CropFrame {
             |scale: f32, shift: f32, side: u32| shift.abs().max(((scale - 1.0) * side as f32 + shift).abs());
         moves(self.scale_x, self.shift_x, layout.card_width) < 1.0
             && moves(self.scale_y, self.shift_y, layout.card_height) < 1.0
+    }
+}
+
+impl CropFrame {
+    /// Shows a part of a card of size `card` (width, height) cut from the stored one, its outline
+    /// within `margin` pixels: the stored card's edges land on or outside the query's on every
+    /// side. A frame that leaves a band of the query outside the stored card wider than that is no
+    /// crop of it: another layout whose print is a few pixels away, or a repeated pattern a period
+    /// away.
+    pub fn is_crop(&self, card: (u32, u32), margin: f32) -> bool {
+        let covers = |scale: f32, shift: f32, side: u32| {
+            shift <= margin && scale * side as f32 + shift >= side as f32 - margin
+        };
+        covers(self.scale_x, self.shift_x, card.0) && covers(self.scale_y, self.shift_y, card.1)
     }
 }
 
@@ -380,34 +399,88 @@ impl DocumentPrint {
         turned: bool,
         layout: &DocumentLayout,
     ) -> InnerHashes {
-        let turned_card;
-        let card = if turned {
-            turned_card = image::imageops::rotate180(&self.card);
-            &turned_card
-        } else {
-            &self.card
-        };
+        let card = self.card_way_up(turned);
         // Only the pixels the inner zones cover are resampled (about half the card).
         let (width, height) = (layout.card_width, layout.card_height);
         let (a, b) = (
             zone_pixels(layout.portrait_inner, width, height),
             zone_pixels(layout.data_inner, width, height),
         );
-        let (left, top) = (a.0.min(b.0), a.1.min(b.1));
-        let (right, bottom) = (a.2.max(b.2), a.3.max(b.3));
-        let mut covered = GrayImage::new(right - left, bottom - top);
-        let CropFrame { scale_x, scale_y, shift_x, shift_y } = *frame;
-        let (offset_x, offset_y) = (left as f32, top as f32);
-        warp_into_with(
-            card,
-            move |x, y| (scale_x * (x + offset_x) + shift_x, scale_y * (y + offset_y) + shift_y),
-            Interpolation::Bilinear,
-            Border::Replicate,
-            &mut covered,
-        );
+        let covering = (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2), a.3.max(b.3));
+        let covered = warp_region(&card, frame, covering);
         let mut reframed = GrayImage::new(width, height);
-        image::imageops::replace(&mut reframed, &covered, i64::from(left), i64::from(top));
+        image::imageops::replace(&mut reframed, &covered, i64::from(covering.0), i64::from(covering.1));
         inner_hashes(&reframed, layout)
+    }
+
+    /// The query's inner zones read in `frame`, each zone's position then searched within
+    /// ±[`ALIGNMENT_REACH`] px for the reading closest to `stored`'s, for the zones farther from it
+    /// than `limits` (portrait, data) allow. A frame fitted from keypoints is often a pixel or two
+    /// off at one zone (its scale a few thousandths off moves the far zone most), and a pixel moves
+    /// an inner-zone hash by 10–40 bits; each zone is aligned by itself.
+    pub fn inner_hashes_aligned(
+        &self,
+        frame: &CropFrame,
+        turned: bool,
+        layout: &DocumentLayout,
+        stored: &InnerHashes,
+        limits: (u32, u32),
+    ) -> InnerHashes {
+        let mut inner = self.inner_hashes_in_frame(frame, turned, layout);
+        let card = self.card_way_up(turned);
+        let (width, height) = (layout.card_width, layout.card_height);
+        let zones = [
+            (
+                layout.portrait_inner,
+                stored.portrait,
+                limits.0,
+                &mut inner.portrait,
+                &mut inner.portrait_quality,
+            ),
+            (layout.data_inner, stored.data, limits.1, &mut inner.data, &mut inner.data_quality),
+        ];
+        for (zone, target, limit, hash, quality) in zones {
+            if hash.hamming_distance(&target) <= limit {
+                continue;
+            }
+            let region = zone_pixels(zone, width, height);
+            let read = |dx: f32, dy: f32| {
+                let moved = CropFrame { shift_x: frame.shift_x + dx, shift_y: frame.shift_y + dy, ..*frame };
+                let pixels = warp_region(&card, &moved, region);
+                let (w, h) = (pixels.width() as usize, pixels.height() as usize);
+                let hashes = pdq_from_luma(pixels.into_raw().into_iter().map(f32::from).collect(), w, h);
+                (hashes.original(), hashes.quality)
+            };
+            let mut best = (hash.hamming_distance(&target), (0.0, 0.0), (*hash, *quality));
+            // Whole pixels first, then half pixels around the best.
+            for (step, reach) in [(1.0f32, ALIGNMENT_REACH), (0.5, 1)] {
+                let centre = best.1;
+                for j in -reach..=reach {
+                    for i in -reach..=reach {
+                        if (i, j) == (0, 0) {
+                            continue;
+                        }
+                        let offset = (centre.0 + step * i as f32, centre.1 + step * j as f32);
+                        let reading = read(offset.0, offset.1);
+                        let distance = reading.0.hamming_distance(&target);
+                        if distance < best.0 {
+                            best = (distance, offset, reading);
+                        }
+                    }
+                }
+            }
+            (*hash, *quality) = best.2;
+        }
+        inner
+    }
+
+    /// The rectified card upright, or turned 180°.
+    fn card_way_up(&self, turned: bool) -> std::borrow::Cow<'_, GrayImage> {
+        if turned {
+            std::borrow::Cow::Owned(image::imageops::rotate180(&self.card))
+        } else {
+            std::borrow::Cow::Borrowed(&self.card)
+        }
     }
 
     /// Every reading a search tries: each framing, upright and turned 180°, the stored one first.
@@ -938,6 +1011,26 @@ fn zone_pixels(zone: ZoneBox, width: u32, height: u32) -> (u32, u32, u32, u32) {
     (left, top, right, bottom)
 }
 
+/// How far, in whole pixels each way, [`DocumentPrint::inner_hashes_aligned`] moves a zone.
+pub const ALIGNMENT_REACH: i32 = 2;
+
+/// The pixels `region` (left, top, right, bottom) of the layout's frame covers, read from `card`
+/// through `frame` (bilinear).
+fn warp_region(card: &GrayImage, frame: &CropFrame, region: (u32, u32, u32, u32)) -> GrayImage {
+    let (left, top, right, bottom) = region;
+    let mut out = GrayImage::new(right - left, bottom - top);
+    let CropFrame { scale_x, scale_y, shift_x, shift_y } = *frame;
+    let (offset_x, offset_y) = (left as f32, top as f32);
+    warp_into_with(
+        card,
+        move |x, y| (scale_x * (x + offset_x) + shift_x, scale_y * (y + offset_y) + shift_y),
+        Interpolation::Bilinear,
+        Border::Replicate,
+        &mut out,
+    );
+    out
+}
+
 fn zone_pdq(card: &GrayImage, zone: ZoneBox) -> (Pdq, u32) {
     let (left, top, right, bottom) = zone_pixels(zone, card.width(), card.height());
     let mut luma = Vec::with_capacity(((right - left) * (bottom - top)) as usize);
@@ -1097,5 +1190,36 @@ mod tests {
         assert!(inner.portrait.hamming_distance(&original.inner.portrait) <= 24);
         assert!(inner.data.hamming_distance(&original.inner.data) <= 24);
         assert!(query.inner.data.hamming_distance(&original.inner.data) > 40, "in place the crop differs");
+    }
+
+    #[test]
+    fn a_crop_s_frame_keeps_the_stored_card_around_the_query() {
+        let card = (512, 323);
+        let frame = |scale, shift_x| CropFrame { scale_x: scale, scale_y: 1.0, shift_x, shift_y: 0.0 };
+        // 10 % cut, 4 % of it on the left: the stored edges land at -24 px and 539 px.
+        assert!(frame(1.1, -24.0).is_crop(card, 4.0));
+        assert!(frame(1.0, 3.0).is_crop(card, 4.0), "an outline a few pixels off");
+        assert!(!frame(1.0, 11.0).is_crop(card, 4.0), "a print 11 px to the right: another layout");
+        assert!(!frame(1.0, -11.0).is_crop(card, 4.0), "the stored card ends 11 px short on the right");
+        assert!(!frame(0.95, 0.0).is_crop(card, 4.0), "a zoom out shows more than the stored card");
+    }
+
+    #[test]
+    fn inner_zones_read_a_pixel_or_two_off_are_aligned_on_the_stored_ones() {
+        let l = layout();
+        let print = DocumentPrint::compute(&working_planes(&card(), 1000), &l);
+        let stored = print.inner;
+        let off = CropFrame { scale_x: 1.0, scale_y: 1.0, shift_x: 2.0, shift_y: -1.5 };
+        let read = print.inner_hashes_in_frame(&off, false, &l);
+        let distances = |inner: &InnerHashes| {
+            (inner.portrait.hamming_distance(&stored.portrait), inner.data.hamming_distance(&stored.data))
+        };
+        let (portrait, data) = distances(&read);
+        assert!(portrait.max(data) > 8, "two pixels off moves the hashes: {portrait}, {data}");
+        let aligned = print.inner_hashes_aligned(&off, false, &l, &stored, (4, 4));
+        assert_eq!(distances(&aligned), (0, 0), "the zones in place again");
+        // Zones already within their limits are left as read.
+        let kept = print.inner_hashes_aligned(&off, false, &l, &stored, (255, 255));
+        assert_eq!(kept, read);
     }
 }

@@ -34,6 +34,9 @@ pub struct CropModel {
     pub scale_range: [f32; 2],
     /// Most frames read per query orientation.
     pub max_frames: usize,
+    /// A frame must show a crop of the stored card: no band of the query wider than this (pixels of
+    /// the rectified card) may lie outside the stored card.
+    pub frame_margin: f32,
     /// Largest descriptor distance of a pair in guided matching (a frame known roughly).
     pub guided_radius: u32,
     /// Largest distance in pixels from where the rough frame puts a stored keypoint.
@@ -124,9 +127,9 @@ impl CropIndex {
         numbers
     }
 
-    /// The frames in which `keypoints` (of a query card) fit stored layouts, best supported first,
-    /// at most `max_frames`, none two alike.
-    pub fn frames(&self, keypoints: &[Keypoint], model: &CropModel) -> Vec<CropFrame> {
+    /// The frames in which `keypoints` (of a query card of size `card`) show a crop of a stored
+    /// layout, best supported first, at most `max_frames`, none two alike.
+    pub fn frames(&self, keypoints: &[Keypoint], model: &CropModel, card: (u32, u32)) -> Vec<CropFrame> {
         let mut by_document: BTreeMap<u32, Vec<Correspondence>> = BTreeMap::new();
         let small = self.keypoints.len() < SCAN_BELOW;
         for keypoint in keypoints {
@@ -151,15 +154,16 @@ impl CropIndex {
                 by_document.entry(document).or_default().push((stored.x, stored.y, keypoint.x, keypoint.y));
             }
         }
-        let mut fitted: Vec<(usize, CropFrame)> = by_document
+        let mut fitted: Vec<(f32, CropFrame)> = by_document
             .iter()
             .filter(|(_, matches)| matches.len() >= model.min_inliers)
             .filter_map(|(document, matches)| {
-                let (_, rough) = fit_frame(matches, model)?;
+                let (_, rough) = fit_frame(matches, model, card)?;
                 refine_guided(&self.layouts[document], keypoints, rough, model)
+                    .filter(|(_, frame)| frame.is_crop(card, model.frame_margin))
             })
             .collect();
-        fitted.sort_by_key(|(support, _)| std::cmp::Reverse(*support));
+        fitted.sort_by(|a, b| b.0.total_cmp(&a.0));
         let mut frames: Vec<CropFrame> = Vec::new();
         for (_, frame) in fitted {
             if frames.len() == model.max_frames {
@@ -198,7 +202,7 @@ const MIN_SPREAD: f32 = 24.0;
 /// below `min_inliers`. Every pair of matches proposes a frame (two points fix a scale and shift on
 /// each axis); with at most a few hundred matches per stored card, trying them all is cheaper and
 /// more certain than sampling.
-fn fit_frame(matches: &[Correspondence], model: &CropModel) -> Option<(usize, CropFrame)> {
+fn fit_frame(matches: &[Correspondence], model: &CropModel, card: (u32, u32)) -> Option<(usize, CropFrame)> {
     let [low, high] = model.scale_range;
     let mut best: Option<(usize, CropFrame)> = None;
     for (i, a) in matches.iter().enumerate() {
@@ -213,6 +217,10 @@ fn fit_frame(matches: &[Correspondence], model: &CropModel) -> Option<(usize, Cr
             }
             let frame =
                 CropFrame { scale_x, scale_y, shift_x: a.2 - scale_x * a.0, shift_y: a.3 - scale_y * a.1 };
+            // The rough frame is a pair's guess: allow it the inlier tolerance beyond the margin.
+            if !frame.is_crop(card, model.frame_margin + model.inlier_tolerance) {
+                continue;
+            }
             let support = inliers(matches, &frame, model.inlier_tolerance).count();
             if best.is_none_or(|(count, _)| support > count) {
                 best = Some((support, frame));
@@ -238,17 +246,20 @@ fn fit_frame(matches: &[Correspondence], model: &CropModel) -> Option<(usize, Cr
 /// of where the frame puts it, and the frame is fitted again to those pairs, twice, the second time
 /// within half the tolerance. Matching through the index pairs only near-identical descriptors, too
 /// few for a frame accurate to a pixel; once the frame is roughly known, position vouches for
-/// descriptors much further apart. Returns the pairs' count and the frame.
+/// descriptors much further apart. Returns the frame's support, the pairs each weighted by how
+/// close their descriptors are (1 when equal, 0 at `guided_radius`): a frame shifted onto a repeated
+/// pattern (guilloche, a row of letters) pairs about as many keypoints as the true one, but with
+/// descriptors further apart, as only the pattern repeats, not its surroundings.
 fn refine_guided(
     stored: &[Keypoint],
     query: &[Keypoint],
     rough: CropFrame,
     model: &CropModel,
-) -> Option<(usize, CropFrame)> {
+) -> Option<(f32, CropFrame)> {
     let mut frame = rough;
-    let mut support = 0;
+    let mut support = 0.0;
     for tolerance in [model.guided_tolerance, model.guided_tolerance * 0.5] {
-        let pairs: Vec<Correspondence> = stored
+        let pairs: Vec<(Correspondence, u32)> = stored
             .iter()
             .filter_map(|s| {
                 let (x, y) = (frame.scale_x * s.x + frame.shift_x, frame.scale_y * s.y + frame.shift_y);
@@ -258,16 +269,17 @@ fn refine_guided(
                     .map(|q| (q.descriptor.hamming_distance(&s.descriptor), q))
                     .filter(|(distance, _)| *distance <= model.guided_radius)
                     .min_by_key(|(distance, _)| *distance)
-                    .map(|(_, q)| (s.x, s.y, q.x, q.y))
+                    .map(|(distance, q)| ((s.x, s.y, q.x, q.y), distance))
             })
             .collect();
         if pairs.len() < model.min_inliers {
             return None;
         }
-        let (scale_x, shift_x) = least_squares(pairs.iter().map(|m| (m.0, m.2)))?;
-        let (scale_y, shift_y) = least_squares(pairs.iter().map(|m| (m.1, m.3)))?;
+        let (scale_x, shift_x) = least_squares(pairs.iter().map(|(m, _)| (m.0, m.2)))?;
+        let (scale_y, shift_y) = least_squares(pairs.iter().map(|(m, _)| (m.1, m.3)))?;
         frame = CropFrame { scale_x, scale_y, shift_x, shift_y };
-        support = pairs.len();
+        let radius = (model.guided_radius + 1) as f32;
+        support = pairs.iter().map(|(_, distance)| 1.0 - *distance as f32 / radius).sum();
     }
     Some((support, frame))
 }
@@ -305,6 +317,8 @@ fn least_squares(points: impl Iterator<Item = (f32, f32)> + Clone) -> Option<(f3
 mod tests {
     use super::*;
     use crate::fingerprint::pdq::Pdq;
+
+    const CARD: (u32, u32) = (512, 323);
 
     fn model() -> CropModel {
         crate::reuse::perceptual::ReuseModel::embedded().crops
@@ -356,7 +370,7 @@ mod tests {
         for k in query.iter_mut().step_by(3) {
             k.x = (k.x + 97.0) % 500.0;
         }
-        let frames = index.frames(&query, &model());
+        let frames = index.frames(&query, &model(), CARD);
         assert_eq!(frames.len(), 1);
         let frame = frames[0];
         assert!(
@@ -367,14 +381,28 @@ mod tests {
     }
 
     #[test]
+    fn a_layout_printed_a_few_pixels_away_is_not_a_crop() {
+        let mut index = CropIndex::default();
+        index.insert(7, &print(layout_keypoints()));
+        // The same print 11 px to the right (another template on a shared design): every keypoint
+        // fits one shift, but the query shows 11 px the stored card does not have.
+        let shifted: Vec<Keypoint> =
+            layout_keypoints().into_iter().map(|k| Keypoint { x: k.x + 11.0, ..k }).collect();
+        assert!(index.frames(&shifted, &model(), CARD).is_empty());
+        let in_place = index.frames(&layout_keypoints(), &model(), CARD);
+        assert_eq!(in_place.len(), 1);
+        assert!(in_place[0].in_place(&crate::reuse::perceptual::ReuseModel::embedded().layout));
+    }
+
+    #[test]
     fn too_few_matches_fit_no_frame_and_removal_forgets_the_layout() {
         let mut index = CropIndex::default();
         let stored = print(layout_keypoints());
         index.insert(3, &stored);
-        assert!(index.frames(&layout_keypoints()[..model().min_inliers - 1], &model()).is_empty());
+        assert!(index.frames(&layout_keypoints()[..model().min_inliers - 1], &model(), CARD).is_empty());
         assert_eq!(index.candidates(&stored.inner, 10), [3]);
         index.remove(3, &stored);
-        assert!(index.frames(&layout_keypoints(), &model()).is_empty());
+        assert!(index.frames(&layout_keypoints(), &model(), CARD).is_empty());
         assert!(index.candidates(&stored.inner, 10).is_empty());
         assert_eq!(index.stored_keypoints(), 0);
     }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::crops::{CropIndex, CropModel};
 use crate::findings::ReasonCode;
 use crate::fingerprint::document::{
-    CropPrint, DocumentLayout, DocumentPrint, Framing, InnerHashes, Reading, ZoneHashes,
+    CropFrame, CropPrint, DocumentLayout, DocumentPrint, Framing, InnerHashes, Reading, ZoneHashes,
 };
 use crate::ids::{AccountId, DocumentId};
 use crate::index::HammingIndex;
@@ -390,11 +390,19 @@ impl PerceptualIndex {
     /// its keypoints fit on a known layout, its inner zones judged against the cards they find.
     fn crop_verdicts(&self, query: &DocumentPrint, model: &ReuseModel) -> BTreeMap<u32, Verdict> {
         let mut best: BTreeMap<u32, Verdict> = BTreeMap::new();
-        for (turned, inner) in self.crop_readings(query, model) {
+        let limits = (model.crops.same_document_inner_portrait, model.crops.same_document_inner_data);
+        for (turned, frame, inner) in self.crop_readings(query, model) {
             for number in self.crops.candidates(&inner, model.matching.search_radius) {
                 let Some(document) = self.documents[number as usize].as_ref() else { continue };
                 let Some(stored) = &document.crop else { continue };
-                let Some(mut verdict) = model.judge_crop(&inner, &stored.inner, turned) else { continue };
+                // One zone is close (that is how the candidate was found): the other may be a pixel
+                // or two out of line.
+                let judged = model.judge_crop(&inner, &stored.inner, turned).or_else(|| {
+                    let aligned =
+                        query.inner_hashes_aligned(&frame, turned, &model.layout, &stored.inner, limits);
+                    model.judge_crop(&aligned, &stored.inner, turned)
+                });
+                let Some(mut verdict) = judged else { continue };
                 let card = if turned { &query.turned.card } else { &query.upright.card };
                 verdict.card_distance = card.hamming_distance(&document.hashes.card);
                 let closer = |kept: &Verdict| {
@@ -411,14 +419,17 @@ impl PerceptualIndex {
 
     /// The query read as a crop: its inner-zone hashes in every frame its keypoints fit on a known
     /// layout, upright (`false`) and turned 180° (`true`).
-    pub fn crop_readings(&self, query: &DocumentPrint, model: &ReuseModel) -> Vec<(bool, InnerHashes)> {
+    pub fn crop_readings(
+        &self,
+        query: &DocumentPrint,
+        model: &ReuseModel,
+    ) -> Vec<(bool, CropFrame, InnerHashes)> {
         [(false, &query.keypoints[0]), (true, &query.keypoints[1])]
             .into_iter()
             .flat_map(|(turned, keypoints)| {
-                self.crops
-                    .frames(keypoints, &model.crops)
-                    .into_iter()
-                    .map(move |frame| (turned, query.inner_hashes_in_frame(&frame, turned, &model.layout)))
+                self.crops.frames(keypoints, &model.crops, model.layout.card_size()).into_iter().map(
+                    move |frame| (turned, frame, query.inner_hashes_in_frame(&frame, turned, &model.layout)),
+                )
             })
             .collect()
     }
@@ -430,8 +441,15 @@ impl PerceptualIndex {
     /// inner-zone hashes and its keypoints.
     pub fn crop_print_to_store(&self, query: &DocumentPrint, model: &ReuseModel) -> CropPrint {
         let fitted = [false, true].into_iter().find_map(|turned| {
-            let keypoints = &query.keypoints[usize::from(turned)];
-            self.crops.frames(keypoints, &model.crops).first().map(|frame| (*frame, turned))
+            let frames = self.crops.frames(
+                &query.keypoints[usize::from(turned)],
+                &model.crops,
+                model.layout.card_size(),
+            );
+            // A whole card fits its layout in place; a frame a period of a repeated pattern away
+            // can fit about as well, and must not decide where its inner zones are read.
+            let in_place = frames.iter().find(|frame| !turned && frame.in_place(&model.layout));
+            in_place.or(frames.first()).map(|frame| (*frame, turned))
         });
         match fitted {
             Some((frame, false)) if frame.in_place(&model.layout) => {
