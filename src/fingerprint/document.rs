@@ -200,44 +200,81 @@ impl CropPrint {
     }
 }
 
-/// Where a crop lies on a stored card: the query card's pixel showing the stored card's pixel
-/// (x, y) is (`scale_x` x + `shift_x`, `scale_y` y + `shift_y`). A crop stretched back to the card
-/// shape scales each axis by itself.
+/// Where a crop lies on a stored card: an affine map from the stored card's pixel (x, y) to the
+/// query card's pixel showing it, (`scale_x` x + `shear_x` y + `shift_x`, `shear_y` x + `scale_y` y +
+/// `shift_y`). A crop stretched back to the card shape scales each axis by itself; an outline found
+/// a little askew adds a small rotation (the shears).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CropFrame {
     /// Horizontal scale.
     pub scale_x: f32,
-    /// Vertical scale.
-    pub scale_y: f32,
+    /// How much the stored y moves the query x.
+    pub shear_x: f32,
     /// Horizontal shift in query pixels.
     pub shift_x: f32,
+    /// How much the stored x moves the query y.
+    pub shear_y: f32,
+    /// Vertical scale.
+    pub scale_y: f32,
     /// Vertical shift in query pixels.
     pub shift_y: f32,
 }
 
 impl CropFrame {
-    /// Moves no pixel of a card of `layout`'s size by a pixel or more: the card is framed as the
-    /// stored one.
-    pub fn in_place(&self, layout: &DocumentLayout) -> bool {
-        let moves =
-            |scale: f32, shift: f32, side: u32| shift.abs().max(((scale - 1.0) * side as f32 + shift).abs());
-        moves(self.scale_x, self.shift_x, layout.card_width) < 1.0
-            && moves(self.scale_y, self.shift_y, layout.card_height) < 1.0
+    /// A frame that scales and shifts each axis by itself.
+    pub fn axis_aligned(scale_x: f32, scale_y: f32, shift_x: f32, shift_y: f32) -> Self {
+        CropFrame { scale_x, shear_x: 0.0, shift_x, shear_y: 0.0, scale_y, shift_y }
     }
-}
 
-impl CropFrame {
+    /// The query pixel showing the stored card's pixel (x, y).
+    pub fn apply(&self, x: f32, y: f32) -> (f32, f32) {
+        (
+            self.scale_x * x + self.shear_x * y + self.shift_x,
+            self.shear_y * x + self.scale_y * y + self.shift_y,
+        )
+    }
+
+    /// The stored card's pixel a query pixel shows, when the map can be undone.
+    fn unapply(&self, x: f32, y: f32) -> Option<(f32, f32)> {
+        let determinant = self.scale_x * self.scale_y - self.shear_x * self.shear_y;
+        if determinant.abs() < 1e-6 {
+            return None;
+        }
+        let (dx, dy) = (x - self.shift_x, y - self.shift_y);
+        Some((
+            (self.scale_y * dx - self.shear_x * dy) / determinant,
+            (self.scale_x * dy - self.shear_y * dx) / determinant,
+        ))
+    }
+
+    /// Moves no corner of a card of `layout`'s size (and so, being affine, no pixel) by a pixel or
+    /// more: the card is framed as the stored one.
+    pub fn in_place(&self, layout: &DocumentLayout) -> bool {
+        corners((layout.card_width, layout.card_height)).iter().all(|&(x, y)| {
+            let (u, v) = self.apply(x, y);
+            (u - x).abs() < 1.0 && (v - y).abs() < 1.0
+        })
+    }
+
     /// Shows a part of a card of size `card` (width, height) cut from the stored one, its outline
-    /// within `margin` pixels: the stored card's edges land on or outside the query's on every
-    /// side. A frame that leaves a band of the query outside the stored card wider than that is no
+    /// within `margin` pixels: every corner of the query falls on the stored card, or within
+    /// `margin` of it. A frame that leaves a wider band of the query outside the stored card is no
     /// crop of it: another layout whose print is a few pixels away, or a repeated pattern a period
     /// away.
     pub fn is_crop(&self, card: (u32, u32), margin: f32) -> bool {
-        let covers = |scale: f32, shift: f32, side: u32| {
-            shift <= margin && scale * side as f32 + shift >= side as f32 - margin
-        };
-        covers(self.scale_x, self.shift_x, card.0) && covers(self.scale_y, self.shift_y, card.1)
+        let (width, height) = (card.0 as f32, card.1 as f32);
+        corners(card).iter().all(|&(x, y)| {
+            self.unapply(x, y).is_some_and(|(u, v)| {
+                (-margin..=width + margin).contains(&u) && (-margin..=height + margin).contains(&v)
+            })
+        })
     }
+}
+
+/// The corners of a card of `size`.
+fn corners(size: (u32, u32)) -> [(f32, f32); 4] {
+    let (width, height) = (size.0 as f32, size.1 as f32);
+    [(0.0, 0.0), (width, 0.0), (width, height), (0.0, height)]
 }
 
 /// How the card's outline was taken from the photo.
@@ -1019,11 +1056,11 @@ pub const ALIGNMENT_REACH: i32 = 2;
 fn warp_region(card: &GrayImage, frame: &CropFrame, region: (u32, u32, u32, u32)) -> GrayImage {
     let (left, top, right, bottom) = region;
     let mut out = GrayImage::new(right - left, bottom - top);
-    let CropFrame { scale_x, scale_y, shift_x, shift_y } = *frame;
+    let frame = *frame;
     let (offset_x, offset_y) = (left as f32, top as f32);
     warp_into_with(
         card,
-        move |x, y| (scale_x * (x + offset_x) + shift_x, scale_y * (y + offset_y) + shift_y),
+        move |x, y| frame.apply(x + offset_x, y + offset_y),
         Interpolation::Bilinear,
         Border::Replicate,
         &mut out,
@@ -1163,7 +1200,7 @@ mod tests {
 
     #[test]
     fn a_frame_in_place_moves_no_pixel_by_a_pixel() {
-        let frame = |scale_x, shift_x| CropFrame { scale_x, scale_y: 1.0, shift_x, shift_y: 0.5 };
+        let frame = |scale_x, shift_x| CropFrame::axis_aligned(scale_x, 1.0, shift_x, 0.5);
         assert!(frame(1.0, 0.9).in_place(&layout()));
         assert!(frame(1.001, 0.2).in_place(&layout()));
         // 0.998 × 512 − 0.2: the right edge moves by 1.2 px.
@@ -1180,12 +1217,12 @@ mod tests {
         let query = DocumentPrint::compute(&working_planes(&cropped, 1000), &layout());
         let l = layout();
         let (scale_x, scale_y) = (500.0 / width as f32, 315.0 / height as f32);
-        let frame = CropFrame {
+        let frame = CropFrame::axis_aligned(
             scale_x,
             scale_y,
-            shift_x: -(left as f32) * l.card_width as f32 / width as f32,
-            shift_y: -(top as f32) * l.card_height as f32 / height as f32,
-        };
+            -(left as f32) * l.card_width as f32 / width as f32,
+            -(top as f32) * l.card_height as f32 / height as f32,
+        );
         let inner = query.inner_hashes_in_frame(&frame, false, &l);
         assert!(inner.portrait.hamming_distance(&original.inner.portrait) <= 24);
         assert!(inner.data.hamming_distance(&original.inner.data) <= 24);
@@ -1195,7 +1232,7 @@ mod tests {
     #[test]
     fn a_crop_s_frame_keeps_the_stored_card_around_the_query() {
         let card = (512, 323);
-        let frame = |scale, shift_x| CropFrame { scale_x: scale, scale_y: 1.0, shift_x, shift_y: 0.0 };
+        let frame = |scale, shift_x| CropFrame::axis_aligned(scale, 1.0, shift_x, 0.0);
         // 10 % cut, 4 % of it on the left: the stored edges land at -24 px and 539 px.
         assert!(frame(1.1, -24.0).is_crop(card, 4.0));
         assert!(frame(1.0, 3.0).is_crop(card, 4.0), "an outline a few pixels off");
@@ -1209,7 +1246,7 @@ mod tests {
         let l = layout();
         let print = DocumentPrint::compute(&working_planes(&card(), 1000), &l);
         let stored = print.inner;
-        let off = CropFrame { scale_x: 1.0, scale_y: 1.0, shift_x: 2.0, shift_y: -1.5 };
+        let off = CropFrame::axis_aligned(1.0, 1.0, 2.0, -1.5);
         let read = print.inner_hashes_in_frame(&off, false, &l);
         let distances = |inner: &InnerHashes| {
             (inner.portrait.hamming_distance(&stored.portrait), inner.data.hamming_distance(&stored.data))

@@ -34,9 +34,14 @@ pub struct CropModel {
     pub scale_range: [f32; 2],
     /// Most frames read per query orientation.
     pub max_frames: usize,
-    /// A frame must show a crop of the stored card: no band of the query wider than this (pixels of
-    /// the rectified card) may lie outside the stored card.
+    /// A frame a registration stores in must show a crop of the stored card: no band of the query
+    /// wider than this (pixels of the rectified card) may lie outside the stored card.
     pub frame_margin: f32,
+    /// The same for a search, where an outline found a little too large (the card with a band of
+    /// the table around it) is read in the stored card's frame too.
+    pub search_frame_margin: f32,
+    /// Largest shear of a frame on either axis (about the sine of its rotation).
+    pub max_shear: f32,
     /// Largest descriptor distance of a pair in guided matching (a frame known roughly).
     pub guided_radius: u32,
     /// Largest distance in pixels from where the rough frame puts a stored keypoint.
@@ -128,8 +133,15 @@ impl CropIndex {
     }
 
     /// The frames in which `keypoints` (of a query card of size `card`) show a crop of a stored
-    /// layout, best supported first, at most `max_frames`, none two alike.
-    pub fn frames(&self, keypoints: &[Keypoint], model: &CropModel, card: (u32, u32)) -> Vec<CropFrame> {
+    /// layout, its outline within `margin` pixels ([`CropFrame::is_crop`]), best supported first,
+    /// at most `max_frames`, none two alike.
+    pub fn frames(
+        &self,
+        keypoints: &[Keypoint],
+        model: &CropModel,
+        card: (u32, u32),
+        margin: f32,
+    ) -> Vec<CropFrame> {
         let mut by_document: BTreeMap<u32, Vec<Correspondence>> = BTreeMap::new();
         let small = self.keypoints.len() < SCAN_BELOW;
         for keypoint in keypoints {
@@ -158,9 +170,9 @@ impl CropIndex {
             .iter()
             .filter(|(_, matches)| matches.len() >= model.min_inliers)
             .filter_map(|(document, matches)| {
-                let (_, rough) = fit_frame(matches, model, card)?;
+                let (_, rough) = fit_frame(matches, model, card, margin)?;
                 refine_guided(&self.layouts[document], keypoints, rough, model)
-                    .filter(|(_, frame)| frame.is_crop(card, model.frame_margin))
+                    .filter(|(_, frame)| frame.is_crop(card, margin))
             })
             .collect();
         fitted.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -169,7 +181,7 @@ impl CropIndex {
             if frames.len() == model.max_frames {
                 break;
             }
-            if !frames.iter().any(|kept| alike(kept, &frame)) {
+            if !frames.iter().any(|kept| alike(kept, &frame, card)) {
                 frames.push(frame);
             }
         }
@@ -186,25 +198,51 @@ fn placed(document: u32, keypoint: &Keypoint) -> PlacedKeypoint {
     PlacedKeypoint { document, x: keypoint.x, y: keypoint.y }
 }
 
-/// Two frames that put every card pixel within a pixel of each other.
-fn alike(a: &CropFrame, b: &CropFrame) -> bool {
-    (a.scale_x - b.scale_x).abs() < 0.002
-        && (a.scale_y - b.scale_y).abs() < 0.002
-        && (a.shift_x - b.shift_x).abs() < 1.0
-        && (a.shift_y - b.shift_y).abs() < 1.0
+/// Two frames that put every corner of a card of `card` size within a pixel of each other.
+fn alike(a: &CropFrame, b: &CropFrame, card: (u32, u32)) -> bool {
+    let (width, height) = (card.0 as f32, card.1 as f32);
+    [(0.0, 0.0), (width, 0.0), (width, height), (0.0, height)].iter().all(|&(x, y)| {
+        let (p, q) = (a.apply(x, y), b.apply(x, y));
+        (p.0 - q.0).abs() < 1.0 && (p.1 - q.1).abs() < 1.0
+    })
 }
 
 /// Matches no closer than this on either axis do not define a frame: a pixel of error in either
 /// would change the scale by more than the tolerance allows across the card.
 const MIN_SPREAD: f32 = 24.0;
 
+/// Triples of matches tried for a frame with a rotation, drawn from a fixed sequence.
+const TRIPLES: usize = 400;
+
 /// The frame most matches agree with, refined by least squares on them, and how many agree; `None`
-/// below `min_inliers`. Every pair of matches proposes a frame (two points fix a scale and shift on
-/// each axis); with at most a few hundred matches per stored card, trying them all is cheaper and
-/// more certain than sampling.
-fn fit_frame(matches: &[Correspondence], model: &CropModel, card: (u32, u32)) -> Option<(usize, CropFrame)> {
+/// below `min_inliers`. Two kinds of guess are tried: every pair of matches proposes a frame that
+/// scales and shifts each axis (two points fix one; with at most a few hundred matches per stored
+/// card, trying them all is cheaper and more certain than sampling), and triples drawn from a fixed
+/// sequence propose affine frames (three points fix one), for an outline found a little askew.
+fn fit_frame(
+    matches: &[Correspondence],
+    model: &CropModel,
+    card: (u32, u32),
+    margin: f32,
+) -> Option<(usize, CropFrame)> {
     let [low, high] = model.scale_range;
+    // The rough frame is a pair's guess: allow it the inlier tolerance beyond the margin.
+    let plausible = |frame: &CropFrame| {
+        (low..=high).contains(&frame.scale_x)
+            && (low..=high).contains(&frame.scale_y)
+            && frame.shear_x.abs() <= model.max_shear
+            && frame.shear_y.abs() <= model.max_shear
+            && frame.is_crop(card, margin + model.inlier_tolerance)
+    };
     let mut best: Option<(usize, CropFrame)> = None;
+    let mut consider = |frame: CropFrame| {
+        if plausible(&frame) {
+            let support = inliers(matches, &frame, model.inlier_tolerance).count();
+            if best.is_none_or(|(count, _)| support > count) {
+                best = Some((support, frame));
+            }
+        }
+    };
     for (i, a) in matches.iter().enumerate() {
         for b in &matches[i + 1..] {
             let (dx, dy) = (b.0 - a.0, b.1 - a.1);
@@ -212,18 +250,16 @@ fn fit_frame(matches: &[Correspondence], model: &CropModel, card: (u32, u32)) ->
                 continue;
             }
             let (scale_x, scale_y) = ((b.2 - a.2) / dx, (b.3 - a.3) / dy);
-            if !(low..=high).contains(&scale_x) || !(low..=high).contains(&scale_y) {
-                continue;
-            }
-            let frame =
-                CropFrame { scale_x, scale_y, shift_x: a.2 - scale_x * a.0, shift_y: a.3 - scale_y * a.1 };
-            // The rough frame is a pair's guess: allow it the inlier tolerance beyond the margin.
-            if !frame.is_crop(card, model.frame_margin + model.inlier_tolerance) {
-                continue;
-            }
-            let support = inliers(matches, &frame, model.inlier_tolerance).count();
-            if best.is_none_or(|(count, _)| support > count) {
-                best = Some((support, frame));
+            consider(CropFrame::axis_aligned(scale_x, scale_y, a.2 - scale_x * a.0, a.3 - scale_y * a.1));
+        }
+    }
+    if matches.len() >= 3 {
+        let mut state = matches.len() as u64;
+        let mut draw = || (split_mix(&mut state) % matches.len() as u64) as usize;
+        for _ in 0..TRIPLES {
+            let triple = [matches[draw()], matches[draw()], matches[draw()]];
+            if let Some(frame) = affine_least_squares(&triple) {
+                consider(frame);
             }
         }
     }
@@ -233,12 +269,19 @@ fn fit_frame(matches: &[Correspondence], model: &CropModel, card: (u32, u32)) ->
     // roughly, and pull a single fit by a pixel or two.
     for tolerance in [model.inlier_tolerance, model.inlier_tolerance * 0.5] {
         let agreeing: Vec<Correspondence> = inliers(matches, &frame, tolerance).copied().collect();
-        let (scale_x, shift_x) = least_squares(agreeing.iter().map(|m| (m.0, m.2)))?;
-        let (scale_y, shift_y) = least_squares(agreeing.iter().map(|m| (m.1, m.3)))?;
-        frame = CropFrame { scale_x, scale_y, shift_x, shift_y };
+        frame = least_squares(&agreeing, frame)?;
     }
     let support = inliers(matches, &frame, model.inlier_tolerance).count();
     (support >= model.min_inliers).then_some((support, frame))
+}
+
+/// The next number of a SplitMix64 sequence.
+fn split_mix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// A rough frame refined by guided matching: every stored keypoint is paired with the query
@@ -262,7 +305,7 @@ fn refine_guided(
         let pairs: Vec<(Correspondence, u32)> = stored
             .iter()
             .filter_map(|s| {
-                let (x, y) = (frame.scale_x * s.x + frame.shift_x, frame.scale_y * s.y + frame.shift_y);
+                let (x, y) = frame.apply(s.x, s.y);
                 query
                     .iter()
                     .filter(|q| (q.x - x).abs() <= tolerance && (q.y - y).abs() <= tolerance)
@@ -275,9 +318,8 @@ fn refine_guided(
         if pairs.len() < model.min_inliers {
             return None;
         }
-        let (scale_x, shift_x) = least_squares(pairs.iter().map(|(m, _)| (m.0, m.2)))?;
-        let (scale_y, shift_y) = least_squares(pairs.iter().map(|(m, _)| (m.1, m.3)))?;
-        frame = CropFrame { scale_x, scale_y, shift_x, shift_y };
+        let correspondences: Vec<Correspondence> = pairs.iter().map(|(m, _)| *m).collect();
+        frame = least_squares(&correspondences, frame)?;
         let radius = (model.guided_radius + 1) as f32;
         support = pairs.iter().map(|(_, distance)| 1.0 - *distance as f32 / radius).sum();
     }
@@ -291,13 +333,24 @@ fn inliers<'a>(
 ) -> impl Iterator<Item = &'a Correspondence> {
     let frame = *frame;
     matches.iter().filter(move |m| {
-        (frame.scale_x * m.0 + frame.shift_x - m.2).abs() <= tolerance
-            && (frame.scale_y * m.1 + frame.shift_y - m.3).abs() <= tolerance
+        let (x, y) = frame.apply(m.0, m.1);
+        (x - m.2).abs() <= tolerance && (y - m.3).abs() <= tolerance
     })
 }
 
+/// The frame of the same kind as `like` (axis-aligned, or affine when `like` has a shear) nearest
+/// the matches, or `None` when they do not spread.
+fn least_squares(matches: &[Correspondence], like: CropFrame) -> Option<CropFrame> {
+    if like.shear_x != 0.0 || like.shear_y != 0.0 {
+        return affine_least_squares(matches);
+    }
+    let (scale_x, shift_x) = line_least_squares(matches.iter().map(|m| (m.0, m.2)))?;
+    let (scale_y, shift_y) = line_least_squares(matches.iter().map(|m| (m.1, m.3)))?;
+    Some(CropFrame::axis_aligned(scale_x, scale_y, shift_x, shift_y))
+}
+
 /// The line `to = scale · from + shift` nearest the points, or `None` when they do not spread.
-fn least_squares(points: impl Iterator<Item = (f32, f32)> + Clone) -> Option<(f32, f32)> {
+fn line_least_squares(points: impl Iterator<Item = (f32, f32)> + Clone) -> Option<(f32, f32)> {
     let n = points.clone().count() as f64;
     let (sum_from, sum_to) =
         points.clone().fold((0.0, 0.0), |(a, b), (from, to)| (a + f64::from(from), b + f64::from(to)));
@@ -311,6 +364,39 @@ fn least_squares(points: impl Iterator<Item = (f32, f32)> + Clone) -> Option<(f3
     }
     let scale = covariance / variance;
     Some((scale as f32, (mean_to - scale * mean_from) as f32))
+}
+
+/// The affine frame nearest the matches (exact for three), or `None` when they lie near one line.
+/// Solved on coordinates centred on the matches' mean, which keeps the normal equations well
+/// conditioned.
+fn affine_least_squares(matches: &[Correspondence]) -> Option<CropFrame> {
+    let n = matches.len() as f64;
+    let mean = |pick: fn(&Correspondence) -> f32| matches.iter().map(|m| f64::from(pick(m))).sum::<f64>() / n;
+    let (mx, my, mu, mv) = (mean(|m| m.0), mean(|m| m.1), mean(|m| m.2), mean(|m| m.3));
+    let (mut sxx, mut sxy, mut syy) = (0.0, 0.0, 0.0);
+    let (mut sxu, mut syu, mut sxv, mut syv) = (0.0, 0.0, 0.0, 0.0);
+    for m in matches {
+        let (x, y) = (f64::from(m.0) - mx, f64::from(m.1) - my);
+        let (u, v) = (f64::from(m.2) - mu, f64::from(m.3) - mv);
+        (sxx, sxy, syy) = (sxx + x * x, sxy + x * y, syy + y * y);
+        (sxu, syu, sxv, syv) = (sxu + x * u, syu + y * u, sxv + x * v, syv + y * v);
+    }
+    let determinant = sxx * syy - sxy * sxy;
+    // The matches must span an area, not a line: at least MIN_SPREAD² per match on average.
+    if determinant < (f64::from(MIN_SPREAD) * f64::from(MIN_SPREAD) * n).powi(2) {
+        return None;
+    }
+    let solve = |su: f64, sv: f64| ((syy * su - sxy * sv) / determinant, (sxx * sv - sxy * su) / determinant);
+    let (scale_x, shear_x) = solve(sxu, syu);
+    let (shear_y, scale_y) = solve(sxv, syv);
+    Some(CropFrame {
+        scale_x: scale_x as f32,
+        shear_x: shear_x as f32,
+        shift_x: (mu - scale_x * mx - shear_x * my) as f32,
+        shear_y: shear_y as f32,
+        scale_y: scale_y as f32,
+        shift_y: (mv - shear_y * mx - scale_y * my) as f32,
+    })
 }
 
 #[cfg(test)]
@@ -370,7 +456,7 @@ mod tests {
         for k in query.iter_mut().step_by(3) {
             k.x = (k.x + 97.0) % 500.0;
         }
-        let frames = index.frames(&query, &model(), CARD);
+        let frames = index.frames(&query, &model(), CARD, model().frame_margin);
         assert_eq!(frames.len(), 1);
         let frame = frames[0];
         assert!(
@@ -381,6 +467,41 @@ mod tests {
     }
 
     #[test]
+    fn a_crop_turned_a_little_is_fitted_with_its_rotation() {
+        let mut index = CropIndex::default();
+        index.insert(7, &print(layout_keypoints()));
+        // 2° turned about the card's centre, and enlarged 1.08× (a crop of an outline found askew).
+        let (sin, cos) = 2f32.to_radians().sin_cos();
+        let turn = |x: f32, y: f32| {
+            let (dx, dy) = (x - 256.0, y - 161.0);
+            (256.0 + 1.08 * (cos * dx - sin * dy), 161.0 + 1.08 * (sin * dx + cos * dy))
+        };
+        let query: Vec<Keypoint> = layout_keypoints()
+            .into_iter()
+            .map(|k| {
+                let (x, y) = turn(k.x, k.y);
+                Keypoint { x: x.round(), y: y.round(), ..k }
+            })
+            .collect();
+        let frames = index.frames(&query, &model(), CARD, model().frame_margin);
+        assert_eq!(frames.len(), 1);
+        let frame = frames[0];
+        assert!(
+            (frame.shear_y - 1.08 * sin).abs() < 0.005 && (frame.shear_x + 1.08 * sin).abs() < 0.005,
+            "{frame:?}"
+        );
+        for (x, y) in [(30.0, 30.0), (480.0, 290.0)] {
+            let (fitted, truth) = (frame.apply(x, y), turn(x, y));
+            assert!(
+                (fitted.0 - truth.0).abs() < 1.0 && (fitted.1 - truth.1).abs() < 1.0,
+                "{fitted:?} {truth:?}"
+            );
+        }
+        // An axis-aligned crop stays axis-aligned.
+        assert_eq!(index.frames(&layout_keypoints(), &model(), CARD, model().frame_margin)[0].shear_x, 0.0);
+    }
+
+    #[test]
     fn a_layout_printed_a_few_pixels_away_is_not_a_crop() {
         let mut index = CropIndex::default();
         index.insert(7, &print(layout_keypoints()));
@@ -388,8 +509,8 @@ mod tests {
         // fits one shift, but the query shows 11 px the stored card does not have.
         let shifted: Vec<Keypoint> =
             layout_keypoints().into_iter().map(|k| Keypoint { x: k.x + 11.0, ..k }).collect();
-        assert!(index.frames(&shifted, &model(), CARD).is_empty());
-        let in_place = index.frames(&layout_keypoints(), &model(), CARD);
+        assert!(index.frames(&shifted, &model(), CARD, model().frame_margin).is_empty());
+        let in_place = index.frames(&layout_keypoints(), &model(), CARD, model().frame_margin);
         assert_eq!(in_place.len(), 1);
         assert!(in_place[0].in_place(&crate::reuse::perceptual::ReuseModel::embedded().layout));
     }
@@ -399,10 +520,14 @@ mod tests {
         let mut index = CropIndex::default();
         let stored = print(layout_keypoints());
         index.insert(3, &stored);
-        assert!(index.frames(&layout_keypoints()[..model().min_inliers - 1], &model(), CARD).is_empty());
+        assert!(
+            index
+                .frames(&layout_keypoints()[..model().min_inliers - 1], &model(), CARD, model().frame_margin)
+                .is_empty()
+        );
         assert_eq!(index.candidates(&stored.inner, 10), [3]);
         index.remove(3, &stored);
-        assert!(index.frames(&layout_keypoints(), &model(), CARD).is_empty());
+        assert!(index.frames(&layout_keypoints(), &model(), CARD, model().frame_margin).is_empty());
         assert!(index.candidates(&stored.inner, 10).is_empty());
         assert_eq!(index.stored_keypoints(), 0);
     }

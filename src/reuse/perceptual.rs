@@ -427,9 +427,17 @@ impl PerceptualIndex {
         [(false, &query.keypoints[0]), (true, &query.keypoints[1])]
             .into_iter()
             .flat_map(|(turned, keypoints)| {
-                self.crops.frames(keypoints, &model.crops, model.layout.card_size()).into_iter().map(
-                    move |frame| (turned, frame, query.inner_hashes_in_frame(&frame, turned, &model.layout)),
-                )
+                self.crops
+                    .frames(
+                        keypoints,
+                        &model.crops,
+                        model.layout.card_size(),
+                        model.crops.search_frame_margin,
+                    )
+                    .into_iter()
+                    .map(move |frame| {
+                        (turned, frame, query.inner_hashes_in_frame(&frame, turned, &model.layout))
+                    })
             })
             .collect()
     }
@@ -445,6 +453,7 @@ impl PerceptualIndex {
                 &query.keypoints[usize::from(turned)],
                 &model.crops,
                 model.layout.card_size(),
+                model.crops.frame_margin,
             );
             // A whole card fits its layout in place; a frame a period of a repeated pattern away
             // can fit about as well, and must not decide where its inner zones are read.
