@@ -60,7 +60,8 @@ impl LumaGrid {
 pub struct BlockFeatures {
     /// DCT coefficients at zig-zag positions 1..=FREQUENCIES (orthonormal, luma − 128).
     pub coefficients: [f32; FREQUENCIES],
-    /// Mean absolute Laplacian residual over the block's interior (a noise-plus-texture level).
+    /// Mean absolute residual (each pixel minus the mean of its 8 neighbours) over the block's interior:
+    /// a noise-plus-texture level.
     pub residual: f32,
     /// Mean luma, 0..=255.
     pub mean: f32,
@@ -103,16 +104,15 @@ pub fn block_features(grid: &LumaGrid) -> Vec<BlockFeatures> {
             }
             let coefficients = wanted.map(|(u, v)| (0..8).map(|y| matrix[u][y] * rows[y][v]).sum::<f32>());
             let mean = block.iter().flatten().sum::<f32>() / 64.0 + 128.0;
+            // Each pixel against its 8 neighbours' mean rather than the separable Laplacian
+            // [1 -2 1] x [1 -2 1] (Immerkaer's noise kernel), which weighs the pixel 4x over its
+            // neighbours: on `eval-tamper` the noise map's AUC rose 0.62 -> 0.71 with it, and the
+            // unedited images' peaks fell (max 9.6 -> 4.5).
             let mut residual = 0f32;
             for y in 1..7 {
                 for x in 1..7 {
-                    let at = |dx: usize, dy: usize| block[y + dy - 1][x + dx - 1];
-                    let laplacian = at(0, 0) - 2.0 * at(1, 0) + at(2, 0) - 2.0 * at(0, 1) + 4.0 * at(1, 1)
-                        - 2.0 * at(2, 1)
-                        + at(0, 2)
-                        - 2.0 * at(1, 2)
-                        + at(2, 2);
-                    residual += laplacian.abs();
+                    let around: f32 = block[y - 1..=y + 1].iter().flat_map(|row| &row[x - 1..=x + 1]).sum();
+                    residual += (block[y][x] - (around - block[y][x]) / 8.0).abs();
                 }
             }
             features.push(BlockFeatures { coefficients, residual: residual / 36.0, mean });

@@ -7,7 +7,8 @@
 //!   texture predicts (`tamper.error_level_anomaly`);
 //! - aligned double quantization: blocks that fill the gaps of a twice-quantized histogram, and a
 //!   second 8×8 grid at another phase (`tamper.double_compression_local`);
-//! - noise: the flattest blocks' Laplacian residual (`tamper.noise_inconsistency`);
+//! - noise: the flattest blocks' residual, each pixel minus its 8 neighbours' mean
+//!   (`tamper.noise_inconsistency`);
 //! - copy-move: a region repeated elsewhere in the image, found by block matching with shift-vector
 //!   consensus and by the autocorrelation of the noise residual (`tamper.copy_move`, in
 //!   [`copy_move`] and [`residual_shifts`]).
