@@ -670,16 +670,44 @@ fn corners_of_sides(lines: &[Option<Line>], original: [(f64, f64); 4], max_move:
 }
 
 /// The line (a point and a unit direction) through the edge pixels within 4 px of the segment
-/// `a`–`b`, leaving out its first and last tenth (the corners' rounding).
+/// `a`–`b`, leaving out its first and last tenth (the corners' rounding). When fewer than 70 % of
+/// those pixels lie on one line, the band has crossed other print (a corner placed several pixels
+/// off, as when the frame cuts it and no edge is found there, tilts it across a header's title):
+/// the side is then looked for within 12 px, nearest the segment's middle among the lines that most
+/// pixels lie on, and fitted again within 4 px of itself.
 fn fit_side(edges: &GrayImage, a: (f64, f64), b: (f64, f64)) -> Option<Line> {
+    const WIDE_BAND: f64 = 12.0;
     const BAND: f64 = 4.0;
+    const CLEAN: f64 = 0.7;
     let length = (b.0 - a.0).hypot(b.1 - a.1);
     if length < 10.0 {
         return None;
     }
+    let near = band_points(edges, a, b, BAND);
+    let (line, inliers) = dominant_line(&near, length, None)?;
+    if inliers as f64 >= CLEAN * near.len() as f64 {
+        return Some(line);
+    }
+    let (wide, _) = dominant_line(
+        &band_points(edges, a, b, WIDE_BAND),
+        length,
+        Some(((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0)),
+    )?;
+    // The wide line's points nearest to `a` and `b`: the same stretch of the side, laid along it.
+    let project = |p: (f64, f64)| {
+        let ((cx, cy), (dx, dy)) = wide;
+        let along = (p.0 - cx) * dx + (p.1 - cy) * dy;
+        (cx + along * dx, cy + along * dy)
+    };
+    dominant_line(&band_points(edges, project(a), project(b), BAND), length, None).map(|(line, _)| line)
+}
+
+/// The edge pixels within `band` px of the segment `a`–`b`, leaving out its first and last tenth.
+fn band_points(edges: &GrayImage, a: (f64, f64), b: (f64, f64), band: f64) -> Vec<(f64, f64)> {
+    let length = (b.0 - a.0).hypot(b.1 - a.1);
     let direction = ((b.0 - a.0) / length, (b.1 - a.1) / length);
-    let (x0, x1) = (a.0.min(b.0) - BAND, a.0.max(b.0) + BAND);
-    let (y0, y1) = (a.1.min(b.1) - BAND, a.1.max(b.1) + BAND);
+    let (x0, x1) = (a.0.min(b.0) - band, a.0.max(b.0) + band);
+    let (y0, y1) = (a.1.min(b.1) - band, a.1.max(b.1) + band);
     let mut points = Vec::new();
     for y in (y0.max(0.0) as u32)..=(y1.min(f64::from(edges.height()) - 1.0).max(0.0) as u32) {
         for x in (x0.max(0.0) as u32)..=(x1.min(f64::from(edges.width()) - 1.0).max(0.0) as u32) {
@@ -689,15 +717,59 @@ fn fit_side(edges: &GrayImage, a: (f64, f64), b: (f64, f64)) -> Option<Line> {
             let (dx, dy) = (f64::from(x) - a.0, f64::from(y) - a.1);
             let along = dx * direction.0 + dy * direction.1;
             let across = dy * direction.0 - dx * direction.1;
-            if across.abs() <= BAND && along > 0.1 * length && along < 0.9 * length {
+            if across.abs() <= band && along > 0.1 * length && along < 0.9 * length {
                 points.push((f64::from(x), f64::from(y)));
             }
         }
     }
-    if points.len() < (length * 0.3) as usize {
+    points
+}
+
+/// The total-least-squares line through the points within 1.5 px of the line that most of them lie
+/// near (lines through pairs of points spread along the side, a deterministic RANSAC), and how many
+/// points that is; `None` when the side has fewer edge pixels than 30 % of its `length`. With
+/// `prefer_near`, of the lines holding at least 60 % as many points as the best one, the one passing
+/// closest to that point: a wide band can hold inner print parallel to the side (a portrait's frame)
+/// with more edge pixels than the card's own edge against the table. Edge pixels come from a dilated
+/// edge map, so a true side is a strip about 3 px wide.
+fn dominant_line(
+    points: &[(f64, f64)],
+    length: f64,
+    prefer_near: Option<(f64, f64)>,
+) -> Option<(Line, usize)> {
+    const TRIES_PER_HALF: usize = 8;
+    const INLIER: f64 = 1.5;
+    const STRONG: f64 = 0.6;
+    if points.len() < (length * 0.3) as usize || points.len() < 2 {
         return None;
     }
-    Some(fit_line(&points))
+    let offset = |((cx, cy), (dx, dy)): Line, p: (f64, f64)| ((p.1 - cy) * dx - (p.0 - cx) * dy).abs();
+    let whole = fit_line(points);
+    let mut sorted = points.to_vec();
+    let along = |p: &(f64, f64)| (p.0 - whole.0.0) * whole.1.0 + (p.1 - whole.0.1) * whole.1.1;
+    sorted.sort_by(|p, q| along(p).total_cmp(&along(q)));
+    let half = sorted.len() / 2;
+    let mut candidates = Vec::with_capacity(TRIES_PER_HALF * TRIES_PER_HALF);
+    for i in 0..TRIES_PER_HALF {
+        for j in 0..TRIES_PER_HALF {
+            let p = sorted[i * half / TRIES_PER_HALF];
+            let q = sorted[half + j * (sorted.len() - half) / TRIES_PER_HALF];
+            let span = (q.0 - p.0).hypot(q.1 - p.1);
+            if span < 1.0 {
+                continue;
+            }
+            let line: Line = (p, ((q.0 - p.0) / span, (q.1 - p.1) / span));
+            let support = sorted.iter().filter(|&&point| offset(line, point) <= INLIER).count();
+            candidates.push((support, prefer_near.map_or(0.0, |point| offset(line, point)), line));
+        }
+    }
+    let most = candidates.iter().map(|c| c.0).max()?;
+    let least_support = if prefer_near.is_some() { (STRONG * most as f64).ceil() as usize } else { most };
+    let (_, _, chosen) =
+        candidates.into_iter().filter(|c| c.0 >= least_support).min_by(|x, y| x.1.total_cmp(&y.1))?;
+    let inliers: Vec<(f64, f64)> =
+        sorted.into_iter().filter(|&point| offset(chosen, point) <= INLIER).collect();
+    (inliers.len() >= 2).then(|| (fit_line(&inliers), inliers.len()))
 }
 
 /// The total-least-squares line through `points` (at least two).
@@ -1129,6 +1201,37 @@ mod tests {
         let portrait = print.upright.portrait.hamming_distance(&flat.upright.portrait);
         let data = print.upright.data.hamming_distance(&flat.upright.data);
         assert!(portrait <= 30 && data <= 30, "portrait {portrait}, data {data}");
+    }
+
+    #[test]
+    fn a_tilted_card_whose_corners_touch_the_frame_is_located_to_its_corners() {
+        use crate::decode::{DecodeLimits, decode};
+        use crate::eval::captures::Capture;
+        use crate::eval::cards::Template;
+        use rand::{Rng, SeedableRng};
+        // A card of the reuse evaluation turned without cropping (Capture::Tilt): each corner
+        // touches a side of the frame, so none has an edge around it, and the top-left one lies
+        // against the header's title.
+        let template = Template::new(0);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(77 ^ 90);
+        let card = template.render(&template.holder(&mut rng));
+        let degrees = rng.clone().random_range(2.0..10.0f32);
+        let upload = decode(&Capture::Tilt.apply(&card, &mut rng), &DecodeLimits::default()).expect("a JPEG");
+        let tilted = upload.rgb;
+        let (w, h) = (card.width() as f32, card.height() as f32);
+        let (frame_w, frame_h) = (tilted.width() as f32, tilted.height() as f32);
+        let (sin, cos) = degrees.to_radians().sin_cos();
+        // Turned counter-clockwise (this draw's sign): the top-right corner is the highest.
+        let truth = [(0.0, w * sin), (w * cos, 0.0), (frame_w, h * cos), (h * sin, frame_h)];
+        // As the service reads it: a working plane of at most 1,000 px (half size here).
+        let planes = working_planes(&tilted, crate::quality::QualityThresholds::embedded().working_long_side);
+        let print = DocumentPrint::compute(&planes, &layout());
+        assert!(print.located);
+        let truth = truth.map(|(x, y)| (x / planes.factor as f32, y / planes.factor as f32));
+        for (found, expected) in print.corners.iter().zip(truth) {
+            let off = (found.0 - expected.0).hypot(found.1 - expected.1);
+            assert!(off < 3.0, "corners {:?}, expected {truth:?}", print.corners);
+        }
     }
 
     /// The smallest zone distances (portrait, data) of any reading of `print` to `reference`.
