@@ -1215,13 +1215,14 @@ mod tests {
         let template = Template::new(0);
         let mut rng = rand::rngs::StdRng::seed_from_u64(77 ^ 90);
         let card = template.render(&template.holder(&mut rng));
+        // The capture draws its angle first; the sign it draws next is counter-clockwise here.
         let degrees = rng.clone().random_range(2.0..10.0f32);
         let upload = decode(&Capture::Tilt.apply(&card, &mut rng), &DecodeLimits::default()).expect("a JPEG");
         let tilted = upload.rgb;
         let (w, h) = (card.width() as f32, card.height() as f32);
         let (frame_w, frame_h) = (tilted.width() as f32, tilted.height() as f32);
         let (sin, cos) = degrees.to_radians().sin_cos();
-        // Turned counter-clockwise (this draw's sign): the top-right corner is the highest.
+        // Turned counter-clockwise: the top-right corner is the highest.
         let truth = [(0.0, w * sin), (w * cos, 0.0), (frame_w, h * cos), (h * sin, frame_h)];
         // As the service reads it: a working plane of at most 1,000 px (half size here).
         let planes = working_planes(&tilted, crate::quality::QualityThresholds::embedded().working_long_side);
