@@ -51,6 +51,10 @@ pub struct DocumentLayout {
     /// strips just inside and just outside a side of the outline, which at least three sides must
     /// have. Averaging along the side cancels a textured table's grain, whose edges are everywhere.
     pub min_side_contrast: f64,
+    /// Largest difference (0..255, in every channel) from a seed's colour that a region of one
+    /// colour grown from it takes in: an outline candidate where a busy table leaves the card no
+    /// closed edge.
+    pub region_tolerance: u8,
     /// Long-to-short side ratio a card outline may have (ID-1 is 1.59, passport pages 1.42).
     pub aspect_range: [f64; 2],
     /// An outline whose proportions (long over short, measured at its centre) exceed this has
@@ -560,12 +564,15 @@ fn locate_card(rgb: &RgbImage, layout: &DocumentLayout) -> Option<Vec<(Framing, 
         .into_iter()
         .filter(|contour| contour.points.len() >= 8)
         .map(|contour| convex_hull(contour.points))
+        .chain(colour_regions(&small, layout.region_tolerance).into_iter().map(convex_hull))
         .map(|hull| (contour_area(&hull), hull))
         .filter(|(area, _)| *area >= layout.min_card_area * frame_area)
         .flat_map(|(area, hull)| [(area, four_corners(&hull)), (area, min_area_rect(&hull))])
         .filter(|(_, quad)| {
             card_shaped(quad, layout)
-                && print_inside(&print, quad) >= layout.min_print_inside
+                && with_lost_bands(quad, layout)
+                    .iter()
+                    .any(|quad| print_inside(&print, quad) >= layout.min_print_inside)
                 && sides_with_contrast(&small, quad, layout.min_side_contrast) >= 3
         })
         .map(|(area, quad)| (area, edge_support(&edges, &quad), quad))
@@ -575,6 +582,76 @@ fn locate_card(rgb: &RgbImage, layout: &DocumentLayout) -> Option<Vec<(Framing, 
     let framings =
         std::iter::once((Framing::Outline, outline)).chain(banded_extensions(&small, &outline, layout));
     Some(framings.map(|(framing, quad)| (framing, quad.map(|(x, y)| (x * scale, y * scale)))).collect())
+}
+
+/// Regions of one colour that hold a seed point of the middle of the frame, as the points along
+/// their left and right borders (which have the region's convex hull). A card on a striped or busy
+/// table can have no closed edge of its own: the table's edges run into the card's, and print joins
+/// its border to the inside. Its plain background is still one colour the table is not, so it is
+/// taken by filling outward from a seed while the colour stays within `tolerance` (in every channel,
+/// 0..255) of the seed's. Read at half the plane's size, which blurs away speckle and fine
+/// guilloche. A header band of another colour stays outside the region, which the banded
+/// extensions then look for. Hand-written: imageproc's flood fill paints a canvas from one seed by
+/// exact colour; this needs a tolerance and the region's extent.
+fn colour_regions(rgb: &RgbImage, tolerance: u8) -> Vec<Vec<Point<i32>>> {
+    const SEEDS_PER_AXIS: u32 = 5;
+    let (width, height) = ((rgb.width() / 2).max(1), (rgb.height() / 2).max(1));
+    let half = resize_triangle(rgb, width, height);
+    let (w, h) = (width as usize, height as usize);
+    let mut region_of = vec![0u32; w * h];
+    let mut regions = Vec::new();
+    let mut queue = Vec::new();
+    for j in 0..SEEDS_PER_AXIS {
+        for i in 0..SEEDS_PER_AXIS {
+            // Seeds over the middle 60 % of each axis, where a photographed card lies.
+            let at = |step: u32, size: usize| {
+                (size as f32 * (0.2 + 0.6 * step as f32 / (SEEDS_PER_AXIS - 1) as f32)) as usize
+            };
+            let (x, y) = (at(i, w).min(w - 1), at(j, h).min(h - 1));
+            if region_of[y * w + x] != 0 {
+                continue;
+            }
+            let label = regions.len() as u32 + 1;
+            let seed = half.get_pixel(x as u32, y as u32).0;
+            let similar = |pixel: [u8; 3]| pixel.iter().zip(seed).all(|(&c, s)| c.abs_diff(s) <= tolerance);
+            // Per row, the leftmost and rightmost pixel of the region.
+            let mut extent = vec![(usize::MAX, 0usize); h];
+            region_of[y * w + x] = label;
+            queue.push((x, y));
+            while let Some((x, y)) = queue.pop() {
+                let row = &mut extent[y];
+                *row = (row.0.min(x), row.1.max(x));
+                let neighbours = [(x.wrapping_sub(1), y), (x + 1, y), (x, y.wrapping_sub(1)), (x, y + 1)];
+                for (nx, ny) in neighbours {
+                    if nx < w
+                        && ny < h
+                        && region_of[ny * w + nx] == 0
+                        && similar(half.get_pixel(nx as u32, ny as u32).0)
+                    {
+                        region_of[ny * w + nx] = label;
+                        queue.push((nx, ny));
+                    }
+                }
+            }
+            let border: Vec<Point<i32>> = extent
+                .iter()
+                .enumerate()
+                .filter(|(_, (left, _))| *left != usize::MAX)
+                .flat_map(|(y, &(left, right))| {
+                    // Back to the plane's pixels: a half-size pixel covers two.
+                    let (y, left, right) = (2 * y as i32, 2 * left as i32, 2 * right as i32 + 1);
+                    [
+                        Point::new(left, y),
+                        Point::new(left, y + 1),
+                        Point::new(right, y),
+                        Point::new(right, y + 1),
+                    ]
+                })
+                .collect();
+            regions.push(border);
+        }
+    }
+    regions.into_iter().filter(|border| border.len() >= 8).collect()
 }
 
 /// When the outline (landscape-ordered) is longer than a document, the outline extended along its
@@ -908,6 +985,34 @@ fn card_shaped(quad: &[Point<i32>; 4], layout: &DocumentLayout) -> bool {
     (layout.aspect_range[0]..=layout.aspect_range[1]).contains(&aspect)
 }
 
+/// The quad, and when it is longer than a document (see [`DocumentLayout::banded_aspect_above`]),
+/// also the quad extended across either long side by the band that brings it to the card's
+/// proportions: where the header band that the outline lost holds print too.
+fn with_lost_bands(quad: &[Point<i32>; 4], layout: &DocumentLayout) -> Vec<[Point<i32>; 4]> {
+    let corner = |i: usize| (f64::from(quad[i % 4].x), f64::from(quad[i % 4].y));
+    let length = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).hypot(a.1 - b.1);
+    // Rotated so that sides 0–1 and 2–3 are the long ones.
+    let first = length(corner(0), corner(1)) + length(corner(2), corner(3));
+    let second = length(corner(1), corner(2)) + length(corner(3), corner(0));
+    let turn = usize::from(second > first);
+    let [a, b, c, d] = std::array::from_fn(|i| corner(i + turn));
+    let aspect = first.max(second) / first.min(second).max(1.0);
+    let mut readings = vec![*quad];
+    if aspect > layout.banded_aspect_above {
+        let band = aspect * f64::from(layout.card_height) / f64::from(layout.card_width) - 1.0;
+        let beyond = |from: (f64, f64), away: (f64, f64)| {
+            Point::new(
+                (from.0 + band * (from.0 - away.0)).round() as i32,
+                (from.1 + band * (from.1 - away.1)).round() as i32,
+            )
+        };
+        let point = |p: (f64, f64)| Point::new(p.0.round() as i32, p.1.round() as i32);
+        readings.push([beyond(a, d), beyond(b, c), point(c), point(d)]);
+        readings.push([point(a), point(b), beyond(c, b), beyond(d, a)]);
+    }
+    readings
+}
+
 /// Pixels of `luma` whose Sobel gradient is at least `min_gradient`: the steep edges of print (text,
 /// portrait, emblem), which a table's grain, however busy, does not reach.
 fn print_edges(luma: &GrayImage, min_gradient: u16) -> GrayImage {
@@ -1233,6 +1338,47 @@ mod tests {
             let off = (found.0 - expected.0).hypot(found.1 - expected.1);
             assert!(off < 3.0, "corners {:?}, expected {truth:?}", print.corners);
         }
+    }
+
+    /// Card `number` of the reuse evaluation (seed 1, 2,000 cards per template) as registered and
+    /// as its "photo on a table" capture: their prints, as the service reads them.
+    fn photographed_on_a_table(number: u64) -> (DocumentPrint, DocumentPrint) {
+        use crate::decode::{DecodeLimits, decode};
+        use crate::eval::captures::{Capture, encode_jpeg};
+        use crate::eval::cards::Template;
+        use rand::SeedableRng;
+        let (template, card) = (number / 2000, number % 2000);
+        let template = Template::new(template);
+        let holder =
+            template.holder(&mut rand::rngs::StdRng::seed_from_u64(1 ^ (number / 2000) << 32 ^ card));
+        let rendered = template.render(&holder);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1 ^ 0xCA97 ^ number << 8);
+        let working_long_side = crate::quality::QualityThresholds::embedded().working_long_side;
+        let print_of = |bytes: Vec<u8>| {
+            let upload = decode(&bytes, &DecodeLimits::default()).expect("a JPEG");
+            DocumentPrint::compute(&working_planes(&upload.rgb, working_long_side), &layout())
+        };
+        (print_of(encode_jpeg(&rendered, 92)), print_of(Capture::OnBackground.apply(&rendered, &mut rng)))
+    }
+
+    #[test]
+    fn an_outline_that_lost_its_header_band_to_the_table_is_accepted() {
+        // The header's upper edge is faint against the table, so the card's outline stops at the
+        // header's lower edge and leaves the title's print outside: the outline was rejected and
+        // the photo read as a flat scan (both zones 126 bits off).
+        let (flat, photo) = photographed_on_a_table(2375);
+        assert!(photo.located);
+        let (portrait, data) = closest(&photo, &flat.upright);
+        assert!(portrait <= 30 && data <= 30, "portrait {portrait}, data {data}");
+    }
+
+    #[test]
+    fn a_card_whose_edges_run_into_a_striped_table_is_outlined_by_its_colour() {
+        // The table's stripes meet the card's edges and print joins them to the inside: the
+        // largest closed edge was a wrong outline (portrait 96, data 122 bits off).
+        let (flat, photo) = photographed_on_a_table(2991);
+        let (portrait, data) = closest(&photo, &flat.upright);
+        assert!(portrait <= 30 && data <= 30, "portrait {portrait}, data {data}");
     }
 
     /// The smallest zone distances (portrait, data) of any reading of `print` to `reference`.
