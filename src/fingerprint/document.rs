@@ -1357,25 +1357,12 @@ mod tests {
         }
     }
 
-    /// Card `number` of the reuse evaluation (seed 1, 2,000 cards per template) as registered and
-    /// as its "photo on a table" capture: their prints, as the service reads them.
+    /// Card `number` of the reuse evaluation as registered and as photographed on a table: their
+    /// prints.
     fn photographed_on_a_table(number: u64) -> (DocumentPrint, DocumentPrint) {
-        use crate::decode::{DecodeLimits, decode};
-        use crate::eval::captures::{Capture, encode_jpeg};
-        use crate::eval::cards::Template;
-        use rand::SeedableRng;
-        let (template, card) = (number / 2000, number % 2000);
-        let template = Template::new(template);
-        let holder =
-            template.holder(&mut rand::rngs::StdRng::seed_from_u64(1 ^ (number / 2000) << 32 ^ card));
-        let rendered = template.render(&holder);
-        let mut rng = rand::rngs::StdRng::seed_from_u64(1 ^ 0xCA97 ^ number << 8);
-        let working_long_side = crate::quality::QualityThresholds::embedded().working_long_side;
-        let print_of = |bytes: Vec<u8>| {
-            let upload = decode(&bytes, &DecodeLimits::default()).expect("a JPEG");
-            DocumentPrint::compute(&working_planes(&upload.rgb, working_long_side), &layout())
-        };
-        (print_of(encode_jpeg(&rendered, 92)), print_of(Capture::OnBackground.apply(&rendered, &mut rng)))
+        use crate::test_images::{document_print, evaluation_card_on_a_table};
+        let (registered, photo) = evaluation_card_on_a_table(number);
+        (document_print(&registered), document_print(&photo))
     }
 
     #[test]

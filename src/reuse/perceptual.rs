@@ -367,10 +367,12 @@ impl PerceptualIndex {
                 model.judge(query, &other_account(number)?.hashes).map(|verdict| (number, verdict))
             })
             .collect();
+        // Read as a crop, a document the zones called a partial match may prove to be the same
+        // one: a frame a few pixels off (a card in perspective) moves one zone's hash far enough
+        // to look swapped, while the inner zones read in a frame fitted on the stored layout
+        // agree. A crop verdict is always `same_document`, so it replaces the partial one.
         if !verdicts.values().any(|verdict| verdict.kind == ReasonCode::ReuseSameDocument) {
-            for (number, verdict) in self.crop_verdicts(query, model) {
-                verdicts.entry(number).or_insert(verdict);
-            }
+            verdicts.extend(self.crop_verdicts(query, model));
         }
         let mut hits: Vec<PerceptualHit<'_>> = verdicts
             .into_iter()
@@ -569,6 +571,25 @@ mod tests {
         assert_eq!(kinds(zones(hash(60), flip(&hash(2), 4))), [(holder, ReasonCode::ReuseSamePersonalData)]);
         // One zone close but not close enough for a partial match, the other far: nothing.
         assert!(kinds(zones(flip(&hash(1), 24), hash(70))).is_empty());
+    }
+
+    #[test]
+    fn a_partial_match_whose_crop_frame_agrees_is_the_same_document() {
+        use crate::test_images::{document_print, evaluation_card_on_a_table};
+        let model = ReuseModel::embedded();
+        // A card of the reuse evaluation photographed on a table, in perspective: read whole, its
+        // data zone matches and its portrait zone does not, which says "same data, another photo".
+        let (registered, photo) = evaluation_card_on_a_table(5290);
+        let (registered, photo) = (document_print(&registered), document_print(&photo));
+        let whole = model.judge(&photo, &registered.upright).map(|verdict| verdict.kind);
+        assert_eq!(whole, Some(ReasonCode::ReuseSamePersonalData));
+        let mut index = PerceptualIndex::new();
+        let crop = index.crop_print_to_store(&registered, &model);
+        index.insert(IndexedDocument { crop: Some(crop), ..document("holder", registered.upright) });
+        let hits = index.search(&photo, None, &model);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].verdict.kind, ReasonCode::ReuseSameDocument);
+        assert_eq!(hits[0].verdict.framing, Framing::CropFrame);
     }
 
     #[test]
