@@ -40,6 +40,22 @@ pub(crate) fn evaluation_card_on_a_table(number: u64) -> (Vec<u8>, Vec<u8>) {
     (encode_jpeg(&rendered, 92), Capture::OnBackground.apply(&rendered, &mut rng))
 }
 
+/// Card `number` of the reuse evaluation (seed 1): the upload it was registered with and its
+/// "same data, new portrait" swap, as `eval-reuse` makes them.
+pub(crate) fn evaluation_card_with_another_portrait(number: u64) -> (Vec<u8>, Vec<u8>) {
+    use crate::eval::captures::encode_jpeg;
+    use crate::eval::cards::{Holder, Template};
+    use rand::SeedableRng;
+    let (template, card) = (number / 2000, number % 2000);
+    let holder_seed = 1 ^ (template << 32) ^ card;
+    let swap_seed = 1 ^ 0x5A ^ (number << 12);
+    let template = Template::new(template);
+    let holder = template.holder(&mut rand::rngs::StdRng::seed_from_u64(holder_seed));
+    let fresh = template.holder(&mut rand::rngs::StdRng::seed_from_u64(swap_seed));
+    let swapped = Holder { portrait_seed: fresh.portrait_seed, fields: holder.fields.clone() };
+    (encode_jpeg(&template.render(&holder), 92), encode_jpeg(&template.render(&swapped), 90))
+}
+
 /// The document print of an upload as the service computes it (working plane, shipped layout).
 pub(crate) fn document_print(upload: &[u8]) -> DocumentPrint {
     let decoded = decode(upload, &DecodeLimits::default()).expect("a decodable upload");

@@ -220,6 +220,21 @@ impl ReuseModel {
                 framing: Framing::CropFrame,
             })
     }
+
+    /// Does a crop-frame `same_document` verdict overturn a `partial` one for the same stored
+    /// card? A frame a few pixels off (a card in perspective) can move one zone's hash far enough
+    /// to look swapped while the inner zones, read in a frame fitted on the stored layout, agree.
+    /// But the inner zones are searched over shifted readings, and two generated faces can come
+    /// within the crop limit that way: the disputed zone must agree as closely as a partial
+    /// verdict's agreeing zone has to.
+    fn crop_overturns(&self, partial: &Verdict, crop: &Verdict) -> bool {
+        let m = &self.matching;
+        match partial.kind {
+            ReasonCode::ReuseSamePortrait => crop.data_distance <= m.same_personal_data_data,
+            ReasonCode::ReuseSamePersonalData => crop.portrait_distance <= m.same_portrait_portrait,
+            _ => false,
+        }
+    }
 }
 
 /// Whole-document reuse outranks partial reuse when both orientations match.
@@ -367,12 +382,12 @@ impl PerceptualIndex {
                 model.judge(query, &other_account(number)?.hashes).map(|verdict| (number, verdict))
             })
             .collect();
-        // Read as a crop, a document the zones called a partial match may prove to be the same
-        // one: a frame a few pixels off (a card in perspective) moves one zone's hash far enough
-        // to look swapped, while the inner zones read in a frame fitted on the stored layout
-        // agree. A crop verdict is always `same_document`, so it replaces the partial one.
         if !verdicts.values().any(|verdict| verdict.kind == ReasonCode::ReuseSameDocument) {
-            verdicts.extend(self.crop_verdicts(query, model));
+            for (number, crop) in self.crop_verdicts(query, model) {
+                if verdicts.get(&number).is_none_or(|partial| model.crop_overturns(partial, &crop)) {
+                    verdicts.insert(number, crop);
+                }
+            }
         }
         let mut hits: Vec<PerceptualHit<'_>> = verdicts
             .into_iter()
@@ -590,6 +605,22 @@ mod tests {
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].verdict.kind, ReasonCode::ReuseSameDocument);
         assert_eq!(hits[0].verdict.framing, Framing::CropFrame);
+    }
+
+    #[test]
+    fn a_data_swap_stays_one_though_the_crop_frame_finds_a_similar_face() {
+        use crate::test_images::{document_print, evaluation_card_with_another_portrait};
+        let model = ReuseModel::embedded();
+        // The evaluation's data swap of card 2016: the crop path, searching shifted readings of
+        // the inner portrait zone, brings the new generated face within its limit (26 bits).
+        let (registered, swapped) = evaluation_card_with_another_portrait(2016);
+        let (registered, swapped) = (document_print(&registered), document_print(&swapped));
+        let mut index = PerceptualIndex::new();
+        let crop = index.crop_print_to_store(&registered, &model);
+        index.insert(IndexedDocument { crop: Some(crop), ..document("holder", registered.upright) });
+        let kinds: Vec<ReasonCode> =
+            index.search(&swapped, None, &model).iter().map(|hit| hit.verdict.kind).collect();
+        assert_eq!(kinds, [ReasonCode::ReuseSamePersonalData]);
     }
 
     #[test]
