@@ -1,9 +1,14 @@
-//! Test-only helpers: encode generated images the way uploads arrive.
+//! Test-only helpers: encode generated images the way uploads arrive, and remake the reuse
+//! evaluation's cards and captures.
 
 use image::{ImageEncoder, RgbImage};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 use crate::decode::planes::working_planes;
 use crate::decode::{DecodeLimits, decode};
+use crate::eval::captures::{Capture, encode_jpeg};
+use crate::eval::cards::{Holder, Template};
 use crate::fingerprint::document::DocumentPrint;
 
 /// Lossless PNG.
@@ -24,34 +29,29 @@ pub(crate) fn jpeg(image: &RgbImage, quality: u8) -> Vec<u8> {
     out
 }
 
-/// Card `number` of the reuse evaluation (seed 1, 2,000 cards per template): the upload it was
-/// registered with and its "photo on a table" capture, as `eval-reuse` makes them.
-pub(crate) fn evaluation_card_on_a_table(number: u64) -> (Vec<u8>, Vec<u8>) {
-    use crate::eval::captures::{Capture, encode_jpeg};
-    use crate::eval::cards::Template;
-    use rand::SeedableRng;
-    // The seeds `eval-reuse` derives from its seed (1), the template and the card's number.
+/// Card `number` of the reuse evaluation (seed 1, 2,000 cards per template): its template and
+/// holder, from the seeds `eval-reuse` derives from its seed, the template and the card's number.
+fn evaluation_card(number: u64) -> (Template, Holder) {
     let (template, card) = (number / 2000, number % 2000);
-    let holder_seed = 1 ^ (template << 32) ^ card;
-    let capture_seed = 1 ^ 0xCA97 ^ (number << 8);
-    let template = Template::new(template);
-    let rendered = template.render(&template.holder(&mut rand::rngs::StdRng::seed_from_u64(holder_seed)));
-    let mut rng = rand::rngs::StdRng::seed_from_u64(capture_seed);
+    let template_of_card = Template::new(template);
+    let holder = template_of_card.holder(&mut StdRng::seed_from_u64(1 ^ (template << 32) ^ card));
+    (template_of_card, holder)
+}
+
+/// Card `number` of the reuse evaluation: the upload it was registered with and its "photo on a
+/// table" capture, as `eval-reuse` makes them.
+pub(crate) fn evaluation_card_on_a_table(number: u64) -> (Vec<u8>, Vec<u8>) {
+    let (template, holder) = evaluation_card(number);
+    let rendered = template.render(&holder);
+    let mut rng = StdRng::seed_from_u64(1 ^ 0xCA97 ^ (number << 8));
     (encode_jpeg(&rendered, 92), Capture::OnBackground.apply(&rendered, &mut rng))
 }
 
-/// Card `number` of the reuse evaluation (seed 1): the upload it was registered with and its
-/// "same data, new portrait" swap, as `eval-reuse` makes them.
+/// Card `number` of the reuse evaluation: the upload it was registered with and its "same data,
+/// new portrait" swap, as `eval-reuse` makes them.
 pub(crate) fn evaluation_card_with_another_portrait(number: u64) -> (Vec<u8>, Vec<u8>) {
-    use crate::eval::captures::encode_jpeg;
-    use crate::eval::cards::{Holder, Template};
-    use rand::SeedableRng;
-    let (template, card) = (number / 2000, number % 2000);
-    let holder_seed = 1 ^ (template << 32) ^ card;
-    let swap_seed = 1 ^ 0x5A ^ (number << 12);
-    let template = Template::new(template);
-    let holder = template.holder(&mut rand::rngs::StdRng::seed_from_u64(holder_seed));
-    let fresh = template.holder(&mut rand::rngs::StdRng::seed_from_u64(swap_seed));
+    let (template, holder) = evaluation_card(number);
+    let fresh = template.holder(&mut StdRng::seed_from_u64(1 ^ 0x5A ^ (number << 12)));
     let swapped = Holder { portrait_seed: fresh.portrait_seed, fields: holder.fields.clone() };
     (encode_jpeg(&template.render(&holder), 92), encode_jpeg(&template.render(&swapped), 90))
 }
