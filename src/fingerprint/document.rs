@@ -598,25 +598,24 @@ fn colour_regions(rgb: &RgbImage, tolerance: u8) -> Vec<Vec<Point<i32>>> {
     let (width, height) = ((rgb.width() / 2).max(1), (rgb.height() / 2).max(1));
     let half = resize_triangle(rgb, width, height);
     let (w, h) = (width as usize, height as usize);
-    let mut region_of = vec![0u32; w * h];
+    // Seeds over the middle 60 % of each axis, where a photographed card lies.
+    let at = |step: u32, size: usize| {
+        (size as f32 * (0.2 + 0.6 * step as f32 / (SEEDS_PER_AXIS - 1) as f32)) as usize
+    };
+    let mut taken = vec![false; w * h];
     let mut regions = Vec::new();
     let mut queue = Vec::new();
     for j in 0..SEEDS_PER_AXIS {
         for i in 0..SEEDS_PER_AXIS {
-            // Seeds over the middle 60 % of each axis, where a photographed card lies.
-            let at = |step: u32, size: usize| {
-                (size as f32 * (0.2 + 0.6 * step as f32 / (SEEDS_PER_AXIS - 1) as f32)) as usize
-            };
             let (x, y) = (at(i, w).min(w - 1), at(j, h).min(h - 1));
-            if region_of[y * w + x] != 0 {
+            if taken[y * w + x] {
                 continue;
             }
-            let label = regions.len() as u32 + 1;
             let seed = half.get_pixel(x as u32, y as u32).0;
             let similar = |pixel: [u8; 3]| pixel.iter().zip(seed).all(|(&c, s)| c.abs_diff(s) <= tolerance);
             // Per row, the leftmost and rightmost pixel of the region.
             let mut extent = vec![(usize::MAX, 0usize); h];
-            region_of[y * w + x] = label;
+            taken[y * w + x] = true;
             queue.push((x, y));
             while let Some((x, y)) = queue.pop() {
                 let row = &mut extent[y];
@@ -625,10 +624,10 @@ fn colour_regions(rgb: &RgbImage, tolerance: u8) -> Vec<Vec<Point<i32>>> {
                 for (nx, ny) in neighbours {
                     if nx < w
                         && ny < h
-                        && region_of[ny * w + nx] == 0
+                        && !taken[ny * w + nx]
                         && similar(half.get_pixel(nx as u32, ny as u32).0)
                     {
-                        region_of[ny * w + nx] = label;
+                        taken[ny * w + nx] = true;
                         queue.push((nx, ny));
                     }
                 }
@@ -678,10 +677,8 @@ fn banded_extensions(
         f64::from((a.0 - b.0).hypot(a.1 - b.1))
     };
     let aspect = step((0.45, 0.5), (0.55, 0.5)) / step((0.5, 0.45), (0.5, 0.55)).max(1e-6);
-    if aspect <= layout.banded_aspect_above {
-        return Vec::new();
-    }
-    let band = (aspect * f64::from(layout.card_height) / f64::from(layout.card_width) - 1.0) as f32;
+    let Some(band) = lost_band(aspect, layout) else { return Vec::new() };
+    let band = band as f32;
     let centre = to_outline * (0.5, 0.5);
     // The band's far side, above (`toward` < 0) or below the outline, as a line of the outline's
     // frame (0 is its top, 1 its bottom).
@@ -1002,6 +999,14 @@ fn card_shaped(quad: &[Point<i32>; 4], layout: &DocumentLayout) -> bool {
     (layout.aspect_range[0]..=layout.aspect_range[1]).contains(&aspect)
 }
 
+/// For an outline of proportions `aspect` (long over short) longer than a document (above
+/// [`DocumentLayout::banded_aspect_above`]), the band it probably lost along a long side, as a
+/// fraction of its short side: what brings it back to the rectified card's proportions.
+fn lost_band(aspect: f64, layout: &DocumentLayout) -> Option<f64> {
+    (aspect > layout.banded_aspect_above)
+        .then(|| aspect * f64::from(layout.card_height) / f64::from(layout.card_width) - 1.0)
+}
+
 /// The quad, and when it is longer than a document (see [`DocumentLayout::banded_aspect_above`]),
 /// also the quad extended across either long side by the band that brings it to the card's
 /// proportions: where the header band that the outline lost holds print too.
@@ -1015,8 +1020,7 @@ fn with_lost_bands(quad: &[Point<i32>; 4], layout: &DocumentLayout) -> Vec<[Poin
     let [a, b, c, d] = std::array::from_fn(|i| corner(i + turn));
     let aspect = first.max(second) / first.min(second).max(1.0);
     let mut readings = vec![*quad];
-    if aspect > layout.banded_aspect_above {
-        let band = aspect * f64::from(layout.card_height) / f64::from(layout.card_width) - 1.0;
+    if let Some(band) = lost_band(aspect, layout) {
         let beyond = |from: (f64, f64), away: (f64, f64)| {
             Point::new(
                 (from.0 + band * (from.0 - away.0)).round() as i32,

@@ -588,6 +588,14 @@ mod tests {
         assert!(kinds(zones(flip(&hash(1), 24), hash(70))).is_empty());
     }
 
+    /// An index holding `registered` as "holder"'s document, crop print included.
+    fn holding_with_its_crop_print(registered: &DocumentPrint, model: &ReuseModel) -> PerceptualIndex {
+        let mut index = PerceptualIndex::new();
+        let crop = index.crop_print_to_store(registered, model);
+        index.insert(IndexedDocument { crop: Some(crop), ..document("holder", registered.upright) });
+        index
+    }
+
     #[test]
     fn a_partial_match_whose_crop_frame_agrees_is_the_same_document() {
         use crate::test_images::{document_print, evaluation_card_on_a_table};
@@ -598,9 +606,7 @@ mod tests {
         let (registered, photo) = (document_print(&registered), document_print(&photo));
         let whole = model.judge(&photo, &registered.upright).map(|verdict| verdict.kind);
         assert_eq!(whole, Some(ReasonCode::ReuseSamePersonalData));
-        let mut index = PerceptualIndex::new();
-        let crop = index.crop_print_to_store(&registered, &model);
-        index.insert(IndexedDocument { crop: Some(crop), ..document("holder", registered.upright) });
+        let index = holding_with_its_crop_print(&registered, &model);
         let hits = index.search(&photo, None, &model);
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].verdict.kind, ReasonCode::ReuseSameDocument);
@@ -615,9 +621,7 @@ mod tests {
         // the inner portrait zone, brings the new generated face within its limit (26 bits).
         let (registered, swapped) = evaluation_card_with_another_portrait(2016);
         let (registered, swapped) = (document_print(&registered), document_print(&swapped));
-        let mut index = PerceptualIndex::new();
-        let crop = index.crop_print_to_store(&registered, &model);
-        index.insert(IndexedDocument { crop: Some(crop), ..document("holder", registered.upright) });
+        let index = holding_with_its_crop_print(&registered, &model);
         let kinds: Vec<ReasonCode> =
             index.search(&swapped, None, &model).iter().map(|hit| hit.verdict.kind).collect();
         assert_eq!(kinds, [ReasonCode::ReuseSamePersonalData]);
