@@ -8,7 +8,8 @@
 //! time a merge of the two layers takes to build in the background and the pauses it causes.
 //!
 //! `cargo bench --bench index` (1M and 10M; under `cargo test` a 100k index checks the bench runs).
-//! Memory per document is printed before the measurements.
+//! Memory per document is printed before the measurements. `memory_floor` measures what scattered
+//! reads alone cost on the machine, the floor under any layout that reads once per probe.
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use std::hint::black_box;
@@ -146,5 +147,32 @@ fn index_search(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, index_search);
+/// The memory floor under a 10M search: as many scattered cache-line reads as eight radius-31
+/// searches at 10M make probes (16,384), from an array as large as that index's tables (4 GiB;
+/// 64 MiB under `cargo test`), each read independent of the others, so the processor overlaps as
+/// many as it can. Read sets rotate over 64 MiB of lines, more than the last-level cache holds.
+fn scattered_reads(c: &mut Criterion) {
+    const READS: usize = 16_384;
+    const SETS: usize = 64;
+    let benchmarking = std::env::args().any(|arg| arg == "--bench");
+    let lines: usize = if benchmarking { 1 << 26 } else { 1 << 20 };
+    // Ones, not zeros: a zeroed allocation maps every page to the one zero page until written.
+    let memory = vec![[1u64; 8]; lines];
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let sets: Vec<Vec<usize>> =
+        (0..SETS).map(|_| (0..READS).map(|_| (rng.next() % lines as u64) as usize).collect()).collect();
+    let mut next = 0;
+    let mut group = c.benchmark_group("memory_floor");
+    group.sample_size(10);
+    group.bench_function(format!("scattered_reads_16k/{}_MiB", (lines * 64) >> 20), |b| {
+        b.iter(|| {
+            let set = &sets[next % SETS];
+            next += 1;
+            set.iter().map(|&line| black_box(&memory)[line][0]).sum::<u64>()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, index_search, scattered_reads);
 criterion_main!(benches);
