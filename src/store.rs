@@ -284,7 +284,7 @@ impl Store {
                 registration.reason_codes.join(","),
                 registration.policy_version,
                 registered_at_ms,
-                registration.zone_hashes.map(|hashes| hashes.to_bytes().to_vec()),
+                registration.zone_hashes.map(|hashes| hashes.to_bytes()),
                 registration.crop_print.map(CropPrint::to_bytes),
             ],
         )?;

@@ -38,6 +38,12 @@ fn evaluation_card(number: u64) -> (Template, Holder) {
     (template_of_card, holder)
 }
 
+/// Card `number` of the reuse evaluation: the upload it was registered with.
+pub(crate) fn evaluation_upload(number: u64) -> Vec<u8> {
+    let (template, holder) = evaluation_card(number);
+    encode_jpeg(&template.render(&holder), 92)
+}
+
 /// Card `number` of the reuse evaluation: the upload it was registered with and its "photo on a
 /// table" capture, as `eval-reuse` makes them.
 pub(crate) fn evaluation_card_on_a_table(number: u64) -> (Vec<u8>, Vec<u8>) {

@@ -111,35 +111,77 @@ pub struct ZoneHashes {
     pub portrait_quality: u32,
     /// PDQ quality of the personal-data zone.
     pub data_quality: u32,
+    /// Colour of the portrait zone; `None` in documents stored before it was taken.
+    pub portrait_colour: Option<ZoneColour>,
+    /// Colour of the personal-data zone; `None` likewise.
+    pub data_colour: Option<ZoneColour>,
 }
 
 impl ZoneHashes {
-    /// Length of [`ZoneHashes::to_bytes`].
-    pub const BYTES: usize = 98;
+    /// Length of [`ZoneHashes::to_bytes`] without the zone colours (documents stored before them).
+    const BYTES_WITHOUT_COLOURS: usize = 98;
 
-    /// Storage form: the three hashes (32 bytes each) and the two zone qualities.
-    pub fn to_bytes(&self) -> [u8; Self::BYTES] {
-        let mut bytes = [0u8; Self::BYTES];
-        bytes[..32].copy_from_slice(&self.card.to_bytes());
-        bytes[32..64].copy_from_slice(&self.portrait.to_bytes());
-        bytes[64..96].copy_from_slice(&self.data.to_bytes());
-        bytes[96] = self.portrait_quality.min(100) as u8;
-        bytes[97] = self.data_quality.min(100) as u8;
+    /// Length of [`ZoneHashes::to_bytes`].
+    pub const BYTES: usize = Self::BYTES_WITHOUT_COLOURS + 2 * ZoneColour::BYTES;
+
+    /// Storage form: the three hashes (32 bytes each), the two zone qualities and, when taken, the
+    /// two zone colours.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(Self::BYTES);
+        bytes.extend_from_slice(&self.card.to_bytes());
+        bytes.extend_from_slice(&self.portrait.to_bytes());
+        bytes.extend_from_slice(&self.data.to_bytes());
+        bytes.push(self.portrait_quality.min(100) as u8);
+        bytes.push(self.data_quality.min(100) as u8);
+        if let (Some(portrait), Some(data)) = (self.portrait_colour, self.data_colour) {
+            bytes.extend(portrait.0.iter().chain(&data.0).map(|&value| value as u8));
+        }
         bytes
     }
 
-    /// Parses the storage form; `None` for any other length.
+    /// Parses the storage form, with or without the zone colours; `None` for any other length.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        let bytes: &[u8; Self::BYTES] = bytes.try_into().ok()?;
-        let hash =
-            |range: std::ops::Range<usize>| Pdq::from_bytes(bytes[range].try_into().expect("32 bytes"));
+        let (base, colours) = match bytes.len() {
+            Self::BYTES_WITHOUT_COLOURS => (bytes, None),
+            Self::BYTES => {
+                let (base, colours) = bytes.split_at(Self::BYTES_WITHOUT_COLOURS);
+                let colour = |part: &[u8]| ZoneColour(std::array::from_fn(|i| part[i] as i8));
+                (base, Some(colours.split_at(ZoneColour::BYTES)).map(|(p, d)| (colour(p), colour(d))))
+            }
+            _ => return None,
+        };
+        let hash = |range: std::ops::Range<usize>| Pdq::from_bytes(base[range].try_into().expect("32 bytes"));
         Some(ZoneHashes {
             card: hash(0..32),
             portrait: hash(32..64),
             data: hash(64..96),
-            portrait_quality: u32::from(bytes[96]),
-            data_quality: u32::from(bytes[97]),
+            portrait_quality: u32::from(base[96]),
+            data_quality: u32::from(base[97]),
+            portrait_colour: colours.map(|(portrait, _)| portrait),
+            data_colour: colours.map(|(_, data)| data),
         })
+    }
+}
+
+/// The colour of a zone: the mean chroma (Cb, Cr, BT.601, 0 for grey) of each of its quarters, left
+/// to right and top to bottom. PDQ reads luma only, so two different photos of alike shape can hash
+/// within a few bits of each other (a green backdrop and a pink one, a red shirt and a black one);
+/// their colours tell them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ZoneColour(pub [i8; 8]);
+
+impl ZoneColour {
+    /// Length of the storage form.
+    const BYTES: usize = 8;
+
+    /// The largest difference of one quarter's chroma between the two (|ΔCb| + |ΔCr|).
+    pub fn distance(&self, other: &ZoneColour) -> u32 {
+        self.0
+            .chunks_exact(2)
+            .zip(other.0.chunks_exact(2))
+            .map(|(a, b)| a[0].abs_diff(b[0]) as u32 + a[1].abs_diff(b[1]) as u32)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -398,8 +440,8 @@ impl DocumentPrint {
                 AlternativeFraming {
                     framing,
                     corners,
-                    upright: zone_hashes(&card, layout),
-                    turned: zone_hashes(&turned_card, layout),
+                    upright: zone_hashes(&card, &planes.rgb, &corners, false, layout),
+                    turned: zone_hashes(&turned_card, &planes.rgb, &corners, true, layout),
                 }
             })
             .collect();
@@ -410,8 +452,8 @@ impl DocumentPrint {
             corners,
             located: framing != Framing::WholeFrame,
             framing,
-            upright: zone_hashes(&card, layout),
-            turned: zone_hashes(&turned_card, layout),
+            upright: zone_hashes(&card, &planes.rgb, &corners, false, layout),
+            turned: zone_hashes(&turned_card, &planes.rgb, &corners, true, layout),
             alternatives,
             inner: inner_hashes(&card, layout),
             keypoints,
@@ -1220,7 +1262,15 @@ fn rectify(luma: &GrayImage, corners: &[(f32, f32); 4], layout: &DocumentLayout)
     }
 }
 
-fn zone_hashes(card: &GrayImage, layout: &DocumentLayout) -> ZoneHashes {
+/// The zone hashes of a rectified `card` (upright, or turned 180° when `turned`), with the zones'
+/// colours read from `rgb` through the card's `corners` in it.
+fn zone_hashes(
+    card: &GrayImage,
+    rgb: &RgbImage,
+    corners: &[(f32, f32); 4],
+    turned: bool,
+    layout: &DocumentLayout,
+) -> ZoneHashes {
     let (portrait, portrait_quality) = zone_pdq(card, layout.portrait);
     let (data, data_quality) = zone_pdq(card, layout.data);
     let whole = pdq_from_luma(
@@ -1228,7 +1278,61 @@ fn zone_hashes(card: &GrayImage, layout: &DocumentLayout) -> ZoneHashes {
         card.width() as usize,
         card.height() as usize,
     );
-    ZoneHashes { card: whole.original(), portrait, data, portrait_quality, data_quality }
+    ZoneHashes {
+        card: whole.original(),
+        portrait,
+        data,
+        portrait_quality,
+        data_quality,
+        portrait_colour: Some(zone_colour(rgb, corners, turned, layout.portrait)),
+        data_colour: Some(zone_colour(rgb, corners, turned, layout.data)),
+    }
+}
+
+/// Samples per quarter of a zone, each way, for [`zone_colour`].
+const COLOUR_SAMPLES: u32 = 6;
+
+/// The colour of `zone` (card fractions, in the card upright or turned 180°) read from `rgb` at a
+/// grid of points mapped through the card's `corners` (nearest pixel: a mean of 36 samples per
+/// quarter does not need interpolation).
+fn zone_colour(rgb: &RgbImage, corners: &[(f32, f32); 4], turned: bool, zone: ZoneBox) -> ZoneColour {
+    let unit = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)];
+    // Card fractions to image pixels; degenerate corners fall back, as rectification does, to the
+    // whole plane.
+    let (width, height) = (rgb.width() as f32, rgb.height() as f32);
+    let to_image = Projection::from_control_points(unit, *corners);
+    let mut means = [0i8; 8];
+    for (quarter, pair) in means.chunks_exact_mut(2).enumerate() {
+        let (qx, qy) = ((quarter % 2) as f32, (quarter / 2) as f32);
+        let (mut cb, mut cr) = (0.0f32, 0.0f32);
+        for j in 0..COLOUR_SAMPLES {
+            for i in 0..COLOUR_SAMPLES {
+                let fx = (qx + (i as f32 + 0.5) / COLOUR_SAMPLES as f32) / 2.0;
+                let fy = (qy + (j as f32 + 0.5) / COLOUR_SAMPLES as f32) / 2.0;
+                let mut point = (zone[0] + fx * (zone[2] - zone[0]), zone[1] + fy * (zone[3] - zone[1]));
+                if turned {
+                    point = (1.0 - point.0, 1.0 - point.1);
+                }
+                let (x, y) = match to_image {
+                    Some(projection) => projection * point,
+                    None => (point.0 * width, point.1 * height),
+                };
+                let [r, g, b] = rgb
+                    .get_pixel(
+                        (x.max(0.0) as u32).min(rgb.width() - 1),
+                        (y.max(0.0) as u32).min(rgb.height() - 1),
+                    )
+                    .0
+                    .map(f32::from);
+                cb += -0.168_736 * r - 0.331_264 * g + 0.5 * b;
+                cr += 0.5 * r - 0.418_688 * g - 0.081_312 * b;
+            }
+        }
+        let samples = (COLOUR_SAMPLES * COLOUR_SAMPLES) as f32;
+        pair[0] = (cb / samples).round().clamp(-128.0, 127.0) as i8;
+        pair[1] = (cr / samples).round().clamp(-128.0, 127.0) as i8;
+    }
+    ZoneColour(means)
 }
 
 fn inner_hashes(card: &GrayImage, layout: &DocumentLayout) -> InnerHashes {
@@ -1453,6 +1557,28 @@ mod tests {
         let hashes = DocumentPrint::compute(&working_planes(&card(), 1000), &layout()).upright;
         assert_eq!(ZoneHashes::from_bytes(&hashes.to_bytes()), Some(hashes));
         assert_eq!(ZoneHashes::from_bytes(&[0; 97]), None);
+        // Documents stored before the zone colours were taken still load, without them.
+        let earlier = ZoneHashes::from_bytes(&hashes.to_bytes()[..98]).expect("the earlier form");
+        assert_eq!(earlier, ZoneHashes { portrait_colour: None, data_colour: None, ..hashes });
+    }
+
+    #[test]
+    fn zone_colours_read_each_quarter_the_same_either_way_up() {
+        // A plane of four colours, one per quarter; the whole plane is the card.
+        let quarters = [[200, 40, 40], [40, 200, 40], [40, 40, 200], [128, 128, 128]];
+        let rgb = RgbImage::from_fn(200, 100, |x, y| image::Rgb(quarters[(x / 100 + 2 * (y / 50)) as usize]));
+        let corners = [(0.0, 0.0), (200.0, 0.0), (200.0, 100.0), (0.0, 100.0)];
+        let upright = zone_colour(&rgb, &corners, false, [0.0, 0.0, 1.0, 1.0]);
+        let (red, green, blue, grey) =
+            (&upright.0[0..2], &upright.0[2..4], &upright.0[4..6], &upright.0[6..8]);
+        assert!(red[1] > 60 && green[0] < -30 && green[1] < -30 && blue[0] > 60, "{upright:?}");
+        assert_eq!(grey, [0, 0]);
+        // Turned 180°, the card's first quarter is the plane's last.
+        let turned = zone_colour(&rgb, &corners, true, [0.0, 0.0, 1.0, 1.0]);
+        let reversed: Vec<i8> = upright.0.chunks_exact(2).rev().flatten().copied().collect();
+        assert_eq!(turned.0.as_slice(), reversed.as_slice());
+        assert_eq!(upright.distance(&upright), 0);
+        assert!(upright.distance(&turned) > 100);
     }
 
     #[test]

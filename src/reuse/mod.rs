@@ -42,14 +42,21 @@ pub fn perceptual_match(hit: &PerceptualHit<'_>, model: &ReuseModel) -> Match {
         kind: verdict.kind,
         distance: Some(distance),
         score: (1.0 - f64::from(distance) / radius).clamp(0.0, 1.0),
-        evidence: vec![
+        evidence: [
             Evidence::number("portrait_distance", f64::from(verdict.portrait_distance)),
             Evidence::number("data_distance", f64::from(verdict.data_distance)),
             Evidence::number("card_distance", f64::from(verdict.card_distance)),
+        ]
+        .into_iter()
+        .chain(
+            verdict.colour_distance.map(|distance| Evidence::number("colour_distance", f64::from(distance))),
+        )
+        .chain([
             Evidence::text("orientation", if verdict.turned { "turned_180" } else { "as_registered" }),
             Evidence::text("framing", verdict.framing.as_str()),
             Evidence::text("model_version", model.version.clone()),
-        ],
+        ])
+        .collect(),
         registered_at_unix_ms: hit.document.registered_at_ms,
     }
 }

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use super::crops::{CropIndex, CropModel};
 use crate::findings::ReasonCode;
 use crate::fingerprint::document::{
-    CropFrame, CropPrint, DocumentLayout, DocumentPrint, Framing, InnerHashes, Reading, ZoneHashes,
+    CropFrame, CropPrint, DocumentLayout, DocumentPrint, Framing, InnerHashes, Reading, ZoneColour,
+    ZoneHashes,
 };
 use crate::ids::{AccountId, DocumentId};
 use crate::index::HammingIndex;
@@ -54,6 +55,8 @@ pub struct MatchThresholds {
     pub same_personal_data_data: u32,
     /// Same personal data: smallest portrait distance (the portrait must differ).
     pub same_personal_data_portrait_at_least: u32,
+    /// A partial match's agreeing zone: largest colour distance ([`ZoneColour::distance`]).
+    pub partial_max_colour_distance: u32,
 }
 
 /// A reuse model file that cannot be used.
@@ -90,6 +93,9 @@ pub struct Verdict {
     pub turned: bool,
     /// The framing of the query's card that matched.
     pub framing: Framing,
+    /// For a partial match, how far the agreeing zone's colours are apart (evidence; `None` when
+    /// the stored document has no zone colours).
+    pub colour_distance: Option<u32>,
 }
 
 impl ReuseModel {
@@ -169,22 +175,30 @@ impl ReuseModel {
         let data_distance = query.data.hamming_distance(&stored.data);
         let portrait_usable = query.portrait_quality.min(stored.portrait_quality) >= m.min_zone_quality;
         let data_usable = query.data_quality.min(stored.data_quality) >= m.min_zone_quality;
-        let kind = if portrait_usable
+        let colours = |a: Option<ZoneColour>, b: Option<ZoneColour>| Some(a?.distance(&b?));
+        let portrait_colour = colours(query.portrait_colour, stored.portrait_colour);
+        let data_colour = colours(query.data_colour, stored.data_colour);
+        // A zone that agrees in luma must agree in colour too (when both documents have colours).
+        let alike =
+            |colour: Option<u32>| colour.is_none_or(|distance| distance <= m.partial_max_colour_distance);
+        let (kind, colour_distance) = if portrait_usable
             && data_usable
             && portrait_distance <= m.same_document_portrait
             && data_distance <= m.same_document_data
         {
-            ReasonCode::ReuseSameDocument
+            (ReasonCode::ReuseSameDocument, None)
         } else if portrait_usable
             && portrait_distance <= m.same_portrait_portrait
             && data_distance >= m.same_portrait_data_at_least
+            && alike(portrait_colour)
         {
-            ReasonCode::ReuseSamePortrait
+            (ReasonCode::ReuseSamePortrait, portrait_colour)
         } else if data_usable
             && data_distance <= m.same_personal_data_data
             && portrait_distance >= m.same_personal_data_portrait_at_least
+            && alike(data_colour)
         {
-            ReasonCode::ReuseSamePersonalData
+            (ReasonCode::ReuseSamePersonalData, data_colour)
         } else {
             return None;
         };
@@ -195,6 +209,7 @@ impl ReuseModel {
             card_distance: query.card.hamming_distance(&stored.card),
             turned: reading.turned,
             framing: reading.framing,
+            colour_distance,
         })
     }
 
@@ -218,6 +233,7 @@ impl ReuseModel {
                 card_distance: 0,
                 turned,
                 framing: Framing::CropFrame,
+                colour_distance: None,
             })
     }
 
@@ -528,7 +544,15 @@ mod tests {
     }
 
     fn zones(portrait: Pdq, data: Pdq) -> ZoneHashes {
-        ZoneHashes { card: portrait, portrait, data, portrait_quality: 100, data_quality: 100 }
+        ZoneHashes {
+            card: portrait,
+            portrait,
+            data,
+            portrait_quality: 100,
+            data_quality: 100,
+            portrait_colour: None,
+            data_colour: None,
+        }
     }
 
     fn print(hashes: ZoneHashes) -> DocumentPrint {
@@ -622,9 +646,38 @@ mod tests {
         let (registered, swapped) = evaluation_card_with_another_portrait(2016);
         let (registered, swapped) = (document_print(&registered), document_print(&swapped));
         let index = holding_with_its_crop_print(&registered, &model);
-        let kinds: Vec<ReasonCode> =
-            index.search(&swapped, None, &model).iter().map(|hit| hit.verdict.kind).collect();
+        let hits = index.search(&swapped, None, &model);
+        let kinds: Vec<ReasonCode> = hits.iter().map(|hit| hit.verdict.kind).collect();
         assert_eq!(kinds, [ReasonCode::ReuseSamePersonalData]);
+        // The data zone agrees in colour as well as in luma.
+        assert!(
+            hits[0].verdict.colour_distance.is_some_and(|distance| distance <= 4),
+            "{:?}",
+            hits[0].verdict
+        );
+    }
+
+    #[test]
+    fn two_portraits_alike_in_luma_but_not_in_colour_are_not_one_portrait() {
+        use crate::test_images::{document_print, evaluation_upload};
+        let model = ReuseModel::embedded();
+        // The evaluation's one false pair before zone colours (cards 790 and 1130 of template 0):
+        // two generated faces 12 bits apart in the portrait zone, on green and pink backdrops.
+        let (first, second) =
+            (document_print(&evaluation_upload(790)), document_print(&evaluation_upload(1130)));
+        let index = holding_with_its_crop_print(&first, &model);
+        assert!(index.search(&second, None, &model).is_empty());
+        // Without the colours (as for a document stored before them) luma alone links them.
+        let mut colourless = second.clone();
+        let readings = [&mut colourless.upright, &mut colourless.turned].into_iter().chain(
+            colourless.alternatives.iter_mut().flat_map(|other| [&mut other.upright, &mut other.turned]),
+        );
+        for hashes in readings {
+            (hashes.portrait_colour, hashes.data_colour) = (None, None);
+        }
+        let kinds: Vec<ReasonCode> =
+            index.search(&colourless, None, &model).iter().map(|hit| hit.verdict.kind).collect();
+        assert_eq!(kinds, [ReasonCode::ReuseSamePortrait]);
     }
 
     #[test]
