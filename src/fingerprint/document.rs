@@ -111,9 +111,12 @@ pub struct ZoneHashes {
     pub portrait_quality: u32,
     /// PDQ quality of the personal-data zone.
     pub data_quality: u32,
-    /// Colour of the portrait zone; `None` in documents stored before it was taken.
+    /// Colour of the portrait zone; `None` in documents stored before it was taken. Not part of
+    /// the reported fingerprints (the API reports hashes); matches report its distance.
+    #[serde(skip)]
     pub portrait_colour: Option<ZoneColour>,
     /// Colour of the personal-data zone; `None` likewise.
+    #[serde(skip)]
     pub data_colour: Option<ZoneColour>,
 }
 
@@ -167,7 +170,7 @@ impl ZoneHashes {
 /// to right and top to bottom. PDQ reads luma only, so two different photos of alike shape can hash
 /// within a few bits of each other (a green backdrop and a pink one, a red shirt and a black one);
 /// their colours tell them apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ZoneColour(pub [i8; 8]);
 
 impl ZoneColour {
