@@ -38,10 +38,15 @@ fn evaluation_card(number: u64) -> (Template, Holder) {
     (template_of_card, holder)
 }
 
+/// A rendered card as `eval-reuse` registers it (JPEG at quality 92).
+fn as_registered(rendered: &RgbImage) -> Vec<u8> {
+    encode_jpeg(rendered, 92)
+}
+
 /// Card `number` of the reuse evaluation: the upload it was registered with.
 pub(crate) fn evaluation_upload(number: u64) -> Vec<u8> {
     let (template, holder) = evaluation_card(number);
-    encode_jpeg(&template.render(&holder), 92)
+    as_registered(&template.render(&holder))
 }
 
 /// Card `number` of the reuse evaluation: the upload it was registered with and its "photo on a
@@ -50,7 +55,7 @@ pub(crate) fn evaluation_card_on_a_table(number: u64) -> (Vec<u8>, Vec<u8>) {
     let (template, holder) = evaluation_card(number);
     let rendered = template.render(&holder);
     let mut rng = StdRng::seed_from_u64(1 ^ 0xCA97 ^ (number << 8));
-    (encode_jpeg(&rendered, 92), Capture::OnBackground.apply(&rendered, &mut rng))
+    (as_registered(&rendered), Capture::OnBackground.apply(&rendered, &mut rng))
 }
 
 /// Card `number` of the reuse evaluation: the upload it was registered with and its "same data,
@@ -59,7 +64,7 @@ pub(crate) fn evaluation_card_with_another_portrait(number: u64) -> (Vec<u8>, Ve
     let (template, holder) = evaluation_card(number);
     let fresh = template.holder(&mut StdRng::seed_from_u64(1 ^ 0x5A ^ (number << 12)));
     let swapped = Holder { portrait_seed: fresh.portrait_seed, fields: holder.fields.clone() };
-    (encode_jpeg(&template.render(&holder), 92), encode_jpeg(&template.render(&swapped), 90))
+    (as_registered(&template.render(&holder)), encode_jpeg(&template.render(&swapped), 90))
 }
 
 /// The document print of an upload as the service computes it (working plane, shipped layout).

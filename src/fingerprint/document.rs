@@ -148,8 +148,9 @@ impl ZoneHashes {
             Self::BYTES_WITHOUT_COLOURS => (bytes, None),
             Self::BYTES => {
                 let (base, colours) = bytes.split_at(Self::BYTES_WITHOUT_COLOURS);
+                let (portrait, data) = colours.split_at(ZoneColour::BYTES);
                 let colour = |part: &[u8]| ZoneColour(std::array::from_fn(|i| part[i] as i8));
-                (base, Some(colours.split_at(ZoneColour::BYTES)).map(|(p, d)| (colour(p), colour(d))))
+                (base, Some((colour(portrait), colour(data))))
             }
             _ => return None,
         };
@@ -710,9 +711,7 @@ fn banded_extensions(
     outline: &[(f32, f32); 4],
     layout: &DocumentLayout,
 ) -> Vec<(Framing, Quad)> {
-    let Some(to_outline) =
-        Projection::from_control_points([(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)], *outline)
-    else {
+    let Some(to_outline) = from_unit_square(outline) else {
         return Vec::new();
     };
     // The outline's proportions at its centre, where perspective distorts them least: the lengths
@@ -1281,29 +1280,34 @@ fn zone_hashes(
         card.width() as usize,
         card.height() as usize,
     );
+    // Card fractions to image pixels; degenerate corners fall back, as rectification does, to the
+    // whole plane (`None`).
+    let to_image = from_unit_square(corners);
     ZoneHashes {
         card: whole.original(),
         portrait,
         data,
         portrait_quality,
         data_quality,
-        portrait_colour: Some(zone_colour(rgb, corners, turned, layout.portrait)),
-        data_colour: Some(zone_colour(rgb, corners, turned, layout.data)),
+        portrait_colour: Some(zone_colour(rgb, to_image, turned, layout.portrait)),
+        data_colour: Some(zone_colour(rgb, to_image, turned, layout.data)),
     }
+}
+
+/// The projection from the unit square (a card's frame in fractions, corners clockwise from the
+/// top-left) to the quad `corners`; `None` when they are degenerate.
+fn from_unit_square(corners: &[(f32, f32); 4]) -> Option<Projection> {
+    Projection::from_control_points([(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)], *corners)
 }
 
 /// Samples per quarter of a zone, each way, for [`zone_colour`].
 const COLOUR_SAMPLES: u32 = 6;
 
 /// The colour of `zone` (card fractions, in the card upright or turned 180°) read from `rgb` at a
-/// grid of points mapped through the card's `corners` (nearest pixel: a mean of 36 samples per
-/// quarter does not need interpolation).
-fn zone_colour(rgb: &RgbImage, corners: &[(f32, f32); 4], turned: bool, zone: ZoneBox) -> ZoneColour {
-    let unit = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)];
-    // Card fractions to image pixels; degenerate corners fall back, as rectification does, to the
-    // whole plane.
+/// grid of points mapped to it by `to_image` (card fractions to pixels; the whole plane when
+/// `None`), nearest pixel: a mean of 36 samples per quarter does not need interpolation.
+fn zone_colour(rgb: &RgbImage, to_image: Option<Projection>, turned: bool, zone: ZoneBox) -> ZoneColour {
     let (width, height) = (rgb.width() as f32, rgb.height() as f32);
-    let to_image = Projection::from_control_points(unit, *corners);
     let mut means = [0i8; 8];
     for (quarter, pair) in means.chunks_exact_mut(2).enumerate() {
         let (qx, qy) = ((quarter % 2) as f32, (quarter / 2) as f32);
@@ -1571,13 +1575,14 @@ mod tests {
         let quarters = [[200, 40, 40], [40, 200, 40], [40, 40, 200], [128, 128, 128]];
         let rgb = RgbImage::from_fn(200, 100, |x, y| image::Rgb(quarters[(x / 100 + 2 * (y / 50)) as usize]));
         let corners = [(0.0, 0.0), (200.0, 0.0), (200.0, 100.0), (0.0, 100.0)];
-        let upright = zone_colour(&rgb, &corners, false, [0.0, 0.0, 1.0, 1.0]);
+        let to_image = from_unit_square(&corners);
+        let upright = zone_colour(&rgb, to_image, false, [0.0, 0.0, 1.0, 1.0]);
         let (red, green, blue, grey) =
             (&upright.0[0..2], &upright.0[2..4], &upright.0[4..6], &upright.0[6..8]);
         assert!(red[1] > 60 && green[0] < -30 && green[1] < -30 && blue[0] > 60, "{upright:?}");
         assert_eq!(grey, [0, 0]);
         // Turned 180°, the card's first quarter is the plane's last.
-        let turned = zone_colour(&rgb, &corners, true, [0.0, 0.0, 1.0, 1.0]);
+        let turned = zone_colour(&rgb, to_image, true, [0.0, 0.0, 1.0, 1.0]);
         let reversed: Vec<i8> = upright.0.chunks_exact(2).rev().flatten().copied().collect();
         assert_eq!(turned.0.as_slice(), reversed.as_slice());
         assert_eq!(upright.distance(&upright), 0);
