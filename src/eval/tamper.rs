@@ -53,6 +53,9 @@ pub struct KindResult {
     pub mean_iou: Option<f64>,
     /// Median local-manipulation score.
     pub median_score: f64,
+    /// AUC of the local-manipulation score, these cases against the unedited re-saves (none for the
+    /// re-saves themselves).
+    pub auc_against_resaved: Option<f64>,
     /// Cases the whole tamper analysis and the policy send to review (or reject).
     pub review: usize,
     /// The same for the edits saved with an editor's EXIF.
@@ -354,6 +357,7 @@ fn auc(positives: &[f64], negatives: &[f64]) -> f64 {
 }
 
 fn summarise(sources: usize, scored: &[Scored]) -> TamperEvaluation {
+    let negatives: Vec<f64> = scored.iter().filter(|s| s.kind == "resaved").map(|s| s.score).collect();
     let kinds = ["original", "resaved", "splice", "clone", "text_field", "portrait_swap"];
     let results = kinds
         .iter()
@@ -372,6 +376,7 @@ fn summarise(sources: usize, scored: &[Scored]) -> TamperEvaluation {
                 inconclusive: cases.iter().filter(|s| s.inconclusive).count(),
                 mean_iou: (!ious.is_empty()).then(|| ious.iter().sum::<f64>() / ious.len() as f64),
                 median_score: scores[scores.len() / 2],
+                auc_against_resaved: (kind != "resaved").then(|| auc(&scores, &negatives)),
                 review: cases.iter().filter(|s| s.review).count(),
                 review_with_editor_exif: cases
                     .iter()
@@ -382,7 +387,6 @@ fn summarise(sources: usize, scored: &[Scored]) -> TamperEvaluation {
         .collect();
     let edited = |s: &&Scored| !matches!(s.kind, "original" | "resaved");
     let positives: Vec<f64> = scored.iter().filter(edited).map(|s| s.score).collect();
-    let negatives: Vec<f64> = scored.iter().filter(|s| s.kind == "resaved").map(|s| s.score).collect();
     let method =
         |name: &str, s: &Scored| s.method_scores.iter().find(|(m, _)| m == name).map_or(0.0, |(_, v)| *v);
     let auc_by_method = ["error_level", "noise", "double_quantization", "foreign_grid", "copy_move"]
@@ -409,17 +413,18 @@ impl TamperEvaluation {
             "Tamper evaluation: {} pristine sources; AUC (edited vs re-saved unedited) **{:.3}**\n\n",
             self.sources, self.auc_edited_vs_resaved
         );
-        out.push_str("| case | n | with a local finding | inconclusive (quality) | mean IoU of flagged | median score | review (tamper policy) | review, with an editor's EXIF |\n|---|---|---|---|---|---|---|---|\n");
+        out.push_str("| case | n | with a local finding | inconclusive (quality) | mean IoU of flagged | median score | AUC against re-saves | review (tamper policy) | review, with an editor's EXIF |\n|---|---|---|---|---|---|---|---|---|\n");
         let share = |count: usize, of: usize| format!("{count} ({:.1} %)", 100.0 * count as f64 / of as f64);
         for kind in &self.kinds {
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {:.2} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {:.2} | {} | {} | {} |\n",
                 kind.kind,
                 kind.cases,
                 share(kind.flagged, kind.cases),
                 kind.inconclusive,
                 kind.mean_iou.map_or("-".into(), |v| format!("{v:.2}")),
                 kind.median_score,
+                kind.auc_against_resaved.map_or("-".into(), |v| format!("{v:.3}")),
                 share(kind.review, kind.cases),
                 kind.review_with_editor_exif.map_or("-".into(), |n| share(n, kind.cases)),
             ));
@@ -446,6 +451,7 @@ mod tests {
             assert_eq!(kind.cases, 3, "{}", kind.kind);
             let edited = !matches!(kind.kind.as_str(), "original" | "resaved");
             assert_eq!(kind.review_with_editor_exif, edited.then_some(3), "{}", kind.kind);
+            assert_eq!(kind.auc_against_resaved.is_none(), kind.kind == "resaved", "{}", kind.kind);
         }
         assert!((0.0..=1.0).contains(&evaluation.auc_edited_vs_resaved));
         assert!(evaluation.to_markdown().contains("| clone | 3 |"));
@@ -458,3 +464,4 @@ mod tests {
         assert!((iou((0, 0, 10, 10), (5, 0, 10, 10)) - 50.0 / 150.0).abs() < 1e-9);
     }
 }
+

@@ -51,6 +51,9 @@ pub struct LocalThresholds {
     pub double_quantization_min_frequencies: usize,
     /// Smoothed anomaly score from which a cell is suspicious, per map.
     pub anomaly_scores: AnomalyScores,
+    /// The methods whose peaks (each over its threshold) add up to the image's local-manipulation
+    /// score.
+    pub scored_methods: Vec<ScoredMethod>,
     /// Smallest suspicious region, in cells.
     pub min_region_cells: usize,
     /// Largest suspicious region, as a fraction of the valid cells.
@@ -85,6 +88,42 @@ impl AnomalyScores {
     }
 }
 
+/// A local method that can count towards the local-manipulation score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoredMethod {
+    /// The error-level map.
+    ErrorLevel,
+    /// The noise map.
+    Noise,
+    /// The aligned double-quantization map.
+    DoubleQuantization,
+    /// The second-grid map.
+    ForeignGrid,
+    /// Copy-move detection.
+    CopyMove,
+}
+
+impl ScoredMethod {
+    /// The method's map name.
+    fn name(self) -> &'static str {
+        match self {
+            ScoredMethod::ErrorLevel => "error_level",
+            ScoredMethod::Noise => "noise",
+            ScoredMethod::DoubleQuantization => "double_quantization",
+            ScoredMethod::ForeignGrid => "foreign_grid",
+            ScoredMethod::CopyMove => "copy_move",
+        }
+    }
+}
+
+impl LocalThresholds {
+    /// Does method `name` count towards the local-manipulation score?
+    fn scores(&self, name: &str) -> bool {
+        self.scored_methods.iter().any(|method| method.name() == name)
+    }
+}
+
 /// A method that ran but could not decide, and why.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Inconclusive {
@@ -116,8 +155,9 @@ pub struct LocalReport {
     pub inconclusive: Vec<Inconclusive>,
     /// The maps behind the findings.
     pub maps: Vec<AnomalyMap>,
-    /// The strongest normalised anomaly over all methods (1 = at the threshold): the image-level
-    /// local-manipulation score the evaluation ranks by.
+    /// The image-level local-manipulation score the evaluation ranks by: the sum, over the scored
+    /// methods, of each one's peak over its threshold (a copy-move finding adds its score). It ranks
+    /// images; the findings, not this sum, carry the decision.
     pub score: f64,
     /// Evidence of double quantization over the whole image, when present.
     pub double_quantization: Option<Vec<Evidence>>,
@@ -244,7 +284,7 @@ pub fn analyze_local(document: &DecodedDocument, thresholds: &LocalThresholds) -
     }
     report.finish(thresholds);
     if let Some(copy) = copy_move::detect(&grid.luma, grid.width, grid.height, &thresholds.copy_move) {
-        report.add_copy_move(copy, &thresholds.copy_move);
+        report.add_copy_move(copy, thresholds);
     }
     report
 }
@@ -328,7 +368,9 @@ impl LocalReport {
         let Some(map) = map else { return };
         let peak = map.scores.peak();
         self.metrics.push(Evidence::number(format!("{}_peak_score", map.name), round2(f64::from(peak))));
-        self.score = self.score.max(f64::from(peak / thresholds.anomaly_scores.of(map.name)));
+        if thresholds.scores(map.name) {
+            self.score += f64::from(peak / thresholds.anomaly_scores.of(map.name));
+        }
         self.maps.push(map);
     }
 
@@ -396,9 +438,11 @@ impl LocalReport {
 }
 
 impl LocalReport {
-    fn add_copy_move(&mut self, copy: CopyMove, thresholds: &CopyMoveThresholds) {
+    fn add_copy_move(&mut self, copy: CopyMove, thresholds: &LocalThresholds) {
         self.metrics.push(Evidence::number("copy_move_score", round2(copy.score)));
-        self.score = self.score.max(copy.score);
+        if thresholds.scores("copy_move") {
+            self.score += copy.score;
+        }
         let evidence = vec![
             Evidence::number("shift_x", copy.shift.0 as f64),
             Evidence::number("shift_y", copy.shift.1 as f64),
@@ -407,7 +451,7 @@ impl LocalReport {
             Evidence::number("min_region_support", copy.min_support as f64),
             Evidence::number("periodic_fraction", round2(copy.periodic_fraction)),
             Evidence::number("detail_correlation", round2(copy.detail_correlation)),
-            Evidence::number("min_detail_correlation", thresholds.min_detail_correlation),
+            Evidence::number("min_detail_correlation", thresholds.copy_move.min_detail_correlation),
         ];
         let mut finding = Finding::new(
             ReasonCode::TamperCopyMove,
@@ -475,6 +519,33 @@ mod tests {
             && mask.1 < region.y + region.height;
         assert!(overlaps, "region {region:?} against the pasted portrait {mask:?}");
         assert!(report.score > clean.score);
+    }
+
+    #[test]
+    fn the_local_score_adds_up_the_scored_methods_peaks_over_their_thresholds() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let mut photo = Template::new(2).render(&Template::new(2).holder(&mut rng));
+        add_noise(&mut photo, 3.0, &mut rng);
+        let document = decode(&encode_jpeg(&photo, 85), &DecodeLimits::default()).unwrap();
+        let mut chosen = thresholds();
+        let limits = chosen.anomaly_scores.clone();
+        let ratio = |report: &LocalReport, name: &str| {
+            let map = report.maps.iter().find(|m| m.name == name).unwrap();
+            f64::from(map.scores.peak() / limits.of(name))
+        };
+        let everything = analyze_local(&document, &chosen);
+        let expected: f64 = ["noise", "foreign_grid"].iter().map(|name| ratio(&everything, name)).sum();
+        assert!((everything.score - expected).abs() < 1e-9, "{} against {expected}", everything.score);
+
+        chosen.scored_methods = vec![ScoredMethod::ErrorLevel];
+        let error_level_only = analyze_local(&document, &chosen);
+        assert!((error_level_only.score - ratio(&everything, "error_level")).abs() < 1e-9);
+        assert_eq!(error_level_only.findings, everything.findings, "the score does not change the findings");
+
+        chosen.scored_methods.clear();
+        assert_eq!(analyze_local(&document, &chosen).score, 0.0);
+        let misspelt = serde_json::from_str::<ScoredMethod>("\"sharpness\"");
+        assert!(misspelt.is_err(), "a method the analyses do not have is refused");
     }
 
     #[test]
