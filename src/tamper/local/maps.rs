@@ -136,24 +136,64 @@ impl CellMap {
 
     /// 4-connected groups of cells scoring at least `threshold`, with at least `min_cells` cells and
     /// at most `max_fraction` of the valid cells (an "anomaly" covering most of the image is the
-    /// image), strongest first.
-    pub fn regions(&self, threshold: f32, min_cells: usize, max_fraction: f64) -> Vec<CellRegion> {
-        let mut seen = vec![false; self.values.len()];
+    /// image), strongest first. Each group's bounds are grown through the neighbouring cells scoring
+    /// at least `grow_to` (hysteresis, as in Canny's edges: an edit's weaker cells join the region
+    /// its strong cells found), unless growing would pass `max_fraction`; groups that grow into one
+    /// region are reported once, by the strongest.
+    pub fn regions(
+        &self,
+        threshold: f32,
+        grow_to: f32,
+        min_cells: usize,
+        max_fraction: f64,
+    ) -> Vec<CellRegion> {
         let limit = (self.valid() as f64 * max_fraction).max(1.0) as usize;
-        let mut regions = Vec::new();
+        let strong = self.components(threshold);
+        let grown = self.components(grow_to.min(threshold));
+        let mut grown_of = vec![usize::MAX; self.values.len()];
+        for (id, component) in grown.iter().enumerate() {
+            for &at in component {
+                grown_of[at] = id;
+            }
+        }
+        // Each strong group with the grown region it is reported by (None: its own cells).
+        let mut regions: Vec<(Option<usize>, CellRegion)> = strong
+            .iter()
+            .filter(|component| (min_cells..=limit).contains(&component.len()))
+            .map(|component| {
+                let sum: f32 = component.iter().map(|&at| self.values[at]).sum();
+                let id = Some(grown_of[component[0]]).filter(|&id| grown[id].len() <= limit);
+                let region = CellRegion {
+                    cells: component.len(),
+                    mean_score: sum / component.len() as f32,
+                    bounds: self.bounds(id.map_or(component, |id| &grown[id])),
+                };
+                (id, region)
+            })
+            .collect();
+        regions.sort_by(|a, b| b.1.mean_score.total_cmp(&a.1.mean_score));
+        let mut reported = vec![false; grown.len()];
+        regions
+            .into_iter()
+            .filter(|(id, _)| id.is_none_or(|id| !std::mem::replace(&mut reported[id], true)))
+            .map(|(_, region)| region)
+            .collect()
+    }
+
+    /// The 4-connected groups of cells scoring at least `threshold`, as cell indices.
+    fn components(&self, threshold: f32) -> Vec<Vec<usize>> {
+        let marked = |at: usize| self.values[at] >= threshold;
+        let mut seen = vec![false; self.values.len()];
+        let mut components = Vec::new();
         for start in 0..self.values.len() {
-            if seen[start] || self.values[start] < threshold || self.values[start].is_nan() {
+            if seen[start] || !marked(start) {
                 continue;
             }
             seen[start] = true;
-            let mut stack = vec![start];
-            let (mut cells, mut sum) = (0usize, 0f32);
-            let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+            let (mut component, mut stack) = (Vec::new(), vec![start]);
             while let Some(at) = stack.pop() {
+                component.push(at);
                 let (x, y) = (at % self.cols, at / self.cols);
-                cells += 1;
-                sum += self.values[at];
-                (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
                 let neighbours = [
                     (x > 0).then(|| at - 1),
                     (x + 1 < self.cols).then(|| at + 1),
@@ -161,28 +201,31 @@ impl CellMap {
                     (y + 1 < self.rows).then(|| at + self.cols),
                 ];
                 for next in neighbours.into_iter().flatten() {
-                    if !seen[next] && self.values[next] >= threshold {
+                    if !seen[next] && marked(next) {
                         seen[next] = true;
                         stack.push(next);
                     }
                 }
             }
-            if cells >= min_cells && cells <= limit {
-                let px = |cell: usize, origin: usize| (origin + cell * self.cell) as u32;
-                regions.push(CellRegion {
-                    cells,
-                    mean_score: sum / cells as f32,
-                    bounds: (
-                        px(x0, self.origin.0),
-                        px(y0, self.origin.1),
-                        ((x1 - x0 + 1) * self.cell) as u32,
-                        ((y1 - y0 + 1) * self.cell) as u32,
-                    ),
-                });
-            }
+            components.push(component);
         }
-        regions.sort_by(|a, b| b.mean_score.total_cmp(&a.mean_score));
-        regions
+        components
+    }
+
+    /// Bounding box of `cells` in image pixels: x, y, width, height.
+    fn bounds(&self, cells: &[usize]) -> (u32, u32, u32, u32) {
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+        for &at in cells {
+            let (x, y) = (at % self.cols, at / self.cols);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+        let px = |cell: usize, origin: usize| (origin + cell * self.cell) as u32;
+        (
+            px(x0, self.origin.0),
+            px(y0, self.origin.1),
+            ((x1 - x0 + 1) * self.cell) as u32,
+            ((y1 - y0 + 1) * self.cell) as u32,
+        )
     }
 
     /// A reviewer's picture: the image in grey, each cell tinted from transparent (score 0) through
@@ -226,11 +269,38 @@ mod tests {
         }
         values[0] = f32::NAN;
         let z = map(10, 10, values).anomaly(Direction::Higher, 0.01);
-        let regions = z.regions(6.0, 3, 0.3);
+        let regions = z.regions(6.0, 6.0, 3, 0.3);
         assert_eq!(regions.len(), 1);
         assert_eq!((regions[0].cells, regions[0].bounds), (4, (53, 50, 20, 20)));
         assert!(z.smoothed().peak() > 6.0);
-        assert!(z.regions(6.0, 5, 0.3).is_empty(), "too small");
+        assert!(z.regions(6.0, 6.0, 5, 0.3).is_empty(), "too small");
+    }
+
+    #[test]
+    fn a_region_grows_over_its_weaker_neighbours_but_not_over_the_image() {
+        // Strong cells at (2..4, 2..4), weaker ones down to row 6 and a second strong pair at (2..4, 6).
+        let mut values = vec![0.0f32; 100];
+        for (x, y, v) in [(2, 2, 8.0), (3, 2, 8.0), (2, 3, 8.0), (3, 3, 8.0), (2, 4, 4.0), (3, 5, 4.0)] {
+            values[y * 10 + x] = v;
+        }
+        values[5 * 10 + 2] = 4.0;
+        values[6 * 10 + 2] = 7.0;
+        values[6 * 10 + 3] = 7.0;
+        let z = map(10, 10, values);
+        let strong_only = z.regions(6.0, 6.0, 2, 0.3);
+        assert_eq!(
+            strong_only.iter().map(|r| r.bounds).collect::<Vec<_>>(),
+            [(23, 20, 20, 20), (23, 60, 20, 10)]
+        );
+        let grown = z.regions(6.0, 3.0, 2, 0.3);
+        assert_eq!(grown.len(), 1, "both strong groups grow into one region, reported once");
+        assert_eq!((grown[0].cells, grown[0].mean_score, grown[0].bounds), (4, 8.0, (23, 20, 20, 50)));
+        let everywhere = z.regions(6.0, -1.0, 2, 0.3);
+        assert_eq!(
+            everywhere[0].bounds,
+            (23, 20, 20, 20),
+            "growing over the whole map keeps the strong cells"
+        );
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub struct LocalThresholds {
     pub min_region_cells: usize,
     /// Largest suspicious region, as a fraction of the valid cells.
     pub max_region_fraction: f64,
+    /// A region found at a map's threshold extends over the neighbouring cells scoring at least
+    /// this fraction of it.
+    pub region_grow_fraction: f32,
     /// Copy-move detection.
     pub copy_move: CopyMoveThresholds,
 }
@@ -387,6 +390,7 @@ impl LocalReport {
                 let threshold = thresholds.anomaly_scores.of(map.name);
                 let found = map.scores.regions(
                     threshold,
+                    threshold * thresholds.region_grow_fraction,
                     thresholds.min_region_cells,
                     thresholds.max_region_fraction,
                 );
@@ -511,13 +515,23 @@ mod tests {
         let (edited, mask) = paste_difference(&captured, &template, &holder, &swapped).unwrap();
         let edited = decode(&encode_jpeg(&edited, 90), &DecodeLimits::default()).unwrap();
         let report = analyze_local(&edited, &thresholds());
-        let noise = report.findings.iter().find(|f| f.code == ReasonCode::TamperNoiseInconsistency);
-        let region = &noise.expect("the clean portrait is quieter than the captured card").regions[0];
-        let overlaps = region.x < mask.0 + mask.2
-            && mask.0 < region.x + region.width
-            && region.y < mask.1 + mask.3
-            && mask.1 < region.y + region.height;
-        assert!(overlaps, "region {region:?} against the pasted portrait {mask:?}");
+        let noise_region = |report: &LocalReport| {
+            let noise = report.findings.iter().find(|f| f.code == ReasonCode::TamperNoiseInconsistency);
+            noise.expect("the clean portrait is quieter than the captured card").regions[0].clone()
+        };
+        let region = noise_region(&report);
+        let covered = |region: &Region| {
+            let across = (region.x + region.width).min(mask.0 + mask.2).saturating_sub(region.x.max(mask.0));
+            let down = (region.y + region.height).min(mask.1 + mask.3).saturating_sub(region.y.max(mask.1));
+            across * down
+        };
+        assert!(covered(&region) > 0, "region {region:?} against the pasted portrait {mask:?}");
+        // Grown over its weaker cells, the region covers more of the portrait than its strong cells.
+        let strong_only =
+            analyze_local(&edited, &LocalThresholds { region_grow_fraction: 1.0, ..thresholds() });
+        assert_eq!(local_codes(&strong_only), local_codes(&report));
+        let strong_region = noise_region(&strong_only);
+        assert!(covered(&region) > covered(&strong_region), "{region:?} against {strong_region:?}");
         assert!(report.score > clean.score);
     }
 
