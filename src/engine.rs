@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use crate::decode::planes::working_planes;
 use crate::decode::{DecodeError, DecodeLimits, decode};
+use crate::findings::Finding;
 use crate::fingerprint::document::DocumentPrint;
 use crate::fingerprint::{ExactFingerprints, Fingerprints};
 use crate::ids::{AccountId, DocumentId, IdError};
@@ -124,6 +125,17 @@ impl Models {
         }
     }
 
+    /// `tamper.portrait_anomaly` when one of the local `findings` lies on the portrait zone of
+    /// `outline` (the document located by the fingerprints).
+    pub fn portrait_finding(&self, findings: &[Finding], outline: &DocumentOutline) -> Option<Finding> {
+        crate::tamper::portrait::portrait_finding(
+            findings,
+            outline,
+            self.reuse.layout.portrait,
+            self.tamper.thresholds.local.portrait_min_overlap,
+        )
+    }
+
     /// Tuned copies from `dir` (`policy.toml`, `quality.toml`, `editors.toml`, `tamper.toml`,
     /// `reuse.toml`); a
     /// file absent there is the shipped one.
@@ -222,7 +234,7 @@ impl Engine {
         stopwatch.lap("planes");
         let quality = assess_quality(&document, &planes, &self.models.quality);
         stopwatch.lap("quality");
-        let tamper = assess_tamper(&document, &planes, &self.models.tamper);
+        let mut tamper = assess_tamper(&document, &planes, &self.models.tamper);
         stopwatch.lap("tamper");
         let evidence_images = if request.include_evidence_images {
             let images = tamper.heatmaps(&planes.luma, planes.factor, EVIDENCE_IMAGE_SIDE);
@@ -234,6 +246,8 @@ impl Engine {
         let fingerprints =
             Fingerprints::compute(request.image, &document, &planes, &self.models.reuse.layout);
         stopwatch.lap("fingerprint");
+        let outline = DocumentOutline::of(&fingerprints.document, planes.factor);
+        tamper.findings.extend(self.models.portrait_finding(&tamper.findings, &outline));
         // Analyses run in parallel; matching and storing a registration run one at a time.
         let registering = registration_target
             .is_some()
@@ -293,7 +307,7 @@ impl Engine {
             risk_score: assessment.risk_score,
             findings: assessment.findings,
             matches,
-            document: DocumentOutline::of(&fingerprints.document, planes.factor),
+            document: outline,
             fingerprints,
             image: ImageInfo::of(&document),
             quality,
@@ -467,5 +481,69 @@ mod tests {
         assert_eq!(found, [("first-holder", ReasonCode::ReuseSameDocument)]);
         let framing = report.matches[0].evidence.iter().find(|e| e.name == "framing").unwrap();
         assert_eq!(framing.value, crate::findings::EvidenceValue::Text("crop_fitted_from_keypoints".into()));
+    }
+
+    #[test]
+    fn a_card_whose_portrait_was_swapped_goes_to_review_where_it_lies_and_its_original_does_not() {
+        use crate::eval::captures::encode_jpeg;
+        use crate::eval::cards::Template;
+        use crate::eval::tamper::{add_noise, paste_difference};
+        use crate::findings::ReasonCode;
+        use crate::policy::Decision;
+        use rand::SeedableRng;
+
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let template = Template::new(1);
+        let holder = template.holder(&mut rng);
+        let mut captured = template.render(&holder);
+        add_noise(&mut captured, 3.0, &mut rng);
+        let captured = decode(&encode_jpeg(&captured, 92), &DecodeLimits::default()).unwrap().rgb;
+        let mut swapped = holder.clone();
+        swapped.portrait_seed ^= 1;
+        let (edited, mask) = paste_difference(&captured, &template, &holder, &swapped).unwrap();
+        // The card as scanned, and photographed on a noisy grey table 150 px in and 100 px down.
+        let mut table = image::RgbImage::from_pixel(
+            edited.width() + 300,
+            edited.height() + 200,
+            image::Rgb([70, 74, 80]),
+        );
+        add_noise(&mut table, 3.0, &mut rng);
+        let on_table = |card: &image::RgbImage| {
+            let mut photo = table.clone();
+            image::imageops::replace(&mut photo, card, 150, 100);
+            photo
+        };
+        let engine = Engine::new(DecodeLimits::default(), Models::embedded());
+        let analyse = |image: &image::RgbImage| {
+            let bytes = encode_jpeg(image, 90);
+            let request = AnalyzeRequest {
+                image: &bytes,
+                account_id: None,
+                document_id: None,
+                register: false,
+                include_evidence_images: false,
+            };
+            engine.analyze(request).unwrap()
+        };
+        for (offset, edited, original) in
+            [((0, 0), edited.clone(), captured.clone()), ((150, 100), on_table(&edited), on_table(&captured))]
+        {
+            let report = analyse(&edited);
+            assert_eq!(report.document.located, offset != (0, 0), "on the table, the card is located");
+            let finding =
+                report.findings.iter().find(|f| f.finding.code == ReasonCode::TamperPortraitAnomaly);
+            let finding = &finding.expect("a quiet region on the portrait").finding;
+            assert!(report.decision >= Decision::Review, "{:?}", report.decision);
+            let zone = &finding.regions[1];
+            let (centre_x, centre_y) = (zone.x + zone.width / 2, zone.y + zone.height / 2);
+            let inside = |at: u32, from: u32, length: u32| (from..from + length).contains(&at);
+            assert!(
+                inside(centre_x, mask.0 + offset.0, mask.2) && inside(centre_y, mask.1 + offset.1, mask.3),
+                "zone {zone:?} against the portrait at {mask:?} + {offset:?} (document {:?})",
+                report.document
+            );
+            let clean = analyse(&original);
+            assert!(clean.findings.iter().all(|f| f.finding.code != ReasonCode::TamperPortraitAnomaly));
+        }
     }
 }

@@ -52,6 +52,8 @@ pub enum ReasonCode {
     TamperNoiseInconsistency,
     /// A region of the image is repeated elsewhere in it (clone stamp, copy-move).
     TamperCopyMove,
+    /// A local-manipulation region lies on the document's portrait (photo substitution).
+    TamperPortraitAnomaly,
     /// The same file bytes are registered on another account.
     ReuseSameFile,
     /// The same decoded pixels (another encoding of one image) are registered on another account.
@@ -86,6 +88,7 @@ impl ReasonCode {
         ReasonCode::TamperDoubleCompressionLocal,
         ReasonCode::TamperNoiseInconsistency,
         ReasonCode::TamperCopyMove,
+        ReasonCode::TamperPortraitAnomaly,
         ReasonCode::ReuseSameFile,
         ReasonCode::ReuseSameImage,
         ReasonCode::ReuseSameDocument,
@@ -115,6 +118,7 @@ impl ReasonCode {
             ReasonCode::TamperDoubleCompressionLocal => "tamper.double_compression_local",
             ReasonCode::TamperNoiseInconsistency => "tamper.noise_inconsistency",
             ReasonCode::TamperCopyMove => "tamper.copy_move",
+            ReasonCode::TamperPortraitAnomaly => "tamper.portrait_anomaly",
             ReasonCode::ReuseSameFile => "reuse.same_file",
             ReasonCode::ReuseSameImage => "reuse.same_image",
             ReasonCode::ReuseSameDocument => "reuse.same_document",

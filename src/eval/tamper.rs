@@ -24,7 +24,9 @@ use crate::decode::planes::working_planes;
 use crate::decode::{DecodeLimits, decode};
 use crate::engine::Models;
 use crate::findings::ReasonCode;
+use crate::fingerprint::document::DocumentPrint;
 use crate::policy::Decision;
+use crate::report::DocumentOutline;
 use crate::tamper::{TamperReport, assess_tamper};
 
 /// What to generate.
@@ -290,11 +292,17 @@ fn score(bytes: &[u8], kind: &'static str, mask: Option<Mask>, models: &Models) 
     }
 }
 
-/// The whole tamper analysis of a generated file, as the service runs it (local analyses included).
+/// The whole tamper analysis of a generated file, as the service runs it (local analyses included,
+/// and the portrait check on the document the fingerprints locate).
 fn tamper_report(bytes: &[u8], models: &Models) -> TamperReport {
     let document = decode(bytes, &DecodeLimits::default()).expect("generated files decode");
     let planes = working_planes(&document.rgb, models.quality.working_long_side);
-    assess_tamper(&document, &planes, &models.tamper)
+    let mut report = assess_tamper(&document, &planes, &models.tamper);
+    let print = DocumentPrint::compute(&planes, &models.reuse.layout);
+    report
+        .findings
+        .extend(models.portrait_finding(&report.findings, &DocumentOutline::of(&print, planes.factor)));
+    report
 }
 
 /// Would the service send this upload to review on its tamper findings alone?

@@ -7,6 +7,7 @@
 
 pub mod local;
 pub mod metadata;
+pub mod portrait;
 pub mod provenance;
 pub mod thumbnail;
 

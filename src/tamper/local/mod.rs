@@ -61,6 +61,9 @@ pub struct LocalThresholds {
     /// A region found at a map's threshold extends over the neighbouring cells scoring at least
     /// this fraction of it.
     pub region_grow_fraction: f32,
+    /// Share of a local finding's region that must lie on the document's portrait zone for
+    /// `tamper.portrait_anomaly`.
+    pub portrait_min_overlap: f64,
     /// Copy-move detection.
     pub copy_move: CopyMoveThresholds,
 }
