@@ -11,6 +11,22 @@ use crate::eval::captures::{Capture, encode_jpeg};
 use crate::eval::cards::{Holder, Template};
 use crate::fingerprint::document::DocumentPrint;
 
+/// A generated card captured with sensor noise (σ 3) and saved at quality 92, decoded; the same
+/// capture with its portrait replaced by a clean render; and the replaced area (x, y, width, height).
+pub(crate) fn captured_card_and_portrait_swap() -> (RgbImage, RgbImage, (u32, u32, u32, u32)) {
+    let mut rng = StdRng::seed_from_u64(7);
+    let template = Template::new(1);
+    let holder = template.holder(&mut rng);
+    let mut captured = template.render(&holder);
+    crate::eval::tamper::add_noise(&mut captured, 3.0, &mut rng);
+    let captured = decode(&encode_jpeg(&captured, 92), &DecodeLimits::default()).expect("own JPEG").rgb;
+    let mut swapped = holder.clone();
+    swapped.portrait_seed ^= 1;
+    let (edited, mask) = crate::eval::tamper::paste_difference(&captured, &template, &holder, &swapped)
+        .expect("another portrait renders differently");
+    (captured, edited, mask)
+}
+
 /// Lossless PNG.
 pub(crate) fn png(image: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
