@@ -1296,7 +1296,7 @@ fn zone_hashes(
 
 /// The projection from the unit square (a card's frame in fractions, corners clockwise from the
 /// top-left) to the quad `corners`; `None` when they are degenerate.
-fn from_unit_square(corners: &[(f32, f32); 4]) -> Option<Projection> {
+pub(crate) fn from_unit_square(corners: &[(f32, f32); 4]) -> Option<Projection> {
     Projection::from_control_points([(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)], *corners)
 }
 

@@ -7,7 +7,7 @@
 //! unedited card (see `portrait_min_overlap` in `models/tamper.toml`).
 
 use crate::findings::{Evidence, Finding, ReasonCode, Region};
-use crate::fingerprint::document::ZoneBox;
+use crate::fingerprint::document::{ZoneBox, from_unit_square};
 use crate::report::DocumentOutline;
 
 /// The local findings whose regions can show a replaced portrait.
@@ -27,7 +27,7 @@ pub fn portrait_finding(
     min_overlap: f64,
 ) -> Option<Finding> {
     let turned = [1.0 - zone[2], 1.0 - zone[3], 1.0 - zone[0], 1.0 - zone[1]];
-    let zones = [("upright", zone_in_image(outline, zone)), ("turned", zone_in_image(outline, turned))];
+    let zones = [("upright", zone_in_image(outline, zone)?), ("turned", zone_in_image(outline, turned)?)];
     let (source, region, (way_up, zone_box), overlap) = findings
         .iter()
         .filter(|finding| LOCAL_REGION_CODES.contains(&finding.code))
@@ -54,23 +54,16 @@ pub fn portrait_finding(
 }
 
 /// Bounding box (x, y, width, height, image pixels) of `zone` mapped through the outline's corners
-/// (clockwise from the landscape top-left): bilinear, which for the zone's four corners is within a
-/// few pixels of the perspective map at the tilts the locator accepts.
-fn zone_in_image(outline: &DocumentOutline, zone: ZoneBox) -> (u32, u32, u32, u32) {
-    let [top_left, top_right, bottom_right, bottom_left] = outline.corners;
-    let at = |u: f32, v: f32| {
-        let top = (top_left.0 + (top_right.0 - top_left.0) * u, top_left.1 + (top_right.1 - top_left.1) * u);
-        let bottom = (
-            bottom_left.0 + (bottom_right.0 - bottom_left.0) * u,
-            bottom_left.1 + (bottom_right.1 - bottom_left.1) * u,
-        );
-        (top.0 + (bottom.0 - top.0) * v, top.1 + (bottom.1 - top.1) * v)
-    };
-    let points = [at(zone[0], zone[1]), at(zone[2], zone[1]), at(zone[2], zone[3]), at(zone[0], zone[3])];
+/// (clockwise from the landscape top-left), as the fingerprints rectify the card; `None` when the
+/// corners are degenerate.
+fn zone_in_image(outline: &DocumentOutline, zone: ZoneBox) -> Option<(u32, u32, u32, u32)> {
+    let to_image = from_unit_square(&outline.corners)?;
+    let points = [(zone[0], zone[1]), (zone[2], zone[1]), (zone[2], zone[3]), (zone[0], zone[3])]
+        .map(|corner| to_image * corner);
     let (x0, x1) = points.iter().fold((f32::MAX, f32::MIN), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
     let (y0, y1) = points.iter().fold((f32::MAX, f32::MIN), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
     let (x0, y0, x1, y1) = (x0.max(0.0).round(), y0.max(0.0).round(), x1.round(), y1.round());
-    (x0 as u32, y0 as u32, (x1 - x0).max(0.0) as u32, (y1 - y0).max(0.0) as u32)
+    Some((x0 as u32, y0 as u32, (x1 - x0).max(0.0) as u32, (y1 - y0).max(0.0) as u32))
 }
 
 /// The share of `region`'s area inside `zone` (x, y, width, height).
@@ -125,7 +118,7 @@ mod tests {
     fn the_zone_follows_a_tilted_outline_and_other_findings_do_not_count() {
         // The card photographed smaller, shifted and tilted: the zone moves with it.
         let card = outline([(210.0, 120.0), (710.0, 150.0), (690.0, 450.0), (190.0, 420.0)]);
-        let (x, y, width, height) = zone_in_image(&card, PORTRAIT);
+        let (x, y, width, height) = zone_in_image(&card, PORTRAIT).unwrap();
         assert!((190..=200).contains(&x) && (160..=170).contains(&y), "{x} {y}");
         assert!((185..=195).contains(&width) && (250..=275).contains(&height), "{width} {height}");
         assert!(portrait_finding(&[noise_finding(200, 200, 150, 200)], &card, PORTRAIT, 0.5).is_some());
