@@ -1,6 +1,6 @@
-//! Decoding and fingerprints (SHA-256 of file and pixels, PDQ, the document locator and zone hashes)
-//! of generated 2 MP and 12 MP JPEGs (quality 90, fixed seed), and the document print of a generated
-//! ID card photographed on a table.
+//! Decoding (and, for comparison, a 1/8 DCT-scaled decode) and fingerprints (SHA-256 of file and pixels,
+//! PDQ, the document locator and zone hashes) of generated 2 MP and 12 MP JPEGs (quality 90, fixed
+//! seed), and the document print of a generated ID card photographed on a table.
 //!
 //! `cargo bench --bench decode_fingerprint`
 #![allow(missing_docs)] // criterion_group! generates undocumented items
@@ -28,6 +28,16 @@ fn decode_and_fingerprint(c: &mut Criterion) {
         let jpeg = support::photo_like_jpeg(width, height);
         group.bench_function(format!("decode/{name}"), |b| {
             b.iter(|| decode(black_box(&jpeg), &limits).unwrap())
+        });
+        // The floor of any reduced-scale decode: at 1/8 the inverse DCT keeps only each block's DC
+        // term, but every coefficient is still Huffman-decoded.
+        let eighth = ((width / 8) as u16, (height / 8) as u16);
+        group.bench_function(format!("decode_eighth_scale/{name}"), |b| {
+            b.iter(|| {
+                let mut decoder = jpeg_decoder::Decoder::new(black_box(&jpeg[..]));
+                assert_eq!(decoder.scale(eighth.0, eighth.1).unwrap(), eighth);
+                decoder.decode().unwrap()
+            })
         });
         let document = decode(&jpeg, &limits).unwrap();
         group.bench_function(format!("exact_fingerprints/{name}"), |b| {
