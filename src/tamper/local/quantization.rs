@@ -42,20 +42,30 @@ impl DoubleQuantization {
     /// luminance table in zig-zag order. A frequency counts when at least `min_emptiness` of the mass
     /// its neighbours predict is missing from the unreachable bins.
     pub fn detect(features: &[BlockFeatures], last_table: &[u16; 64], min_emptiness: f64) -> Self {
-        let mut frequencies = Vec::new();
-        for index in 0..FREQUENCIES {
-            let step = last_table[index + 1].max(1);
-            let mut histogram = vec![0f64; bin(RANGE) + 1];
-            for block in features {
-                let k = (block.coefficients[index] / f32::from(step)).round() as i32;
+        let steps: [u16; FREQUENCIES] = std::array::from_fn(|index| last_table[index + 1].max(1));
+        let divisors = steps.map(f32::from);
+        // One pass over the blocks fills every frequency's histogram (the blocks outgrow the cache);
+        // the divisions come apart from the scattered counting, so that they vectorise.
+        let mut histograms = [[0u32; 2 * RANGE as usize + 1]; FREQUENCIES];
+        for block in features {
+            let levels: [i32; FREQUENCIES] =
+                std::array::from_fn(|index| (block.coefficients[index] / divisors[index]).round() as i32);
+            for (histogram, k) in histograms.iter_mut().zip(levels) {
                 if k != 0 && k.abs() <= RANGE {
-                    histogram[bin(k)] += 1.0;
+                    histogram[bin(k)] += 1;
                 }
             }
-            if let Some(found) = best_primary(&histogram, step, min_emptiness) {
-                frequencies.push(DoubleQuantized { zigzag: index + 1, ..found });
-            }
         }
+        let frequencies = histograms
+            .iter()
+            .zip(steps)
+            .enumerate()
+            .filter_map(|(index, (histogram, step))| {
+                let histogram = histogram.map(f64::from);
+                let found = best_primary(&histogram, step, min_emptiness)?;
+                Some(DoubleQuantized { zigzag: index + 1, ..found })
+            })
+            .collect();
         DoubleQuantization { frequencies }
     }
 
