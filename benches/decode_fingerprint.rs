@@ -29,8 +29,8 @@ fn decode_and_fingerprint(c: &mut Criterion) {
         group.bench_function(format!("decode/{name}"), |b| {
             b.iter(|| decode(black_box(&jpeg), &limits).unwrap())
         });
-        // The floor of any reduced-scale decode: at 1/8 the inverse DCT keeps only each block's DC
-        // term, but every coefficient is still Huffman-decoded.
+        // A reduced-scale decode for comparison (jpeg-decoder's; zune-jpeg cannot scale): at 1/8 the
+        // inverse DCT keeps only each block's DC term, but every coefficient is still Huffman-decoded.
         let eighth = ((width / 8) as u16, (height / 8) as u16);
         group.bench_function(format!("decode_eighth_scale/{name}"), |b| {
             b.iter(|| {
