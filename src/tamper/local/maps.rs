@@ -39,19 +39,33 @@ pub struct CellRegion {
 }
 
 /// The largest 8-connected set of marked cells of a grid `cols` wide, as indices (marks are
-/// consumed).
+/// consumed); the first found among equals.
 pub fn largest_component(marked: &mut [bool], cols: usize) -> Vec<usize> {
+    connected_sets(marked, cols, &SIDES_AND_CORNERS)
+        .into_iter()
+        .fold(Vec::new(), |largest, set| if set.len() > largest.len() { set } else { largest })
+}
+
+/// A cell's four side neighbours (4-connected sets), as (dx, dy).
+const SIDES: [(i64, i64); 4] = [(-1, 0), (1, 0), (0, -1), (0, 1)];
+/// Its eight side and corner neighbours (8-connected sets).
+const SIDES_AND_CORNERS: [(i64, i64); 8] =
+    [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)];
+
+/// The sets of marked cells of a grid `cols` wide joined through `neighbours`, as indices, each
+/// starting with its first cell in row-major order (marks are consumed).
+fn connected_sets(marked: &mut [bool], cols: usize, neighbours: &[(i64, i64)]) -> Vec<Vec<usize>> {
     let rows = marked.len() / cols.max(1);
-    let mut largest = Vec::new();
+    let mut sets = Vec::new();
     for start in 0..marked.len() {
         if !std::mem::take(&mut marked[start]) {
             continue;
         }
-        let (mut component, mut stack) = (Vec::new(), vec![start]);
+        let (mut set, mut stack) = (Vec::new(), vec![start]);
         while let Some(at) = stack.pop() {
-            component.push(at);
+            set.push(at);
             let (x, y) = ((at % cols) as i64, (at / cols) as i64);
-            for (dx, dy) in [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)] {
+            for (dx, dy) in neighbours {
                 let (nx, ny) = (x + dx, y + dy);
                 if (0..cols as i64).contains(&nx) && (0..rows as i64).contains(&ny) {
                     let next = ny as usize * cols + nx as usize;
@@ -61,11 +75,9 @@ pub fn largest_component(marked: &mut [bool], cols: usize) -> Vec<usize> {
                 }
             }
         }
-        if component.len() > largest.len() {
-            largest = component;
-        }
+        sets.push(set);
     }
-    largest
+    sets
 }
 
 fn median(values: &mut [f32]) -> f32 {
@@ -182,34 +194,8 @@ impl CellMap {
 
     /// The 4-connected groups of cells scoring at least `threshold`, as cell indices.
     fn components(&self, threshold: f32) -> Vec<Vec<usize>> {
-        let marked = |at: usize| self.values[at] >= threshold;
-        let mut seen = vec![false; self.values.len()];
-        let mut components = Vec::new();
-        for start in 0..self.values.len() {
-            if seen[start] || !marked(start) {
-                continue;
-            }
-            seen[start] = true;
-            let (mut component, mut stack) = (Vec::new(), vec![start]);
-            while let Some(at) = stack.pop() {
-                component.push(at);
-                let (x, y) = (at % self.cols, at / self.cols);
-                let neighbours = [
-                    (x > 0).then(|| at - 1),
-                    (x + 1 < self.cols).then(|| at + 1),
-                    (y > 0).then(|| at - self.cols),
-                    (y + 1 < self.rows).then(|| at + self.cols),
-                ];
-                for next in neighbours.into_iter().flatten() {
-                    if !seen[next] && marked(next) {
-                        seen[next] = true;
-                        stack.push(next);
-                    }
-                }
-            }
-            components.push(component);
-        }
-        components
+        let mut marked: Vec<bool> = self.values.iter().map(|&value| value >= threshold).collect();
+        connected_sets(&mut marked, self.cols, &SIDES)
     }
 
     /// Bounding box of `cells` in image pixels: x, y, width, height.
