@@ -10,15 +10,15 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use idforensics::decode::planes::working_planes;
-use idforensics::decode::{DecodeLimits, decode};
+use idforensics::analysis::decode::planes::working_planes;
+use idforensics::analysis::decode::{DecodeLimits, decode};
 use idforensics::engine::Models;
-use idforensics::eval::captures::encode_jpeg;
-use idforensics::eval::cards::{CARD_HEIGHT, CARD_WIDTH, Template};
-use idforensics::fingerprint::Fingerprints;
-use idforensics::fingerprint::document::DocumentPrint;
-use idforensics::ids::{AccountId, DocumentId};
-use idforensics::reuse::perceptual::{IndexedDocument, PerceptualIndex};
+use idforensics::eval::synthetic::capture::encode_jpeg;
+use idforensics::eval::synthetic::cards::{CARD_HEIGHT, CARD_WIDTH, Template};
+use idforensics::analysis::fingerprint::Fingerprints;
+use idforensics::analysis::fingerprint::document::DocumentPrint;
+use idforensics::domain::ids::{AccountId, DocumentId};
+use idforensics::analysis::reuse::perceptual::{IndexedDocument, PerceptualIndex};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 

@@ -10,13 +10,13 @@ mod support;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use idforensics::decode::planes::working_planes;
-use idforensics::decode::{DecodeLimits, decode};
+use idforensics::analysis::decode::planes::working_planes;
+use idforensics::analysis::decode::{DecodeLimits, decode};
 use idforensics::engine::Models;
-use idforensics::eval::captures::Capture;
-use idforensics::eval::cards::Template;
-use idforensics::fingerprint::document::DocumentPrint;
-use idforensics::fingerprint::{ExactFingerprints, Fingerprints};
+use idforensics::eval::synthetic::capture::Capture;
+use idforensics::eval::synthetic::cards::Template;
+use idforensics::analysis::fingerprint::document::DocumentPrint;
+use idforensics::analysis::fingerprint::{ExactFingerprints, Fingerprints};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 

@@ -16,8 +16,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use idforensics::fingerprint::pdq::Pdq;
-use idforensics::index::HammingIndex;
+use idforensics::analysis::fingerprint::pdq::Pdq;
+use idforensics::analysis::reuse::hamming_index::HammingIndex;
 
 const RADIUS: u32 = 31;
 const VARIANTS: usize = 8;

@@ -9,9 +9,9 @@ mod support;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use idforensics::decode::planes::working_planes;
-use idforensics::decode::{DecodeLimits, decode};
-use idforensics::quality::{QualityThresholds, assess_quality};
+use idforensics::analysis::decode::planes::working_planes;
+use idforensics::analysis::decode::{DecodeLimits, decode};
+use idforensics::analysis::quality::{QualityThresholds, assess_quality};
 
 fn quality(c: &mut Criterion) {
     let thresholds = QualityThresholds::embedded();

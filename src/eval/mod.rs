@@ -5,8 +5,7 @@
 //! how often the expected code fired and the decisions; per code, precision and recall; for the clean
 //! labels, how many were rejected.
 
-pub mod captures;
-pub mod cards;
+pub mod synthetic;
 mod manifest;
 pub mod quality_set;
 pub mod reuse;
@@ -18,8 +17,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::engine::{AnalyzeRequest, Engine};
-use crate::findings::ReasonCode;
-use crate::policy::Decision;
+use crate::domain::findings::ReasonCode;
+use crate::domain::policy::Decision;
 pub use manifest::{LabelledFile, ManifestError, read_labelled, read_manifest};
 
 /// What a label says the analysis should find.

@@ -18,7 +18,7 @@ use image::imageops::FilterType;
 use image::{Rgb, RgbImage};
 
 use super::{Expectation, LabelledFile, ManifestError, expectation, read_labelled};
-use crate::decode::{DecodeLimits, decode};
+use crate::analysis::decode::{DecodeLimits, decode};
 
 /// Originals whose long side is below this are real low-resolution images (the Acuant anchor).
 const RESOLUTION_ANCHOR: u32 = 600;

@@ -14,19 +14,19 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use super::captures::{Capture, encode_jpeg};
-use super::cards::{Holder, Template};
-use crate::decode::planes::working_planes;
-use crate::decode::{DecodeLimits, decode};
+use super::synthetic::capture::{Capture, encode_jpeg};
+use super::synthetic::cards::{Holder, Template};
+use crate::analysis::decode::planes::working_planes;
+use crate::analysis::decode::{DecodeLimits, decode};
 use crate::engine::Models;
-use crate::findings::ReasonCode;
-use crate::fingerprint::Fingerprints;
-use crate::fingerprint::document::{DocumentPrint, InnerHashes};
-use crate::fingerprint::pdq::Pdq;
-use crate::ids::{AccountId, DocumentId};
-use crate::index::HammingIndex;
-use crate::links::{self, AccountLink};
-use crate::reuse::perceptual::{IndexedDocument, PerceptualHit, PerceptualIndex};
+use crate::domain::findings::ReasonCode;
+use crate::analysis::fingerprint::Fingerprints;
+use crate::analysis::fingerprint::document::{DocumentPrint, InnerHashes};
+use crate::analysis::fingerprint::pdq::Pdq;
+use crate::domain::ids::{AccountId, DocumentId};
+use crate::analysis::reuse::hamming_index::HammingIndex;
+use crate::domain::links::{self, AccountLink};
+use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualHit, PerceptualIndex};
 
 /// Real photos smaller than this (long side, pixels) are left out of the evaluation.
 const MIN_PHOTO_SIDE: u32 = 256;

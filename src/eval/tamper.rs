@@ -18,16 +18,15 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use super::captures::{encode_jpeg, gaussian};
-use super::cards::Template;
-use crate::decode::planes::working_planes;
-use crate::decode::{DecodeLimits, decode};
+use super::synthetic::capture::{encode_jpeg, gaussian};
+use super::synthetic::cards::Template;
+use crate::analysis::decode::planes::working_planes;
+use crate::analysis::decode::{DecodeLimits, decode};
 use crate::engine::Models;
-use crate::findings::ReasonCode;
-use crate::fingerprint::document::DocumentPrint;
-use crate::policy::Decision;
-use crate::report::DocumentOutline;
-use crate::tamper::{TamperReport, assess_tamper};
+use crate::domain::findings::ReasonCode;
+use crate::analysis::fingerprint::document::DocumentPrint;
+use crate::domain::policy::Decision;
+use crate::analysis::tamper::{TamperReport, assess_tamper};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -82,7 +81,7 @@ struct Source {
     bytes: Vec<u8>,
     pixels: RgbImage,
     /// For cards: the template and holder that drew it.
-    card: Option<(Template, super::cards::Holder)>,
+    card: Option<(Template, super::synthetic::cards::Holder)>,
 }
 
 struct Scored {
@@ -227,8 +226,8 @@ fn clone_stamp(image: &RgbImage, rng: &mut StdRng) -> (RgbImage, Mask) {
 pub(crate) fn paste_difference(
     captured: &RgbImage,
     template: &Template,
-    before: &super::cards::Holder,
-    after: &super::cards::Holder,
+    before: &super::synthetic::cards::Holder,
+    after: &super::synthetic::cards::Holder,
 ) -> Option<(RgbImage, Mask)> {
     let (old, new) = (template.render(before), template.render(after));
     let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
@@ -301,7 +300,7 @@ fn tamper_report(bytes: &[u8], models: &Models) -> TamperReport {
     let print = DocumentPrint::compute(&planes, &models.reuse.layout);
     report
         .findings
-        .extend(models.portrait_finding(&report.findings, &DocumentOutline::of(&print, planes.factor)));
+        .extend(models.portrait_finding(&report.findings, &print.outline(planes.factor)));
     report
 }
 

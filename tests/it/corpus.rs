@@ -1,6 +1,6 @@
 //! Decoding over the team's shared corpus of real files (skipped when it is not checked out).
 
-use idforensics::decode::{DecodeLimits, decode};
+use idforensics::analysis::decode::{DecodeLimits, decode};
 
 use crate::support::shared_corpus;
 
@@ -53,8 +53,8 @@ fn manifest_software(notes: &str) -> Vec<String> {
 #[test]
 fn editor_traces_found_wherever_the_metadata_names_an_editor_and_never_on_camera_originals() {
     use idforensics::engine::{AnalyzeRequest, Engine, Models};
-    use idforensics::findings::ReasonCode;
-    use idforensics::tamper::{SoftwareKind, TamperModels};
+    use idforensics::domain::findings::ReasonCode;
+    use idforensics::analysis::tamper::{SoftwareKind, TamperModels};
 
     let Some(corpus) = shared_corpus() else {
         eprintln!("skipped: ../shared/corpus is not present");

@@ -4,8 +4,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use idforensics::pb;
-use idforensics::pb::id_forensics_client::IdForensicsClient;
+use idforensics::frontends::service::pb;
+use idforensics::frontends::service::pb::id_forensics_client::IdForensicsClient;
 
 use crate::support::{jpeg, start_server, textured_image};
 

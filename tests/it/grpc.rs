@@ -1,7 +1,7 @@
 //! The gRPC API end to end over a real socket.
 
-use idforensics::decode::{DecodeLimits, decode};
-use idforensics::pb;
+use idforensics::analysis::decode::{DecodeLimits, decode};
+use idforensics::frontends::service::pb;
 use tonic::Code;
 
 use crate::support::{TestServer, jpeg, png, reason, testdata, textured_image};
@@ -338,7 +338,7 @@ async fn account_links_form_clusters_through_shared_documents() {
 #[tokio::test]
 async fn server_responses_convert_to_the_cli_json_shape() {
     use idforensics::engine::{AnalyzeRequest, Engine, Models};
-    use idforensics::service::analyze_response_json;
+    use idforensics::frontends::service::report_from_response;
 
     let server = TestServer::start().await;
     let mut client = server.client().await;
@@ -355,7 +355,7 @@ async fn server_responses_convert_to_the_cli_json_shape() {
         })
         .unwrap();
     let mut local = serde_json::to_value(&report).unwrap();
-    let mut converted = analyze_response_json(&remote);
+    let mut converted = serde_json::to_value(report_from_response(remote).unwrap()).unwrap();
     for json in [&mut local, &mut converted] {
         json.as_object_mut().unwrap().remove("timings");
     }

@@ -1,6 +1,6 @@
 //! Hostile inputs: each gets its documented status and reason, and the server keeps serving.
 
-use idforensics::pb;
+use idforensics::frontends::service::pb;
 use tonic::Code;
 
 use crate::support::{TestServer, jpeg, png_chunk, reason, textured_image};

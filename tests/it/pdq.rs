@@ -1,10 +1,10 @@
 //! PDQ conformance with Meta's reference (../shared/corpus/pdq; skipped when it is not present).
 
-use idforensics::decode::planes::working_planes;
-use idforensics::decode::{DecodeLimits, decode};
+use idforensics::analysis::decode::planes::working_planes;
+use idforensics::analysis::decode::{DecodeLimits, decode};
 use idforensics::engine::Models;
-use idforensics::fingerprint::pdq::{Pdq, PdqHashes, pdq_from_rgb};
-use idforensics::fingerprint::{Fingerprints, PDQ_LONG_SIDE};
+use idforensics::analysis::fingerprint::pdq::{Pdq, PdqHashes, pdq_from_rgb};
+use idforensics::analysis::fingerprint::{Fingerprints, PDQ_LONG_SIDE};
 
 use crate::support::shared_corpus;
 

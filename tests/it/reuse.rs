@@ -2,10 +2,10 @@
 //! with new data, its data with a new portrait, a stranger's card of the same template; the index
 //! rebuilt after kill -9; links; erasure.
 
-use idforensics::eval::captures::{Capture, encode_jpeg};
-use idforensics::eval::cards::{Holder, Template};
-use idforensics::pb;
-use idforensics::pb::id_forensics_client::IdForensicsClient;
+use idforensics::eval::synthetic::capture::{Capture, encode_jpeg};
+use idforensics::eval::synthetic::cards::{Holder, Template};
+use idforensics::frontends::service::pb;
+use idforensics::frontends::service::pb::id_forensics_client::IdForensicsClient;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tonic::transport::Channel;
@@ -68,7 +68,7 @@ async fn captures_and_zone_swaps_link_accounts_and_survive_a_restart() {
     let original = register(&mut client, encode_jpeg(&card, 92), "acct-a").await;
     assert!(original.matches.is_empty());
     let names: Vec<_> = original.fingerprints.unwrap().perceptual.iter().map(|h| h.name.clone()).collect();
-    assert_eq!(names, ["pdq", "pdq.card", "pdq.portrait", "pdq.data"]);
+    assert_eq!(names, ["pdq", "pdq.card", "pdq.portrait", "pdq.data", "phash", "dhash"]);
 
     // The card turned a quarter and re-compressed: the same document.
     let turned =

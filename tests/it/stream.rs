@@ -1,8 +1,8 @@
 //! AnalyzeStream: one response per request, in order, per-item errors, same registration
 //! semantics as Analyze.
 
-use idforensics::pb;
-use idforensics::pb::analyze_stream_response::Result as ItemResult;
+use idforensics::frontends::service::pb;
+use idforensics::frontends::service::pb::analyze_stream_response::Result as ItemResult;
 
 use crate::support::{TestServer, jpeg, textured_image};
 

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use idforensics::engine::{Engine, Models};
-use idforensics::pb::id_forensics_client::IdForensicsClient;
+use idforensics::frontends::service::pb::id_forensics_client::IdForensicsClient;
 
-use idforensics::settings::Settings;
-use idforensics::store::Store;
+use idforensics::frontends::settings::Settings;
+use idforensics::storage::store::Store;
 use image::{ImageEncoder, Rgb, RgbImage};
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
@@ -131,7 +131,7 @@ impl TestServer {
         let address = listener.local_addr().unwrap();
         let (shutdown, stop) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            idforensics::server::serve(listener, engine, &settings, async {
+            idforensics::frontends::service::server::serve(listener, engine, &settings, async {
                 let _ = stop.await;
             })
             .await

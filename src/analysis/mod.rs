@@ -1,0 +1,9 @@
+//! The analysers: pure, synchronous functions over one decoded upload. Decoding comes first; the
+//! quality gate, tamper evidence and fingerprints read its planes; reuse judges fingerprints against
+//! the registered documents' in an in-memory index. Nothing here does I/O beyond loading `models/`.
+
+pub mod decode;
+pub mod fingerprint;
+pub mod quality;
+pub mod reuse;
+pub mod tamper;

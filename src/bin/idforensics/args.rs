@@ -1,0 +1,224 @@
+//! The command line's arguments, as clap parses them; `main.rs` dispatches them to the commands.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes (analyze):
+  0  every file was analysed and accepted
+  1  every file was analysed and at least one was flagged (REVIEW or REJECT)
+  2  an error: bad arguments, an unreadable or undecodable file, a store failure";
+
+/// Identity-document image forensics for KYC: quality gate, document reuse, tamper evidence.
+#[derive(Debug, Parser)]
+#[command(name = "idforensics", version, after_help = EXIT_CODES)]
+pub(crate) struct Cli {
+    /// TOML config file (keys as in README.md, "Configuration").
+    #[arg(long, env = "IDF_CONFIG", global = true)]
+    pub(crate) config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the gRPC service on its embedded store.
+    Serve(ServeArgs),
+    /// Analyse image files offline and print one result per file.
+    #[command(after_help = EXIT_CODES)]
+    Analyze(AnalyzeArgs),
+    /// Evaluate the analysers on a labelled folder (MANIFEST.tsv with `file` and `label` columns):
+    /// per-label and per-finding counts, precision and recall, as Markdown tables.
+    #[cfg(feature = "eval")]
+    Eval(EvalArgs),
+    /// Build the quality evaluation set by degrading the good originals of labelled folders.
+    #[cfg(feature = "eval")]
+    MakeQualitySet(MakeQualitySetArgs),
+    /// Evaluate reuse detection on generated ID cards (and optionally real photos) against plain
+    /// PDQ: false matches between distinct cards, recall per capture transform, portrait and data
+    /// swaps, and the distance quantiles the thresholds were set from.
+    #[cfg(feature = "eval")]
+    EvalReuse(EvalReuseArgs),
+    /// Evaluate the local tamper analyses on known edits (splices, clone-stamps, replaced text fields,
+    /// swapped portraits) of camera originals and generated ID cards: AUC against unedited re-saves,
+    /// detection rates and the IoU of the reported regions.
+    #[cfg(feature = "eval")]
+    EvalTamper(EvalTamperArgs),
+    /// Re-verify existing accounts' documents: analyse and register each, cross-match them, and
+    /// report linked-account clusters. Resumable: run it again to finish an interrupted run.
+    #[command(after_help = BATCH_HELP)]
+    Batch(BatchArgs),
+}
+
+const BATCH_HELP: &str = "\
+Where: --data-dir analyses in this process on the embedded store; --server URL sends every
+document to a running server (unary Analyze calls from --jobs threads, retried while it reports
+overload), so the same run can re-verify against production.
+Input: --manifest, a CSV or TSV with account_id, document_id and path columns (paths relative to the
+manifest), or --folder, one subfolder per account holding its images.
+Output folder: results.jsonl (one line per document, the fields of `analyze --json` plus account_id),
+summary.csv, links.json and links.txt (the linked-account clusters, largest first).
+Exit codes: 0 the batch completed (documents that could not be analysed are in results.jsonl with
+their error), 2 the batch could not run.";
+
+#[derive(Debug, Args)]
+pub(crate) struct BatchArgs {
+    /// Data directory of the embedded store the documents are registered in (in-process runs).
+    #[arg(long, env = "IDF_DATA_DIR", required_unless_present = "server")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Send the documents to a running server instead (e.g. http://127.0.0.1:50051).
+    #[arg(long, conflicts_with = "data_dir")]
+    pub(crate) server: Option<String>,
+    /// Manifest of the documents.
+    #[arg(long, conflicts_with = "folder", required_unless_present = "folder")]
+    pub(crate) manifest: Option<PathBuf>,
+    /// Folder of per-account subfolders.
+    #[arg(long)]
+    pub(crate) folder: Option<PathBuf>,
+    /// Output folder (created; reused to resume).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// Worker threads [default: the number of cores; with --server, twice that].
+    #[arg(long)]
+    pub(crate) jobs: Option<usize>,
+    /// A folder with tuned copies of models/*.toml.
+    #[arg(long, env = "IDF_MODELS_DIR")]
+    pub(crate) models_dir: Option<PathBuf>,
+}
+
+#[cfg(feature = "eval")]
+#[derive(Debug, Args)]
+pub(crate) struct EvalArgs {
+    /// A folder with MANIFEST.tsv.
+    pub(crate) dir: PathBuf,
+    /// A folder with tuned copies of models/*.toml.
+    #[arg(long, env = "IDF_MODELS_DIR")]
+    pub(crate) models_dir: Option<PathBuf>,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[cfg(feature = "eval")]
+#[derive(Debug, Args)]
+pub(crate) struct EvalTamperArgs {
+    /// The labelled corpus whose camera originals (a_camera_exif, pristine) are sources.
+    #[arg(long, default_value = "../shared/corpus")]
+    pub(crate) corpus: PathBuf,
+    /// Generated ID cards used as sources.
+    #[arg(long, default_value_t = 60)]
+    pub(crate) cards: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// A folder with tuned copies of models/*.toml.
+    #[arg(long, env = "IDF_MODELS_DIR")]
+    pub(crate) models_dir: Option<PathBuf>,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[cfg(feature = "eval")]
+#[derive(Debug, Args)]
+pub(crate) struct EvalReuseArgs {
+    /// Card templates.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) templates: u64,
+    /// Distinct cards per template.
+    #[arg(long, default_value_t = 2000)]
+    pub(crate) cards_per_template: usize,
+    /// Portrait swaps and data swaps per template (each).
+    #[arg(long, default_value_t = 250)]
+    pub(crate) swaps_per_template: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// A folder of real photos (searched recursively for .jpg/.jpeg/.png) to register and capture again.
+    #[arg(long)]
+    pub(crate) photos: Option<PathBuf>,
+    /// A folder with tuned copies of models/*.toml.
+    #[arg(long, env = "IDF_MODELS_DIR")]
+    pub(crate) models_dir: Option<PathBuf>,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[cfg(feature = "eval")]
+#[derive(Debug, Args)]
+pub(crate) struct MakeQualitySetArgs {
+    /// Labelled source folders (e.g. ../shared/corpus and testdata).
+    #[arg(long = "from", required = true)]
+    pub(crate) sources: Vec<PathBuf>,
+    /// Labels given to source files after looking at them (testdata/quality-review.tsv).
+    #[arg(long)]
+    pub(crate) review: Option<PathBuf>,
+    /// Output folder (created).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:50051].
+    #[arg(long, env = "IDF_LISTEN")]
+    pub(crate) listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    /// Largest gRPC message in bytes [default: 26214400].
+    #[arg(long, env = "IDF_MAX_MESSAGE_BYTES")]
+    pub(crate) max_message_bytes: Option<usize>,
+    /// Analyses run at once; more are refused with RESOURCE_EXHAUSTED [default: 2 x cores].
+    #[arg(long, env = "IDF_MAX_CONCURRENT_ANALYSES")]
+    pub(crate) max_concurrent_analyses: Option<usize>,
+    /// Log format.
+    #[arg(long, env = "IDF_LOG_FORMAT", value_enum)]
+    pub(crate) log_format: Option<LogFormatArg>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CommonArgs {
+    /// Data directory of the embedded store [serve default: ./idforensics-data; analyze: none, so no
+    /// matching or registration].
+    #[arg(long, env = "IDF_DATA_DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// A folder with tuned copies of models/*.toml (policy.toml, quality.toml) [default: the
+    /// shipped models, compiled in].
+    #[arg(long, env = "IDF_MODELS_DIR")]
+    pub(crate) models_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AnalyzeArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    /// The uploading account: its own documents are not matches. Required with --register.
+    #[arg(long)]
+    pub(crate) account: Option<String>,
+    /// The document id (one FILE only) [default: the file path as given].
+    #[arg(long)]
+    pub(crate) document_id: Option<String>,
+    /// Register the documents for --account in the store (needs --data-dir).
+    #[arg(long)]
+    pub(crate) register: bool,
+    /// Print one JSON object per file, one per line.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Write the tamper heatmaps (PNG) here, as <file name>.heatmap.<method>.png.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) evidence_dir: Option<PathBuf>,
+    /// Image files (JPEG, PNG, WebP, TIFF).
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum LogFormatArg {
+    Text,
+    Json,
+}
+

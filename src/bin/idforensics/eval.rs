@@ -1,0 +1,89 @@
+//! The evaluation commands (feature `eval`): each runs one of the library's evaluations and prints
+//! its Markdown report or JSON.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::args::{EvalArgs, EvalReuseArgs, EvalTamperArgs, MakeQualitySetArgs};
+use crate::load_models;
+use idforensics::engine::Engine;
+use idforensics::frontends::settings::{Overrides, Settings};
+
+pub(crate) fn eval(config: Option<&Path>, args: EvalArgs) -> anyhow::Result<()> {
+    let settings =
+        Settings::resolve(config, Overrides { models_dir: args.models_dir, ..Overrides::default() })?;
+    // No store: files of the set must not match each other.
+    let engine = Engine::new(settings.limits, load_models(&settings)?);
+    let evaluation = idforensics::eval::evaluate(&args.dir, &engine)?;
+    print_evaluation(args.json, &evaluation, evaluation.to_markdown())
+}
+
+/// Prints an evaluation as pretty JSON or as its Markdown report.
+fn print_evaluation(json: bool, evaluation: &impl serde::Serialize, markdown: String) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(evaluation)?);
+    } else {
+        print!("{markdown}");
+    }
+    Ok(())
+}
+
+pub(crate) fn eval_tamper(config: Option<&Path>, args: EvalTamperArgs) -> anyhow::Result<()> {
+    let settings =
+        Settings::resolve(config, Overrides { models_dir: args.models_dir, ..Overrides::default() })?;
+    let corpus = args.corpus.is_dir().then_some(args.corpus.clone());
+    if corpus.is_none() {
+        eprintln!("eval-tamper: {} not found: generated cards only", args.corpus.display());
+    }
+    let config = idforensics::eval::tamper::TamperEvalConfig { corpus, cards: args.cards, seed: args.seed };
+    let models = load_models(&settings)?;
+    let evaluation = idforensics::eval::tamper::evaluate_tamper(&config, &models);
+    print_evaluation(args.json, &evaluation, evaluation.to_markdown())
+}
+
+pub(crate) fn eval_reuse(config: Option<&Path>, args: EvalReuseArgs) -> anyhow::Result<()> {
+    let settings =
+        Settings::resolve(config, Overrides { models_dir: args.models_dir, ..Overrides::default() })?;
+    let photos = match &args.photos {
+        Some(dir) => image_files(dir).with_context(|| format!("listing {}", dir.display()))?,
+        None => Vec::new(),
+    };
+    let config = idforensics::eval::reuse::ReuseEvalConfig {
+        templates: args.templates,
+        cards_per_template: args.cards_per_template,
+        swaps_per_template: args.swaps_per_template,
+        seed: args.seed,
+        photos,
+        photos_root: args.photos.clone(),
+    };
+    let evaluation = idforensics::eval::reuse::evaluate_reuse(&config, &load_models(&settings)?);
+    print_evaluation(args.json, &evaluation, evaluation.to_markdown())
+}
+
+/// JPEG and PNG files under `dir`, recursively (symbolic links to folders not followed), sorted.
+fn image_files(dir: &Path) -> Result<Vec<PathBuf>, walkdir::Error> {
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry?;
+        let extension = entry.path().extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        if entry.file_type().is_file() && matches!(extension.as_deref(), Some("jpg" | "jpeg" | "png")) {
+            files.push(entry.into_path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+pub(crate) fn make_quality_set(args: MakeQualitySetArgs) -> anyhow::Result<()> {
+    let summary =
+        idforensics::eval::quality_set::make_quality_set(&args.sources, args.review.as_deref(), &args.out)?;
+    eprintln!(
+        "wrote {} files ({} good originals and their degradations) to {}",
+        summary.files,
+        summary.originals,
+        args.out.display()
+    );
+    Ok(())
+}
+

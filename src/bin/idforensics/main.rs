@@ -1,0 +1,53 @@
+//! The `idforensics` binary: a thin shell over the library. Raw arguments ([`args`]) are resolved
+//! into a plan before any I/O; each command is a module; the analysis itself is the library's engine.
+
+mod analyze;
+mod args;
+mod batch;
+#[cfg(feature = "eval")]
+mod eval;
+mod progress;
+mod serve;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use args::{Cli, Command, CommonArgs};
+use idforensics::engine::Models;
+use idforensics::frontends::settings::{Overrides, Settings};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = cli.config.as_deref();
+    let result = match cli.command {
+        Command::Serve(args) => serve::serve(config, args).map(|()| ExitCode::SUCCESS),
+        Command::Analyze(args) => analyze::AnalyzePlan::resolve(config, args).and_then(|plan| plan.execute()),
+        #[cfg(feature = "eval")]
+        Command::Eval(args) => eval::eval(config, args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "eval")]
+        Command::MakeQualitySet(args) => eval::make_quality_set(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "eval")]
+        Command::EvalReuse(args) => eval::eval_reuse(config, args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "eval")]
+        Command::EvalTamper(args) => eval::eval_tamper(config, args).map(|()| ExitCode::SUCCESS),
+        Command::Batch(args) => batch::batch(config, args).map(|()| ExitCode::SUCCESS),
+    };
+    result.unwrap_or_else(|error| {
+        eprintln!("error: {error:#}");
+        ExitCode::from(2)
+    })
+}
+
+pub(crate) fn overrides(common: CommonArgs) -> Overrides {
+    Overrides { data_dir: common.data_dir, models_dir: common.models_dir, ..Overrides::default() }
+}
+
+pub(crate) fn load_models(settings: &Settings) -> anyhow::Result<Models> {
+    match &settings.models_dir {
+        Some(dir) => Models::load(dir).with_context(|| format!("models in {}", dir.display())),
+        None => Ok(Models::embedded()),
+    }
+}
+

@@ -1,0 +1,94 @@
+//! `serve`: the gRPC service on its embedded store, with logging and graceful shutdown.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::args::{LogFormatArg, ServeArgs};
+use crate::{load_models, overrides};
+use idforensics::engine::Engine;
+use idforensics::frontends::settings::{DEFAULT_DATA_DIR, LogFormat, Overrides, Settings};
+use idforensics::storage::store::Store;
+
+pub(crate) fn serve(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings::resolve(
+        config,
+        Overrides {
+            listen: args.listen,
+            max_message_bytes: args.max_message_bytes,
+            max_concurrent_analyses: args.max_concurrent_analyses,
+            log_format: args.log_format.map(|format| match format {
+                LogFormatArg::Text => LogFormat::Text,
+                LogFormatArg::Json => LogFormat::Json,
+            }),
+            ..overrides(args.common)
+        },
+    )?;
+    init_logging(settings.log_format);
+    let data_dir = settings.data_dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let store =
+        Store::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let models = load_models(&settings)?;
+    let documents = store.document_count()?;
+    let (policy_version, quality_version, reuse_version) =
+        (models.policy.version().to_owned(), models.quality.version.clone(), models.reuse.version.clone());
+    let started = std::time::Instant::now();
+    let engine = Arc::new(Engine::with_store(settings.limits, models, store)?);
+    tracing::info!(
+        data_dir = %data_dir.display(),
+        documents,
+        indexed = engine.indexed_documents(),
+        index_rebuild_ms = started.elapsed().as_millis() as u64,
+        policy_version,
+        quality_version,
+        reuse_version,
+        "store opened"
+    );
+
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
+        tracing::info!(address = %listener.local_addr()?, "idforensics listening");
+        idforensics::frontends::service::server::serve(listener, engine, &settings, shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: draining in-flight calls");
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+

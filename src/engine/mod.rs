@@ -1,0 +1,542 @@
+//! The analysis pipeline every front end shares: decode once, fingerprint, match, decide, register.
+//!
+//! Synchronous and free of any RPC type: the gRPC service runs it on the blocking pool, the CLI calls
+//! it directly.
+
+use std::sync::{Mutex, RwLock};
+use std::time::Instant;
+
+use crate::analysis::decode::planes::working_planes;
+use crate::analysis::decode::{DecodeError, DecodeLimits, decode};
+use crate::domain::findings::Finding;
+use crate::analysis::fingerprint::document::DocumentPrint;
+use crate::analysis::fingerprint::{ExactFingerprints, Fingerprints};
+use crate::domain::ids::{AccountId, DocumentId, IdError};
+use crate::domain::links::{self, AccountCluster};
+use crate::domain::policy::Policy;
+use crate::analysis::quality::{QualityThresholds, assess_quality};
+use crate::domain::report::{
+    DocumentOutline, Match, MatchReport, Measurements, Registration, Report, StageTiming, TamperMeasurements,
+};
+use crate::analysis::reuse;
+use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualIndex, ReuseModel};
+use crate::storage::store::{NewRegistration, Store, StoreError};
+use crate::analysis::tamper::{TamperModels, assess_tamper};
+
+/// Most matches returned for one upload; the findings still count every account.
+pub const MAX_MATCHES: usize = 100;
+
+/// Long side of evidence images: enough to see where, small enough for a default gRPC client.
+pub const EVIDENCE_IMAGE_SIDE: u32 = 640;
+
+/// One upload to analyse.
+#[derive(Debug, Clone, Copy)]
+pub struct AnalyzeRequest<'a> {
+    /// The file as uploaded.
+    pub image: &'a [u8],
+    /// The uploading account: its own documents are not matches. Required to register.
+    pub account_id: Option<&'a AccountId>,
+    /// The caller's document id. Required to register.
+    pub document_id: Option<&'a DocumentId>,
+    /// Store the fingerprints so later uploads can match them.
+    pub register: bool,
+    /// Render the local anomaly maps as PNG heatmaps for a reviewer.
+    pub include_evidence_images: bool,
+}
+
+/// Why an upload could not be analysed.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    /// The request itself is incomplete.
+    #[error(transparent)]
+    Request(#[from] IdError),
+    /// Registration asked of an engine without a store (CLI without `--data-dir`).
+    #[error("registration needs a data directory")]
+    NoStore,
+    /// The image could not be decoded.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The store failed or refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AnalyzeError {
+    /// The machine-readable reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AnalyzeError::Request(error) => error.reason(),
+            AnalyzeError::NoStore => "request.no_store",
+            AnalyzeError::Decode(error) => error.reason(),
+            AnalyzeError::Store(error) => error.reason(),
+        }
+    }
+}
+
+/// The analysis engine: limits, analyser models, policy and (optionally) the store.
+#[derive(Debug)]
+pub struct Engine {
+    limits: DecodeLimits,
+    models: Models,
+    store: Option<Store>,
+    index: RwLock<PerceptualIndex>,
+    /// Held from the search for matches to the index insert of a registration: two uploads of one
+    /// document registered at the same moment must see each other (the second finds the first),
+    /// not both search before either is stored.
+    registering: Mutex<()>,
+}
+
+/// What the analysers and the policy load from `models/`.
+#[derive(Debug, Clone)]
+pub struct Models {
+    /// Decision policy.
+    pub policy: Policy,
+    /// Quality-gate thresholds.
+    pub quality: QualityThresholds,
+    /// Tamper signatures and thresholds.
+    pub tamper: TamperModels,
+    /// Zone layout and match thresholds for perceptual reuse.
+    pub reuse: ReuseModel,
+}
+
+/// A models folder that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelsError {
+    /// The policy file is invalid.
+    #[error(transparent)]
+    Policy(#[from] crate::domain::policy::PolicyError),
+    /// The quality thresholds are invalid.
+    #[error(transparent)]
+    Quality(#[from] crate::analysis::quality::QualityConfigError),
+    /// The tamper models are invalid.
+    #[error(transparent)]
+    Tamper(#[from] crate::analysis::tamper::TamperConfigError),
+    /// The reuse model is invalid.
+    #[error(transparent)]
+    Reuse(#[from] crate::analysis::reuse::perceptual::ReuseModelError),
+}
+
+impl Models {
+    /// The models shipped in `models/` (compiled in).
+    pub fn embedded() -> Self {
+        Models {
+            policy: Policy::embedded(),
+            quality: QualityThresholds::embedded(),
+            tamper: TamperModels::embedded(),
+            reuse: ReuseModel::embedded(),
+        }
+    }
+
+    /// `tamper.portrait_anomaly` when one of the local `findings` lies on the portrait zone of
+    /// `outline` (the document located by the fingerprints).
+    pub fn portrait_finding(&self, findings: &[Finding], outline: &DocumentOutline) -> Option<Finding> {
+        crate::analysis::tamper::portrait::portrait_finding(
+            findings,
+            outline,
+            self.reuse.layout.portrait,
+            self.tamper.thresholds.local.portrait_min_overlap,
+        )
+    }
+
+    /// Tuned copies from `dir` (`policy.toml`, `quality.toml`, `editors.toml`, `tamper.toml`,
+    /// `reuse.toml`); a
+    /// file absent there is the shipped one.
+    pub fn load(dir: &std::path::Path) -> Result<Self, ModelsError> {
+        let mut models = Models::embedded();
+        let policy = dir.join("policy.toml");
+        if policy.is_file() {
+            models.policy = Policy::load(&policy)?;
+        }
+        let quality = dir.join("quality.toml");
+        if quality.is_file() {
+            models.quality = QualityThresholds::load(&quality)?;
+        }
+        models.tamper = TamperModels::load(dir)?;
+        let reuse = dir.join("reuse.toml");
+        if reuse.is_file() {
+            models.reuse = ReuseModel::load(&reuse)?;
+        }
+        Ok(models)
+    }
+}
+
+/// Collects stage timings.
+struct Stopwatch {
+    started: Instant,
+    timings: Vec<StageTiming>,
+}
+
+impl Stopwatch {
+    fn new() -> Self {
+        Stopwatch { started: Instant::now(), timings: Vec::new() }
+    }
+
+    /// Records the time since the previous lap under `stage`.
+    fn lap(&mut self, stage: &'static str) {
+        let now = Instant::now();
+        self.timings.push(StageTiming { stage: stage.to_owned(), micros: (now - self.started).as_micros() as u64 });
+        self.started = now;
+    }
+}
+
+impl Engine {
+    /// An engine without a store: it analyses but neither matches nor registers.
+    pub fn new(limits: DecodeLimits, models: Models) -> Self {
+        Engine {
+            limits,
+            models,
+            store: None,
+            index: RwLock::new(PerceptualIndex::new()),
+            registering: Mutex::new(()),
+        }
+    }
+
+    /// An engine on a store, its perceptual index rebuilt from the stored zone hashes.
+    pub fn with_store(limits: DecodeLimits, models: Models, store: Store) -> Result<Self, StoreError> {
+        let mut index = PerceptualIndex::new();
+        index.extend(store.indexed_documents()?);
+        Ok(Engine {
+            limits,
+            models,
+            store: Some(store),
+            index: RwLock::new(index),
+            registering: Mutex::new(()),
+        })
+    }
+
+    /// Documents in the perceptual index.
+    pub fn indexed_documents(&self) -> usize {
+        self.read_index().len()
+    }
+
+    fn read_index(&self) -> std::sync::RwLockReadGuard<'_, PerceptualIndex> {
+        // Index updates do not panic half-way (insert and remove only push and swap), so a poisoned
+        // lock still guards a consistent index.
+        self.index.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write_index(&self) -> std::sync::RwLockWriteGuard<'_, PerceptualIndex> {
+        self.index.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Analyses one upload and registers it when asked.
+    pub fn analyze(&self, request: AnalyzeRequest<'_>) -> Result<Report, AnalyzeError> {
+        let registration_target = if request.register {
+            let account = request.account_id.ok_or(IdError::Missing { field: "account_id" })?;
+            let document = request.document_id.ok_or(IdError::Missing { field: "document_id" })?;
+            Some((self.store.as_ref().ok_or(AnalyzeError::NoStore)?, account, document))
+        } else {
+            None
+        };
+
+        let mut stopwatch = Stopwatch::new();
+        let document = decode(request.image, &self.limits)?;
+        stopwatch.lap("decode");
+        let planes = working_planes(&document.rgb, self.models.quality.working_long_side);
+        stopwatch.lap("planes");
+        let quality = assess_quality(&document, &planes, &self.models.quality);
+        stopwatch.lap("quality");
+        let mut tamper = assess_tamper(&document, &planes, &self.models.tamper);
+        stopwatch.lap("tamper");
+        let evidence_images = if request.include_evidence_images {
+            let images = tamper.heatmaps(&planes.luma, planes.factor, EVIDENCE_IMAGE_SIDE);
+            stopwatch.lap("evidence_images");
+            images
+        } else {
+            Vec::new()
+        };
+        let fingerprints =
+            Fingerprints::compute(request.image, &document, &planes, &self.models.reuse.layout);
+        stopwatch.lap("fingerprint");
+        let outline = fingerprints.document.outline(planes.factor);
+        tamper.findings.extend(self.models.portrait_finding(&tamper.findings, &outline));
+        // Analyses run in parallel; matching and storing a registration run one at a time.
+        let registering = registration_target
+            .is_some()
+            .then(|| self.registering.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let matches = self.matches(&fingerprints.exact, &fingerprints.document, request.account_id)?;
+        let crop_print = registration_target
+            .is_some()
+            .then(|| self.read_index().crop_print_to_store(&fingerprints.document, &self.models.reuse));
+        stopwatch.lap("match");
+
+        let mut findings = quality.findings;
+        findings.extend(tamper.findings);
+        findings.extend(reuse::reuse_findings(&matches));
+        let assessment = self.models.policy.assess(findings);
+        stopwatch.lap("policy");
+
+        let registration = match registration_target {
+            Some((store, account_id, document_id)) => {
+                let outcome = store.register(&NewRegistration {
+                    account_id,
+                    document_id,
+                    fingerprints: &fingerprints.exact,
+                    decision: assessment.decision,
+                    risk_score: assessment.risk_score,
+                    reason_codes: assessment.findings.iter().map(|f| f.finding.code.as_str()).collect(),
+                    policy_version: self.models.policy.version(),
+                    zone_hashes: Some(&fingerprints.document.upright),
+                    crop_print: crop_print.as_ref(),
+                    links: matches
+                        .iter()
+                        .filter(|m| reuse::is_perceptual(m.kind))
+                        .map(|m| (&m.account_id, &m.document_id, m.kind, m.distance.unwrap_or(0)))
+                        .collect(),
+                })?;
+                if !outcome.replayed {
+                    self.write_index().insert(IndexedDocument {
+                        account_id: account_id.clone(),
+                        document_id: document_id.clone(),
+                        registered_at_ms: outcome.registered_at_ms,
+                        hashes: fingerprints.document.upright,
+                        crop: crop_print,
+                    });
+                }
+                drop(registering);
+                stopwatch.lap("store");
+                Some(Registration {
+                    replayed: outcome.replayed,
+                    registered_at_unix_ms: outcome.registered_at_ms,
+                })
+            }
+            None => None,
+        };
+
+        Ok(Report {
+            document_id: request.document_id.cloned(),
+            decision: assessment.decision,
+            risk_score: assessment.risk_score,
+            findings: assessment.findings,
+            matches,
+            document: outline,
+            fingerprints: fingerprints.reported(),
+            image: document.info(),
+            quality: Measurements { metrics: quality.metrics },
+            tamper: TamperMeasurements { metrics: tamper.metrics, inconclusive: tamper.inconclusive },
+            evidence_images,
+            registration,
+            timings: stopwatch.timings,
+            policy_version: self.models.policy.version().to_owned(),
+        })
+    }
+
+    /// Searches for other accounts' documents matching an image, without registering it.
+    pub fn find_matches(
+        &self,
+        image: &[u8],
+        account_id: Option<&AccountId>,
+    ) -> Result<MatchReport, AnalyzeError> {
+        let document = decode(image, &self.limits)?;
+        let planes = working_planes(&document.rgb, self.models.quality.working_long_side);
+        // Only what matching reads: the global PDQ is reported by Analyze, never matched on.
+        let exact = ExactFingerprints::compute(image, &document);
+        let print = DocumentPrint::compute(&planes, &self.models.reuse.layout);
+        let matches = self.matches(&exact, &print, account_id)?;
+        Ok(MatchReport { matches, fingerprints: exact.digests() })
+    }
+
+    /// Erases an account's registrations and links; returns how many registrations were erased.
+    pub fn forget_account(&self, account_id: &AccountId) -> Result<u64, AnalyzeError> {
+        let store = self.store.as_ref().ok_or(AnalyzeError::NoStore)?;
+        let erased = store.forget_account(account_id)?;
+        self.write_index().remove_account(account_id);
+        Ok(erased)
+    }
+
+    /// Clusters of accounts linked through shared documents: every cluster of two or more accounts,
+    /// or only the one containing `account_id` (none if it shares nothing).
+    pub fn account_links(&self, account_id: Option<&AccountId>) -> Result<Vec<AccountCluster>, AnalyzeError> {
+        let store = self.store.as_ref().ok_or(AnalyzeError::NoStore)?;
+        let mut all_links = reuse::exact_links(store.exact_links()?);
+        all_links.extend(reuse::perceptual_links(store.perceptual_links()?));
+        let all = links::clusters(all_links);
+        Ok(match account_id {
+            Some(account) => {
+                all.into_iter().filter(|cluster| cluster.account_ids.contains(account)).collect()
+            }
+            None => all,
+        })
+    }
+
+    /// Exact matches from the store, then perceptual ones from the index for documents not already
+    /// matched exactly; at most [`MAX_MATCHES`].
+    fn matches(
+        &self,
+        exact: &ExactFingerprints,
+        print: &DocumentPrint,
+        account_id: Option<&AccountId>,
+    ) -> Result<Vec<Match>, AnalyzeError> {
+        let Some(store) = &self.store else {
+            return Ok(Vec::new());
+        };
+        let mut matches = reuse::exact_matches(store.find_exact(exact, account_id, MAX_MATCHES)?);
+        let index = self.read_index();
+        let perceptual = index.search(print, account_id, &self.models.reuse);
+        for hit in perceptual {
+            let already = matches.iter().any(|m| {
+                m.account_id == hit.document.account_id && m.document_id == hit.document.document_id
+            });
+            if !already && matches.len() < MAX_MATCHES {
+                matches.push(reuse::perceptual_match(&hit, &self.models.reuse));
+            }
+        }
+        Ok(matches)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{AccountId, DocumentId};
+
+    /// Six accounts register one file at the same moment: each registration must see every one
+    /// stored before it, so the match counts are 0, 1, …, 5 and the accounts form one ring. Without
+    /// the registration lock two of them can search before either is stored and both miss.
+    #[test]
+    fn concurrent_registrations_of_one_file_each_see_the_earlier_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let engine = Engine::with_store(DecodeLimits::default(), Models::embedded(), store).unwrap();
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/camera-sony-cybershot.jpg"))
+            .unwrap();
+        let barrier = std::sync::Barrier::new(6);
+        let mut counts: Vec<usize> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..6)
+                .map(|n| {
+                    let (engine, bytes, barrier) = (&engine, &bytes, &barrier);
+                    scope.spawn(move || {
+                        let account = AccountId::new(format!("account-{n}")).unwrap();
+                        let document = DocumentId::new("licence").unwrap();
+                        barrier.wait();
+                        let request = AnalyzeRequest {
+                            image: bytes,
+                            account_id: Some(&account),
+                            document_id: Some(&document),
+                            register: true,
+                            include_evidence_images: false,
+                        };
+                        engine.analyze(request).unwrap().matches.len()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+        });
+        counts.sort_unstable();
+        assert_eq!(counts, vec![0, 1, 2, 3, 4, 5]);
+    }
+
+    /// A crop of a registered card (here 9 % off the left and top, 4 % off the right and bottom) is
+    /// found through the keypoints stored for its layout, also after the index is rebuilt from the
+    /// store; another holder's card of the same template is not.
+    #[test]
+    fn a_cropped_capture_is_found_after_a_restart() {
+        use crate::eval::synthetic::capture::encode_jpeg;
+        use crate::eval::synthetic::cards::{CARD_HEIGHT, CARD_WIDTH, Template};
+        use crate::domain::findings::ReasonCode;
+        use rand::SeedableRng;
+
+        let template = Template::new(0);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let (holder, stranger) = (template.holder(&mut rng), template.holder(&mut rng));
+        let card = template.render(&holder);
+        let dir = tempfile::tempdir().unwrap();
+        let register = |engine: &Engine, account: &str, image: &[u8]| {
+            let account = AccountId::new(account).unwrap();
+            let document = DocumentId::new("licence").unwrap();
+            let request = AnalyzeRequest {
+                image,
+                account_id: Some(&account),
+                document_id: Some(&document),
+                register: true,
+                include_evidence_images: false,
+            };
+            engine.analyze(request).unwrap();
+        };
+        {
+            let engine = Engine::with_store(
+                DecodeLimits::default(),
+                Models::embedded(),
+                Store::open(dir.path()).unwrap(),
+            )
+            .unwrap();
+            register(&engine, "first-holder", &encode_jpeg(&card, 92));
+            register(&engine, "second-holder", &encode_jpeg(&template.render(&stranger), 92));
+        }
+        let engine =
+            Engine::with_store(DecodeLimits::default(), Models::embedded(), Store::open(dir.path()).unwrap())
+                .unwrap();
+        let (left, top) = (CARD_WIDTH * 9 / 100, CARD_HEIGHT * 9 / 100);
+        let (width, height) = (CARD_WIDTH * 87 / 100, CARD_HEIGHT * 87 / 100);
+        let cropped = image::imageops::crop_imm(&card, left, top, width, height).to_image();
+        let query = encode_jpeg(&cropped, 90);
+        let request = AnalyzeRequest {
+            image: &query,
+            account_id: None,
+            document_id: None,
+            register: false,
+            include_evidence_images: false,
+        };
+        let report = engine.analyze(request).unwrap();
+        let found: Vec<(&str, ReasonCode)> =
+            report.matches.iter().map(|m| (m.account_id.as_str(), m.kind)).collect();
+        assert_eq!(found, [("first-holder", ReasonCode::ReuseSameDocument)]);
+        let framing = report.matches[0].evidence.iter().find(|e| e.name == "framing").unwrap();
+        assert_eq!(framing.value, crate::domain::findings::EvidenceValue::Text("crop_fitted_from_keypoints".into()));
+    }
+
+    #[test]
+    fn a_card_whose_portrait_was_swapped_goes_to_review_where_it_lies_and_its_original_does_not() {
+        use crate::eval::synthetic::capture::encode_jpeg;
+        use crate::eval::tamper::add_noise;
+        use crate::domain::findings::ReasonCode;
+        use crate::domain::policy::Decision;
+        use rand::SeedableRng;
+
+        let (captured, edited, mask) = crate::eval::synthetic::fixtures::captured_card_and_portrait_swap();
+        // The card as scanned, and photographed on a noisy grey table 150 px in and 100 px down.
+        let mut table = image::RgbImage::from_pixel(
+            edited.width() + 300,
+            edited.height() + 200,
+            image::Rgb([70, 74, 80]),
+        );
+        add_noise(&mut table, 3.0, &mut rand::rngs::StdRng::seed_from_u64(8));
+        let on_table = |card: &image::RgbImage| {
+            let mut photo = table.clone();
+            image::imageops::replace(&mut photo, card, 150, 100);
+            photo
+        };
+        let engine = Engine::new(DecodeLimits::default(), Models::embedded());
+        let analyse = |image: &image::RgbImage| {
+            let bytes = encode_jpeg(image, 90);
+            let request = AnalyzeRequest {
+                image: &bytes,
+                account_id: None,
+                document_id: None,
+                register: false,
+                include_evidence_images: false,
+            };
+            engine.analyze(request).unwrap()
+        };
+        for (offset, edited, original) in
+            [((0, 0), edited.clone(), captured.clone()), ((150, 100), on_table(&edited), on_table(&captured))]
+        {
+            let report = analyse(&edited);
+            assert_eq!(report.document.located, offset != (0, 0), "on the table, the card is located");
+            let finding =
+                report.findings.iter().find(|f| f.finding.code == ReasonCode::TamperPortraitAnomaly);
+            let finding = &finding.expect("a quiet region on the portrait").finding;
+            assert!(report.decision >= Decision::Review, "{:?}", report.decision);
+            let zone = &finding.regions[1];
+            let (centre_x, centre_y) = (zone.x + zone.width / 2, zone.y + zone.height / 2);
+            let inside = |at: u32, from: u32, length: u32| (from..from + length).contains(&at);
+            assert!(
+                inside(centre_x, mask.0 + offset.0, mask.2) && inside(centre_y, mask.1 + offset.1, mask.3),
+                "zone {zone:?} against the portrait at {mask:?} + {offset:?} (document {:?})",
+                report.document
+            );
+            let clean = analyse(&original);
+            assert!(clean.findings.iter().all(|f| f.finding.code != ReasonCode::TamperPortraitAnomaly));
+        }
+    }
+}

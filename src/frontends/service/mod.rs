@@ -1,0 +1,217 @@
+//! The gRPC service `idforensics.v1.IdForensics`: validate, convert, run the engine on the blocking
+//! pool under a concurrency limit, convert back. No analysis logic lives here.
+
+mod client;
+mod convert;
+pub mod pb;
+pub mod server;
+mod status;
+
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::{Request, Response, Status, Streaming};
+
+pub use client::{ClientError, RemoteClient};
+pub use convert::{ResponseError, report_from_response};
+pub use status::{ERROR_DOMAIN, ServiceError};
+
+use crate::engine::{self, AnalyzeError, Engine};
+use crate::domain::ids::{AccountId, DocumentId};
+use crate::domain::report::Report;
+
+/// The service implementation, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct IdForensicsService {
+    engine: Arc<Engine>,
+    slots: Arc<Semaphore>,
+    max_in_flight: usize,
+}
+
+impl IdForensicsService {
+    /// A service running at most `max_in_flight` analyses at once; calls beyond that are refused
+    /// with `RESOURCE_EXHAUSTED` rather than queued, so callers see overload at once and back off.
+    pub fn new(engine: Arc<Engine>, max_in_flight: usize) -> Self {
+        IdForensicsService { engine, slots: Arc::new(Semaphore::new(max_in_flight)), max_in_flight }
+    }
+
+    fn slot(&self) -> Result<OwnedSemaphorePermit, ServiceError> {
+        Arc::clone(&self.slots)
+            .try_acquire_owned()
+            .map_err(|_| ServiceError::Overloaded { in_flight: self.max_in_flight })
+    }
+
+    /// Runs CPU-bound engine work on the blocking pool, holding an analysis slot until it is done
+    /// (even if the caller's deadline passes first, so the limit bounds real work). Unary calls
+    /// fail at once when every slot is busy; stream items wait for one. Unary calls
+    /// fail at once when every slot is busy; stream items wait for one.
+    async fn run<T, F>(&self, slot_wait: SlotWait, work: F) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Engine) -> Result<T, AnalyzeError> + Send + 'static,
+    {
+        let slot = match slot_wait {
+            SlotWait::FailFast => self.slot()?,
+            SlotWait::Queue => {
+                Arc::clone(&self.slots).acquire_owned().await.map_err(|_| ServiceError::Internal)?
+            }
+        };
+        let engine = Arc::clone(&self.engine);
+        tokio::task::spawn_blocking(move || {
+            let result = work(&engine);
+            drop(slot);
+            result
+        })
+        .await
+        .map_err(|_| ServiceError::Internal)?
+        .map_err(ServiceError::from)
+    }
+
+    /// Validates, analyses and logs one request.
+    async fn analyze_one(
+        &self,
+        request: pb::AnalyzeRequest,
+        slot_wait: SlotWait,
+    ) -> Result<Report, ServiceError> {
+        let account_id = AccountId::optional(request.account_id)?;
+        let document_id = DocumentId::optional(request.document_id)?;
+        let image = request.image;
+        let register = request.register;
+        let include_evidence_images = request.include_evidence_images;
+        let report = self
+            .run(slot_wait, move |engine| {
+                engine.analyze(engine::AnalyzeRequest {
+                    image: &image,
+                    account_id: account_id.as_ref(),
+                    document_id: document_id.as_ref(),
+                    register,
+                    include_evidence_images,
+                })
+            })
+            .await?;
+        tracing::info!(
+            document_id = report.document_id.as_ref().map(DocumentId::as_str),
+            file_sha256 = %report.fingerprints.exact.file_sha256,
+            decision = report.decision.as_str(),
+            risk_score = report.risk_score,
+            matches = report.matches.len(),
+            registered = report.registration.is_some(),
+            "analyzed"
+        );
+        Ok(report)
+    }
+}
+
+/// What a call does when every analysis slot is busy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotWait {
+    /// Fail with `RESOURCE_EXHAUSTED` (unary calls: the caller backs off).
+    FailFast,
+    /// Wait for a slot (stream items: a batch queues).
+    Queue,
+}
+
+#[tonic::async_trait]
+impl pb::id_forensics_server::IdForensics for IdForensicsService {
+    async fn analyze(
+        &self,
+        request: Request<pb::AnalyzeRequest>,
+    ) -> Result<Response<pb::AnalyzeResponse>, Status> {
+        let report = self.analyze_one(request.into_inner(), SlotWait::FailFast).await?;
+        Ok(Response::new(convert::analyze_response(report)))
+    }
+
+    type AnalyzeStreamStream =
+        std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::AnalyzeStreamResponse, Status>> + Send>>;
+
+    /// One response per request, in request order. At most as many items of a stream as there are
+    /// cores are read and analysed at once: a slow reader or a busy server stops the reading of
+    /// further requests (HTTP/2 flow control does the rest), so memory stays bounded. An item that
+    /// fails carries its error; a broken transport ends the stream.
+    async fn analyze_stream(
+        &self,
+        request: Request<Streaming<pb::AnalyzeRequest>>,
+    ) -> Result<Response<Self::AnalyzeStreamStream>, Status> {
+        use futures_util::StreamExt as _;
+        let service = self.clone();
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let parallelism = self.max_in_flight.min(cores).max(1);
+        let responses = request
+            .into_inner()
+            .enumerate()
+            .map(move |(sequence, item)| {
+                let service = service.clone();
+                async move {
+                    let item = item?;
+                    let document_id = item.document_id.clone();
+                    let result = match service.analyze_one(item, SlotWait::Queue).await {
+                        Ok(report) => {
+                            pb::analyze_stream_response::Result::Response(convert::analyze_response(report))
+                        }
+                        Err(error) => pb::analyze_stream_response::Result::Error(pb::ItemError {
+                            reason: error.reason().to_owned(),
+                            message: error.to_string(),
+                        }),
+                    };
+                    Ok(pb::AnalyzeStreamResponse {
+                        sequence: sequence as u64,
+                        document_id,
+                        result: Some(result),
+                    })
+                }
+            })
+            .buffered(parallelism);
+        Ok(Response::new(Box::pin(responses)))
+    }
+
+    async fn find_matches(
+        &self,
+        request: Request<pb::FindMatchesRequest>,
+    ) -> Result<Response<pb::FindMatchesResponse>, Status> {
+        let request = request.into_inner();
+        let account_id = AccountId::optional(request.account_id).map_err(ServiceError::from)?;
+        let image = request.image;
+        let report = self
+            .run(SlotWait::FailFast, move |engine| engine.find_matches(&image, account_id.as_ref()))
+            .await?;
+        Ok(Response::new(convert::find_matches_response(report)))
+    }
+
+    async fn forget_account(
+        &self,
+        request: Request<pb::ForgetAccountRequest>,
+    ) -> Result<Response<pb::ForgetAccountResponse>, Status> {
+        let account_id = AccountId::new(request.into_inner().account_id).map_err(ServiceError::from)?;
+        let erased = self.run(SlotWait::FailFast, move |engine| engine.forget_account(&account_id)).await?;
+        tracing::info!(documents_erased = erased, "account forgotten");
+        Ok(Response::new(pb::ForgetAccountResponse { documents_erased: erased }))
+    }
+
+    async fn get_account_links(
+        &self,
+        request: Request<pb::GetAccountLinksRequest>,
+    ) -> Result<Response<pb::GetAccountLinksResponse>, Status> {
+        let account_id = AccountId::optional(request.into_inner().account_id).map_err(ServiceError::from)?;
+        let clusters =
+            self.run(SlotWait::FailFast, move |engine| engine.account_links(account_id.as_ref())).await?;
+        Ok(Response::new(convert::account_links_response(clusters)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::decode::DecodeLimits;
+    use crate::engine::Models;
+
+    #[test]
+    fn calls_beyond_the_limit_are_refused_not_queued() {
+        let engine = Arc::new(Engine::new(DecodeLimits::default(), Models::embedded()));
+        let service = IdForensicsService::new(engine, 1);
+        let held = service.slot().unwrap();
+        let refused = service.slot().unwrap_err();
+        assert_eq!(refused.code_and_reason(), (tonic::Code::ResourceExhausted, "server.overloaded"));
+        drop(held);
+        assert!(service.slot().is_ok(), "a released slot is reusable");
+    }
+}

@@ -1,0 +1,183 @@
+//! One validated `Settings`, built once at start-up: defaults, then an optional TOML file, then
+//! overrides (the CLI passes its flags and `IDF_*` environment variables, flags winning).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::analysis::decode::DecodeLimits;
+
+/// Where the service listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+/// The data directory `serve` uses unless told otherwise.
+pub const DEFAULT_DATA_DIR: &str = "./idforensics-data";
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// gRPC listen address.
+    pub listen: SocketAddr,
+    /// Data directory of the embedded store (`serve` falls back to [`DEFAULT_DATA_DIR`]).
+    pub data_dir: Option<PathBuf>,
+    /// Largest gRPC message accepted or sent, in bytes.
+    pub max_message_bytes: usize,
+    /// Analyses run at once; more are refused with `RESOURCE_EXHAUSTED`.
+    pub max_concurrent_analyses: usize,
+    /// A folder with tuned copies of `models/*.toml`; files absent there are the shipped ones.
+    pub models_dir: Option<PathBuf>,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// Limits on each upload.
+    pub limits: DecodeLimits,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            data_dir: None,
+            // 1 MiB above the image limit, so an oversized image gets the typed `image.too_many_bytes`.
+            max_message_bytes: 25 * 1024 * 1024,
+            max_concurrent_analyses: 2 * std::thread::available_parallelism().map_or(1, usize::from),
+            models_dir: None,
+            log_format: LogFormat::Text,
+            limits: DecodeLimits::default(),
+        }
+    }
+}
+
+/// Values given on the command line or in the environment; each replaces the file's.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--listen` / `IDF_LISTEN`.
+    pub listen: Option<SocketAddr>,
+    /// `--data-dir` / `IDF_DATA_DIR`.
+    pub data_dir: Option<PathBuf>,
+    /// `--max-message-bytes` / `IDF_MAX_MESSAGE_BYTES`.
+    pub max_message_bytes: Option<usize>,
+    /// `--max-concurrent-analyses` / `IDF_MAX_CONCURRENT_ANALYSES`.
+    pub max_concurrent_analyses: Option<usize>,
+    /// `--models-dir` / `IDF_MODELS_DIR`.
+    pub models_dir: Option<PathBuf>,
+    /// `--log-format` / `IDF_LOG_FORMAT`.
+    pub log_format: Option<LogFormat>,
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid.
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: Box<toml::de::Error>,
+    },
+    /// A value is out of range.
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Defaults, then `config_file` when given, then `overrides`; validated.
+    pub fn resolve(config_file: Option<&Path>, overrides: Overrides) -> Result<Self, SettingsError> {
+        let mut settings = match config_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| SettingsError::Read { path: path.to_owned(), source })?;
+                toml::from_str(&text).map_err(|source| SettingsError::Parse {
+                    path: path.to_owned(),
+                    source: Box::new(source),
+                })?
+            }
+            None => Settings::default(),
+        };
+        let Overrides {
+            listen,
+            data_dir,
+            max_message_bytes,
+            max_concurrent_analyses,
+            models_dir,
+            log_format,
+        } = overrides;
+        settings.listen = listen.unwrap_or(settings.listen);
+        settings.data_dir = data_dir.or(settings.data_dir);
+        settings.max_message_bytes = max_message_bytes.unwrap_or(settings.max_message_bytes);
+        settings.max_concurrent_analyses =
+            max_concurrent_analyses.unwrap_or(settings.max_concurrent_analyses);
+        settings.models_dir = models_dir.or(settings.models_dir);
+        settings.log_format = log_format.unwrap_or(settings.log_format);
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let invalid = |message: String| Err(SettingsError::Invalid(message));
+        if self.max_concurrent_analyses == 0 {
+            return invalid("max_concurrent_analyses must be at least 1".into());
+        }
+        if self.limits.max_bytes == 0 || self.limits.max_dimension == 0 || self.limits.max_pixels == 0 {
+            return invalid("limits must be positive".into());
+        }
+        if (self.max_message_bytes as u64) < self.limits.max_bytes {
+            return invalid(format!(
+                "max_message_bytes ({}) must be at least limits.max_bytes ({})",
+                self.max_message_bytes, self.limits.max_bytes
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("idforensics.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:6000\"\nmax_concurrent_analyses = 3\n[limits]\nmax_bytes = 1000\nmax_dimension = 100\nmax_pixels = 5000\n").unwrap();
+        let overrides = Overrides { max_concurrent_analyses: Some(7), ..Overrides::default() };
+        let settings = Settings::resolve(Some(&file), overrides).unwrap();
+        assert_eq!(settings.listen.port(), 6000, "from the file");
+        assert_eq!(settings.max_concurrent_analyses, 7, "the override wins");
+        assert_eq!(settings.limits.max_bytes, 1000);
+        assert_eq!(settings.max_message_bytes, Settings::default().max_message_bytes, "default kept");
+    }
+
+    #[test]
+    fn refuses_unknown_keys_and_bad_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "listne = \"127.0.0.1:1\"\n").unwrap();
+        assert!(matches!(
+            Settings::resolve(Some(&file), Overrides::default()),
+            Err(SettingsError::Parse { .. })
+        ));
+        let zero = Overrides { max_concurrent_analyses: Some(0), ..Overrides::default() };
+        assert!(matches!(Settings::resolve(None, zero), Err(SettingsError::Invalid(_))));
+    }
+}
