@@ -6,6 +6,7 @@ mod corpus;
 mod durability;
 mod grpc;
 mod hostile;
+mod layers;
 mod pdq;
 mod reuse;
 mod stream;
