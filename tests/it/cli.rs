@@ -153,3 +153,51 @@ fn analyze_writes_heatmaps_to_the_evidence_folder() {
         assert_eq!(image.width(), 640, "{name}: the 640×480 upload at its own size");
     }
 }
+
+/// The names of an object's fields (JSON objects are unordered: compared as sets).
+fn keys(value: &Value) -> std::collections::BTreeSet<&str> {
+    value.as_object().map(|object| object.keys().map(String::as_str).collect()).unwrap_or_default()
+}
+
+fn set<'a>(names: impl IntoIterator<Item = &'a str>) -> std::collections::BTreeSet<&'a str> {
+    names.into_iter().collect()
+}
+
+#[test]
+fn analyze_json_keeps_its_contract_and_pins_the_classic_hashes() {
+    // (file, pHash, dHash): computed with image_hasher; docs/fingerprints.md compares them with
+    // Python ImageHash's on the same files.
+    let expected = [
+        ("camera-sony-cybershot.jpg", "868c5b4b6c671b47", "6676666666e2ee6e"),
+        ("edited-photoshop-cs6.jpg", "c1d93e963e2639c1", "ac92d264c0c0e440"),
+        ("specimen-id-si.jpg", "af0dc868e332dc1d", "537164cd4f355955"),
+    ];
+    for (name, phash, dhash) in expected {
+        let output = idforensics(&["analyze", "--json", &testdata(name)]);
+        let line = &json_lines(&output)[0];
+        // The README's contract: these fields, in this order, snake_case.
+        let mut top = vec!["file", "document_id", "decision", "risk_score", "findings", "matches", "fingerprints"];
+        top.extend(["document", "image", "quality", "tamper", "timings", "policy_version"]);
+        assert_eq!(keys(line), set(top), "{name}");
+        let fingerprints = &line["fingerprints"];
+        assert_eq!(
+            keys(fingerprints),
+            set(["file_sha256", "pixel_sha256", "pdq", "pdq_quality", "zones", "phash", "dhash"])
+        );
+        assert_eq!(
+            keys(&fingerprints["zones"]),
+            set(["card", "portrait", "data", "portrait_quality", "data_quality"])
+        );
+        assert_eq!(keys(&line["document"]), set(["located", "corners"]));
+        assert_eq!(keys(&line["quality"]), set(["metrics"]));
+        assert_eq!(keys(&line["tamper"]), set(["metrics", "inconclusive"]));
+        assert_eq!(keys(&line["timings"][0]), set(["stage", "micros"]));
+        for finding in line["findings"].as_array().unwrap() {
+            let finding_keys = keys(finding);
+            for required in ["code", "score", "evidence", "message", "retryable", "severity"] {
+                assert!(finding_keys.contains(required), "{name}: {finding_keys:?}");
+            }
+        }
+        assert_eq!((fingerprints["phash"].as_str(), fingerprints["dhash"].as_str()), (Some(phash), Some(dhash)));
+    }
+}
