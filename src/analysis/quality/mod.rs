@@ -14,7 +14,8 @@ use serde::Deserialize;
 use crate::analysis::decode::planes::WorkingPlanes;
 use crate::analysis::decode::{DecodedDocument, ImageFormat};
 use crate::domain::findings::{Evidence, Finding, ReasonCode, Region};
-use measures::{GlareCriteria, Histogram, chroma, glare_blobs, laplacian_stats};
+use compression::QualityEstimate;
+use measures::{GlareBlob, GlareCriteria, Histogram, chroma, glare_blobs, laplacian_stats};
 
 /// The thresholds shipped in `models/quality.toml`.
 const EMBEDDED_THRESHOLDS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/quality.toml"));
@@ -61,6 +62,10 @@ pub struct ResolutionThresholds {
 pub struct BlurThresholds {
     /// Lowest acceptable focus measure.
     pub min_focus: f64,
+    /// The 5–95 % luma spread focus is normalised to.
+    pub nominal_spread: f64,
+    /// Below this spread the image is flat and normalising would only amplify noise.
+    pub min_normalising_spread: f64,
     /// User hint.
     pub hint: String,
 }
@@ -74,6 +79,8 @@ pub struct ExposureThresholds {
     /// Median luma at or below which the image is dark whatever its highlights (a night scene
     /// with a few lamps).
     pub dark_max_median: f64,
+    /// Luma at or above which a pixel counts as clipped bright.
+    pub clipped_luma: u8,
     /// Clipped-bright share at or above which the image is over-exposed.
     pub overexposed_min_clipped: f64,
     /// User hint for dark images.
@@ -98,6 +105,8 @@ pub struct GlareThresholds {
     pub min_halo_falloff: f64,
     /// Total blob share that makes a finding.
     pub min_share: f64,
+    /// Blob share at which the finding's score reaches 1.
+    pub score_full_share: f64,
     /// User hint.
     pub hint: String,
 }
@@ -190,11 +199,6 @@ pub struct QualityReport {
     pub findings: Vec<Finding>,
 }
 
-/// The luma spread focus is normalised to.
-const NOMINAL_SPREAD: f64 = 128.0;
-/// Below this spread the image is flat and normalising would only amplify noise.
-const MIN_NORMALISING_SPREAD: f64 = 16.0;
-
 /// How far past a threshold a value lies, as a finding score in 0.5..=1: 0.5 just past it, 1 at
 /// `span` beyond.
 fn score_past(value: f64, threshold: f64, span: f64) -> f64 {
@@ -214,6 +218,306 @@ fn quality_finding(
     finding
 }
 
+/// Everything the checks read, measured once per upload.
+struct Measures {
+    width: u32,
+    height: u32,
+    long_side: u32,
+    /// Box-averaging factor of the working plane.
+    factor: u32,
+    /// Laplacian focus normalised to a nominal contrast.
+    focus: f64,
+    /// Share of perfectly flat working-plane pixels.
+    flat_share: f64,
+    luma_median: f64,
+    luma_p95: f64,
+    /// 5–95 percentile luma spread.
+    spread: f64,
+    clipped_bright: f64,
+    glare_blobs: Vec<GlareBlob>,
+    glare_share: f64,
+    chroma_mean: f64,
+    chroma_p99: f64,
+    jpeg_quality: Option<QualityEstimate>,
+    camera_make: Option<String>,
+    lossless: bool,
+}
+
+impl Measures {
+    fn take(document: &DecodedDocument, planes: &WorkingPlanes, thresholds: &QualityThresholds) -> Self {
+        let (width, height) = document.rgb.dimensions();
+        let laplacian = laplacian_stats(&planes.luma);
+        let luma = Histogram::of(planes.luma.pixels().map(|p| p[0]));
+        let spread = luma.percentile(0.95) - luma.percentile(0.05);
+        // The Laplacian's variance grows with the square of contrast; normalised to a nominal 5-95 %
+        // spread, focus says how sharp the image is, not how contrasty.
+        let blur = &thresholds.blur;
+        let focus = laplacian.focus * (blur.nominal_spread / spread.max(blur.min_normalising_spread)).powi(2);
+        let chromas = Histogram::of(planes.rgb.pixels().map(chroma));
+        let working_area = f64::from(planes.luma.width()) * f64::from(planes.luma.height());
+        let glare = &thresholds.glare;
+        let criteria = GlareCriteria {
+            min_luma: glare.min_luma,
+            max_chroma: glare.max_chroma,
+            min_area: (glare.min_blob_share * working_area).ceil().max(1.0) as u32,
+            max_area: (glare.max_blob_share * working_area) as u32,
+            min_halo_falloff: glare.min_halo_falloff,
+        };
+        let glare_blobs = glare_blobs(&planes.rgb, &planes.luma, &criteria);
+        let glare_share = glare_blobs.iter().map(|blob| f64::from(blob.area)).sum::<f64>() / working_area;
+        Measures {
+            width,
+            height,
+            long_side: width.max(height),
+            factor: planes.factor,
+            focus,
+            flat_share: laplacian.flat_share,
+            luma_median: luma.percentile(0.5),
+            luma_p95: luma.percentile(0.95),
+            spread,
+            clipped_bright: luma.share_at_least(thresholds.exposure.clipped_luma),
+            glare_blobs,
+            glare_share,
+            chroma_mean: chromas.mean(),
+            chroma_p99: chromas.percentile(0.99),
+            jpeg_quality: document
+                .container
+                .jpeg
+                .as_ref()
+                .and_then(|jpeg| compression::estimate_jpeg_quality(&jpeg.quant_tables)),
+            camera_make: document
+                .container
+                .exif
+                .as_ref()
+                .and_then(|exif| exif.get_field(exif::Tag::Make, exif::In::PRIMARY))
+                .map(|field| field.display_value().to_string().trim_matches('"').trim().to_owned())
+                .filter(|make| !make.is_empty()),
+            lossless: matches!(document.format, ImageFormat::Png | ImageFormat::Tiff),
+        }
+    }
+
+    /// Every measurement, reported whether or not a check fires.
+    fn metrics(&self) -> Vec<Evidence> {
+        let mut metrics = vec![
+            Evidence::number("long_side_px", f64::from(self.long_side)),
+            Evidence::number("working_factor", f64::from(self.factor)),
+            Evidence::number("focus", self.focus),
+            Evidence::number("luma_median", self.luma_median),
+            Evidence::number("luma_p95", self.luma_p95),
+            Evidence::number("luma_spread_p5_p95", self.spread),
+            Evidence::number("clipped_bright_share", self.clipped_bright),
+            Evidence::number("glare_share", self.glare_share),
+            Evidence::number("chroma_mean", self.chroma_mean),
+            Evidence::number("chroma_p99", self.chroma_p99),
+            Evidence::number("flat_share", self.flat_share),
+        ];
+        if let Some(estimate) = self.jpeg_quality {
+            metrics.push(Evidence::number("jpeg_quality_estimate", f64::from(estimate.quality)));
+            metrics.push(Evidence::flag("jpeg_tables_ijg_exact", estimate.exact_ijg));
+        }
+        metrics
+    }
+
+    fn dark(&self, exposure: &ExposureThresholds) -> bool {
+        self.luma_p95 <= exposure.dark_max_p95 || self.luma_median <= exposure.dark_max_median
+    }
+
+    fn overexposed(&self, exposure: &ExposureThresholds) -> bool {
+        self.clipped_bright >= exposure.overexposed_min_clipped
+    }
+
+    /// Focus and contrast are unreliable on a badly exposed image; its exposure finding says why.
+    fn well_exposed(&self, exposure: &ExposureThresholds) -> bool {
+        !self.dark(exposure) && !self.overexposed(exposure)
+    }
+}
+
+/// One check of the gate: the measures and thresholds in, a finding out when it fires.
+type Check = fn(&Measures, &QualityThresholds) -> Option<Finding>;
+
+/// The checks, in the order their findings are reported.
+const CHECKS: [Check; 9] = [
+    low_resolution,
+    dark,
+    overexposed,
+    blur,
+    low_contrast,
+    glare,
+    grayscale_copy,
+    heavy_compression,
+    screenshot,
+];
+
+fn low_resolution(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
+    let min_long = t.resolution.min_long_side;
+    (m.long_side < min_long).then(|| {
+        quality_finding(
+            ReasonCode::QualityLowResolution,
+            score_past(f64::from(m.long_side), f64::from(min_long), f64::from(min_long) / 2.0),
+            "too few pixels across the document to read it",
+            &t.resolution.hint,
+            vec![
+                Evidence::number("long_side_px", f64::from(m.long_side)),
+                Evidence::number("threshold", f64::from(min_long)),
+            ],
+        )
+    })
+}
+
+fn dark(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
+    let exposure = &t.exposure;
+    m.dark(exposure).then(|| {
+        quality_finding(
+            ReasonCode::QualityDark,
+            score_past(m.luma_p95, exposure.dark_max_p95, exposure.dark_max_p95),
+            "the image is too dark: even its brightest parts are dim",
+            &exposure.dark_hint,
+            vec![
+                Evidence::number("luma_p95", m.luma_p95),
+                Evidence::number("threshold_p95", exposure.dark_max_p95),
+                Evidence::number("luma_median", m.luma_median),
+                Evidence::number("threshold_median", exposure.dark_max_median),
+            ],
+        )
+    })
+}
+
+fn overexposed(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
+    let exposure = &t.exposure;
+    m.overexposed(exposure).then(|| {
+        quality_finding(
+            ReasonCode::QualityOverexposed,
+            score_past(m.clipped_bright, exposure.overexposed_min_clipped, 1.0 - exposure.overexposed_min_clipped),
+            "large parts of the image are blown out to white",
+            &exposure.overexposed_hint,
+            vec![
+                Evidence::number("clipped_bright_share", m.clipped_bright),
+                Evidence::number("threshold", exposure.overexposed_min_clipped),
+            ],
+        )
+    })
+}
+
+fn blur(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
+    let min_focus = t.blur.min_focus;
+    (m.well_exposed(&t.exposure) && m.focus < min_focus).then(|| {
+        quality_finding(
+            ReasonCode::QualityBlur,
+            score_past(m.focus, min_focus, min_focus),
+            "the image is out of focus or motion-blurred",
+            &t.blur.hint,
+            vec![
+                Evidence::number("focus", m.focus),
+                Evidence::number("threshold", min_focus),
+                Evidence::number("working_factor", f64::from(m.factor)),
+            ],
+        )
+    })
+}
+
+fn low_contrast(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
+    let min_spread = t.contrast.min_spread;
+    (m.well_exposed(&t.exposure) && m.spread < min_spread).then(|| {
+        quality_finding(
+            ReasonCode::QualityLowContrast,
+            score_past(m.spread, min_spread, min_spread),
+            "the image has too little contrast to read",
+            &t.contrast.hint,
+            vec![
+                Evidence::number("luma_spread_p5_p95", m.spread),
+                Evidence::number("threshold", min_spread),
+            ],
+        )
+    })
+}
+
+fn glare(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
+    let glare = &t.glare;
+    if m.overexposed(&t.exposure) || m.glare_share < glare.min_share {
+        return None;
+    }
+    let mut finding = quality_finding(
+        ReasonCode::QualityGlare,
+        score_past(m.glare_share, glare.min_share, glare.score_full_share),
+        "light reflections cover part of the document",
+        &glare.hint,
+        vec![
+            Evidence::number("glare_share", m.glare_share),
+            Evidence::number("threshold", glare.min_share),
+            Evidence::number("blobs", m.glare_blobs.len() as f64),
+        ],
+    );
+    let factor = m.factor;
+    finding.regions = m
+        .glare_blobs
+        .iter()
+        .map(|blob| {
+            let (x, y, w, h) = blob.bounds;
+            Region { x: x * factor, y: y * factor, width: w * factor, height: h * factor, label: "glare".into() }
+        })
+        .collect();
+    Some(finding)
+}
+
+fn grayscale_copy(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
+    let gray = &t.grayscale;
+    (m.chroma_mean <= gray.max_mean_chroma && m.chroma_p99 <= gray.max_p99_chroma).then(|| {
+        quality_finding(
+            ReasonCode::QualityGrayscaleCopy,
+            score_past(m.chroma_mean, gray.max_mean_chroma, gray.max_mean_chroma),
+            "a black-and-white copy, where a colour photo of the document is expected",
+            &gray.hint,
+            vec![
+                Evidence::number("chroma_mean", m.chroma_mean),
+                Evidence::number("chroma_p99", m.chroma_p99),
+                Evidence::number("threshold_mean", gray.max_mean_chroma),
+                Evidence::number("threshold_p99", gray.max_p99_chroma),
+            ],
+        )
+    })
+}
+
+fn heavy_compression(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
+    let estimate = m.jpeg_quality?;
+    let min_quality = t.compression.min_jpeg_quality;
+    (estimate.quality < min_quality).then(|| {
+        quality_finding(
+            ReasonCode::QualityHeavyCompression,
+            score_past(f64::from(estimate.quality), f64::from(min_quality), f64::from(min_quality)),
+            "the JPEG is so compressed that detail and forensic traces are lost",
+            &t.compression.hint,
+            vec![
+                Evidence::number("jpeg_quality_estimate", f64::from(estimate.quality)),
+                Evidence::flag("jpeg_tables_ijg_exact", estimate.exact_ijg),
+                Evidence::number("threshold", f64::from(min_quality)),
+            ],
+        )
+    })
+}
+
+fn screenshot(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
+    let screen = &t.screenshot;
+    let (width, height) = (m.width, m.height);
+    let screen_sized =
+        screen.screen_sizes.iter().any(|&(w, h)| (w, h) == (width, height) || (h, w) == (width, height));
+    (m.camera_make.is_none() && screen_sized && m.flat_share >= screen.min_flat_share).then(|| {
+        quality_finding(
+            ReasonCode::QualityScreenshot,
+            score_past(m.flat_share, screen.min_flat_share, 1.0 - screen.min_flat_share),
+            "a screen capture rather than a photo of the document",
+            &screen.hint,
+            vec![
+                Evidence::flag("camera_metadata", false),
+                Evidence::text("dimensions", format!("{width}x{height}")),
+                Evidence::flag("screen_sized", true),
+                Evidence::number("flat_share", m.flat_share),
+                Evidence::number("threshold", screen.min_flat_share),
+                Evidence::flag("lossless_format", m.lossless),
+            ],
+        )
+    })
+}
+
 /// Runs every quality check on a decoded upload and its working planes (made with
 /// `thresholds.working_long_side`).
 pub fn assess_quality(
@@ -221,220 +525,11 @@ pub fn assess_quality(
     planes: &WorkingPlanes,
     thresholds: &QualityThresholds,
 ) -> QualityReport {
-    let (width, height) = document.rgb.dimensions();
-    let long_side = width.max(height);
-    let laplacian = laplacian_stats(&planes.luma);
-    let luma = Histogram::of(planes.luma.pixels().map(|p| p[0]));
-    let spread = luma.percentile(0.95) - luma.percentile(0.05);
-    // The Laplacian's variance grows with the square of contrast; normalised to a nominal 5-95 %
-    // spread of 128 levels, focus says how sharp the image is, not how contrasty.
-    let focus = laplacian.focus * (NOMINAL_SPREAD / spread.max(MIN_NORMALISING_SPREAD)).powi(2);
-    let chromas = Histogram::of(planes.rgb.pixels().map(chroma));
-    let working_area = f64::from(planes.luma.width()) * f64::from(planes.luma.height());
-
-    let median = luma.percentile(0.5);
-    let clipped_bright = luma.share_at_least(250);
-    let (mean_chroma, p99_chroma) = (chromas.mean(), chromas.percentile(0.99));
-    let p95 = luma.percentile(0.95);
-    let glare = &thresholds.glare;
-    let criteria = GlareCriteria {
-        min_luma: glare.min_luma,
-        max_chroma: glare.max_chroma,
-        min_area: (glare.min_blob_share * working_area).ceil().max(1.0) as u32,
-        max_area: (glare.max_blob_share * working_area) as u32,
-        min_halo_falloff: glare.min_halo_falloff,
-    };
-    let blobs = glare_blobs(&planes.rgb, &planes.luma, &criteria);
-    let glare_share = blobs.iter().map(|blob| f64::from(blob.area)).sum::<f64>() / working_area;
-    let jpeg_quality = document
-        .container
-        .jpeg
-        .as_ref()
-        .and_then(|jpeg| compression::estimate_jpeg_quality(&jpeg.quant_tables));
-    let camera_make = document
-        .container
-        .exif
-        .as_ref()
-        .and_then(|exif| exif.get_field(exif::Tag::Make, exif::In::PRIMARY))
-        .map(|field| field.display_value().to_string().trim_matches('"').trim().to_owned())
-        .filter(|make| !make.is_empty());
-
-    let mut metrics = vec![
-        Evidence::number("long_side_px", f64::from(long_side)),
-        Evidence::number("working_factor", f64::from(planes.factor)),
-        Evidence::number("focus", focus),
-        Evidence::number("luma_median", median),
-        Evidence::number("luma_p95", p95),
-        Evidence::number("luma_spread_p5_p95", spread),
-        Evidence::number("clipped_bright_share", clipped_bright),
-        Evidence::number("glare_share", glare_share),
-        Evidence::number("chroma_mean", mean_chroma),
-        Evidence::number("chroma_p99", p99_chroma),
-        Evidence::number("flat_share", laplacian.flat_share),
-    ];
-    if let Some(estimate) = jpeg_quality {
-        metrics.push(Evidence::number("jpeg_quality_estimate", f64::from(estimate.quality)));
-        metrics.push(Evidence::flag("jpeg_tables_ijg_exact", estimate.exact_ijg));
+    let measures = Measures::take(document, planes, thresholds);
+    QualityReport {
+        metrics: measures.metrics(),
+        findings: CHECKS.iter().filter_map(|check| check(&measures, thresholds)).collect(),
     }
-
-    let mut findings = Vec::new();
-    let min_long = thresholds.resolution.min_long_side;
-    if long_side < min_long {
-        findings.push(quality_finding(
-            ReasonCode::QualityLowResolution,
-            score_past(f64::from(long_side), f64::from(min_long), f64::from(min_long) / 2.0),
-            "too few pixels across the document to read it",
-            &thresholds.resolution.hint,
-            vec![
-                Evidence::number("long_side_px", f64::from(long_side)),
-                Evidence::number("threshold", f64::from(min_long)),
-            ],
-        ));
-    }
-    let exposure = &thresholds.exposure;
-    let dark = p95 <= exposure.dark_max_p95 || median <= exposure.dark_max_median;
-    let overexposed = clipped_bright >= exposure.overexposed_min_clipped;
-    if dark {
-        findings.push(quality_finding(
-            ReasonCode::QualityDark,
-            score_past(p95, exposure.dark_max_p95, exposure.dark_max_p95),
-            "the image is too dark: even its brightest parts are dim",
-            &exposure.dark_hint,
-            vec![
-                Evidence::number("luma_p95", p95),
-                Evidence::number("threshold_p95", exposure.dark_max_p95),
-                Evidence::number("luma_median", median),
-                Evidence::number("threshold_median", exposure.dark_max_median),
-            ],
-        ));
-    }
-    if overexposed {
-        findings.push(quality_finding(
-            ReasonCode::QualityOverexposed,
-            score_past(
-                clipped_bright,
-                exposure.overexposed_min_clipped,
-                1.0 - exposure.overexposed_min_clipped,
-            ),
-            "large parts of the image are blown out to white",
-            &exposure.overexposed_hint,
-            vec![
-                Evidence::number("clipped_bright_share", clipped_bright),
-                Evidence::number("threshold", exposure.overexposed_min_clipped),
-            ],
-        ));
-    }
-    // Focus and contrast are unreliable on a badly exposed image; its exposure finding says why.
-    let exposure_ok = !dark && !overexposed;
-    if exposure_ok && focus < thresholds.blur.min_focus {
-        findings.push(quality_finding(
-            ReasonCode::QualityBlur,
-            score_past(focus, thresholds.blur.min_focus, thresholds.blur.min_focus),
-            "the image is out of focus or motion-blurred",
-            &thresholds.blur.hint,
-            vec![
-                Evidence::number("focus", focus),
-                Evidence::number("threshold", thresholds.blur.min_focus),
-                Evidence::number("working_factor", f64::from(planes.factor)),
-            ],
-        ));
-    }
-    if exposure_ok && spread < thresholds.contrast.min_spread {
-        findings.push(quality_finding(
-            ReasonCode::QualityLowContrast,
-            score_past(spread, thresholds.contrast.min_spread, thresholds.contrast.min_spread),
-            "the image has too little contrast to read",
-            &thresholds.contrast.hint,
-            vec![
-                Evidence::number("luma_spread_p5_p95", spread),
-                Evidence::number("threshold", thresholds.contrast.min_spread),
-            ],
-        ));
-    }
-    if !overexposed && glare_share >= glare.min_share {
-        let mut finding = quality_finding(
-            ReasonCode::QualityGlare,
-            score_past(glare_share, glare.min_share, 10.0 * glare.min_share),
-            "light reflections cover part of the document",
-            &glare.hint,
-            vec![
-                Evidence::number("glare_share", glare_share),
-                Evidence::number("threshold", glare.min_share),
-                Evidence::number("blobs", blobs.len() as f64),
-            ],
-        );
-        let factor = planes.factor;
-        finding.regions = blobs
-            .iter()
-            .map(|blob| {
-                let (x, y, w, h) = blob.bounds;
-                Region {
-                    x: x * factor,
-                    y: y * factor,
-                    width: w * factor,
-                    height: h * factor,
-                    label: "glare".into(),
-                }
-            })
-            .collect();
-        findings.push(finding);
-    }
-    let gray = &thresholds.grayscale;
-    if mean_chroma <= gray.max_mean_chroma && p99_chroma <= gray.max_p99_chroma {
-        findings.push(quality_finding(
-            ReasonCode::QualityGrayscaleCopy,
-            score_past(mean_chroma, gray.max_mean_chroma, gray.max_mean_chroma),
-            "a black-and-white copy, where a colour photo of the document is expected",
-            &gray.hint,
-            vec![
-                Evidence::number("chroma_mean", mean_chroma),
-                Evidence::number("chroma_p99", p99_chroma),
-                Evidence::number("threshold_mean", gray.max_mean_chroma),
-                Evidence::number("threshold_p99", gray.max_p99_chroma),
-            ],
-        ));
-    }
-    if let Some(estimate) = jpeg_quality {
-        let min_quality = thresholds.compression.min_jpeg_quality;
-        if estimate.quality < min_quality {
-            findings.push(quality_finding(
-                ReasonCode::QualityHeavyCompression,
-                score_past(f64::from(estimate.quality), f64::from(min_quality), f64::from(min_quality)),
-                "the JPEG is so compressed that detail and forensic traces are lost",
-                &thresholds.compression.hint,
-                vec![
-                    Evidence::number("jpeg_quality_estimate", f64::from(estimate.quality)),
-                    Evidence::flag("jpeg_tables_ijg_exact", estimate.exact_ijg),
-                    Evidence::number("threshold", f64::from(min_quality)),
-                ],
-            ));
-        }
-    }
-    let screen = &thresholds.screenshot;
-    let screen_sized =
-        screen.screen_sizes.iter().any(|&(w, h)| (w, h) == (width, height) || (h, w) == (width, height));
-    if camera_make.is_none() && screen_sized && laplacian.flat_share >= screen.min_flat_share {
-        let mut finding = quality_finding(
-            ReasonCode::QualityScreenshot,
-            score_past(laplacian.flat_share, screen.min_flat_share, 1.0 - screen.min_flat_share),
-            "a screen capture rather than a photo of the document",
-            &screen.hint,
-            vec![
-                Evidence::flag("camera_metadata", false),
-                Evidence::text("dimensions", format!("{width}x{height}")),
-                Evidence::flag("screen_sized", true),
-                Evidence::number("flat_share", laplacian.flat_share),
-                Evidence::number("threshold", screen.min_flat_share),
-                Evidence::flag(
-                    "lossless_format",
-                    matches!(document.format, ImageFormat::Png | ImageFormat::Tiff),
-                ),
-            ],
-        );
-        finding.retryable = true;
-        findings.push(finding);
-    }
-    QualityReport { metrics, findings }
 }
 
 #[cfg(test)]
