@@ -63,8 +63,10 @@ pub struct BlurThresholds {
     /// Lowest acceptable focus measure.
     pub min_focus: f64,
     /// The 5–95 % luma spread focus is normalised to.
+    #[serde(default = "shipped::nominal_spread")]
     pub nominal_spread: f64,
     /// Below this spread the image is flat and normalising would only amplify noise.
+    #[serde(default = "shipped::min_normalising_spread")]
     pub min_normalising_spread: f64,
     /// User hint.
     pub hint: String,
@@ -80,6 +82,7 @@ pub struct ExposureThresholds {
     /// with a few lamps).
     pub dark_max_median: f64,
     /// Luma at or above which a pixel counts as clipped bright.
+    #[serde(default = "shipped::clipped_luma")]
     pub clipped_luma: u8,
     /// Clipped-bright share at or above which the image is over-exposed.
     pub overexposed_min_clipped: f64,
@@ -106,6 +109,7 @@ pub struct GlareThresholds {
     /// Total blob share that makes a finding.
     pub min_share: f64,
     /// Blob share at which the finding's score reaches 1.
+    #[serde(default = "shipped::score_full_share")]
     pub score_full_share: f64,
     /// User hint.
     pub hint: String,
@@ -153,6 +157,25 @@ pub struct ScreenshotThresholds {
     pub screen_sizes: Vec<(u32, u32)>,
     /// User hint.
     pub hint: String,
+}
+
+/// The shipped values of settings added after tuned copies of `models/quality.toml` may have been
+/// made: such a copy takes them.
+mod shipped {
+    use super::QualityThresholds;
+
+    pub(super) fn nominal_spread() -> f64 {
+        QualityThresholds::embedded().blur.nominal_spread
+    }
+    pub(super) fn min_normalising_spread() -> f64 {
+        QualityThresholds::embedded().blur.min_normalising_spread
+    }
+    pub(super) fn clipped_luma() -> u8 {
+        QualityThresholds::embedded().exposure.clipped_luma
+    }
+    pub(super) fn score_full_share() -> f64 {
+        QualityThresholds::embedded().glare.score_full_share
+    }
 }
 
 /// A thresholds file that cannot be used.

@@ -55,6 +55,67 @@ pub struct DocumentLayout {
     pub keypoint_spacing: u32,
     /// Enlargements of the card at which the keypoints a registration stores are taken.
     pub stored_keypoint_scales: Vec<f32>,
+    /// The locator's edge, line-fitting and sharpening settings (the shipped ones when a tuned copy
+    /// of `models/reuse.toml` predates them).
+    #[serde(default = "shipped_locator_tuning")]
+    pub locator: LocatorTuning,
+}
+
+/// `[layout.locator]` of the shipped `models/reuse.toml`.
+fn shipped_locator_tuning() -> LocatorTuning {
+    #[derive(Deserialize)]
+    struct Shipped {
+        layout: ShippedLayout,
+    }
+    #[derive(Deserialize)]
+    struct ShippedLayout {
+        locator: LocatorTuning,
+    }
+    let text = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/reuse.toml"));
+    toml::from_str::<Shipped>(text).expect("models/reuse.toml is validated by the test suite").layout.locator
+}
+
+/// How the locator finds edges and fits the card's sides (`[layout.locator]` in
+/// `models/reuse.toml`, where each value's calibration is noted).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocatorTuning {
+    /// Canny's low hysteresis threshold (gradient magnitude) for the luma and colour edges.
+    pub canny_low: f32,
+    /// Canny's high hysteresis threshold.
+    pub canny_high: f32,
+    /// Seeds per axis, over the middle 60 % of the frame, of the one-colour regions.
+    pub region_seeds_per_axis: u32,
+    /// A lost band's far side is searched from this many band widths beyond the outline...
+    pub band_search_from: f32,
+    /// ...over this many band widths more.
+    pub band_search_span: f32,
+    /// How much less of a side's length a refitted line may lie on edges than the hull's side did.
+    pub support_slack: f64,
+    /// Largest corner move of the refit, as a share of the outline's diagonal.
+    pub refine_max_move: f64,
+    /// Shortest side (px) that is refitted.
+    pub min_side_length: f64,
+    /// Half-width (px) of the band a side is refitted in.
+    pub side_band: f64,
+    /// Half-width (px) of the wider band searched when the near band's line is not clean.
+    pub side_wide_band: f64,
+    /// Share of the near band's points the line must hold to be taken at once.
+    pub side_clean_share: f64,
+    /// Distance (px) within which a point supports a line.
+    pub line_inlier: f64,
+    /// With a preferred point, the lines holding this share of the best line's support compete.
+    pub line_strong_share: f64,
+    /// Fewest points per px of side length for a line to be fitted.
+    pub line_min_points_per_px: f64,
+    /// Half-length (px) of the colour profiles across each side when sharpening.
+    pub sharpen_reach: i32,
+    /// Smallest colour step (0..255) a profile's steepest point must make.
+    pub sharpen_min_step: f32,
+    /// Shortest side (px) that is sharpened.
+    pub sharpen_min_side_length: f32,
+    /// Largest corner move of the sharpening, as a share of the outline's diagonal.
+    pub sharpen_max_move: f64,
 }
 
 impl DocumentLayout {

@@ -22,7 +22,8 @@ pub(super) fn locate_card(rgb: &RgbImage, layout: &DocumentLayout) -> Option<Vec
         let [r, g, b] = small.get_pixel(x, y).0;
         Luma([luma_of(r, g, b)])
     });
-    let edges = dilate(&colour_edges(&small, &luma), Norm::LInf, 1);
+    let tuning = &layout.locator;
+    let edges = dilate(&colour_edges(&small, &luma, tuning), Norm::LInf, 1);
     let print = print_edges(&luma, layout.min_print_gradient);
     let frame_area = f64::from(small_width) * f64::from(small_height);
     // Every closed border (outer, or a hole inside a larger edge region as happens on a textured
@@ -32,7 +33,7 @@ pub(super) fn locate_card(rgb: &RgbImage, layout: &DocumentLayout) -> Option<Vec
         .into_iter()
         .filter(|contour| contour.points.len() >= 8)
         .map(|contour| convex_hull(contour.points))
-        .chain(colour_regions(&small, layout.region_tolerance).into_iter().map(convex_hull))
+        .chain(colour_regions(&small, layout.region_tolerance, tuning).into_iter().map(convex_hull))
         .map(|hull| (contour_area(&hull), hull))
         .filter(|(area, _)| *area >= layout.min_card_area * frame_area)
         .flat_map(|(area, hull)| [(area, four_corners(&hull)), (area, min_area_rect(&hull))])
@@ -46,7 +47,7 @@ pub(super) fn locate_card(rgb: &RgbImage, layout: &DocumentLayout) -> Option<Vec
         .map(|(area, quad)| (area, edge_support(&edges, &quad), quad))
         .filter(|(_, support, _)| *support >= layout.min_edge_support)
         .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)))?;
-    let outline = landscape_order(refine_corners(&edges, &best.2).map(|(x, y)| (x as f32, y as f32)));
+    let outline = landscape_order(refine_corners(&edges, &best.2, tuning).map(|(x, y)| (x as f32, y as f32)));
     let framings =
         std::iter::once((Framing::Outline, outline)).chain(banded_extensions(&small, &outline, layout));
     Some(framings.map(|(framing, quad)| (framing, quad.map(|(x, y)| (x * scale, y * scale)))).collect())
@@ -61,20 +62,20 @@ pub(super) fn locate_card(rgb: &RgbImage, layout: &DocumentLayout) -> Option<Vec
 /// guilloche. A header band of another colour stays outside the region, which the banded
 /// extensions then look for. Hand-written: imageproc's flood fill paints a canvas from one seed by
 /// exact colour; this needs a tolerance and the region's extent.
-pub(super) fn colour_regions(rgb: &RgbImage, tolerance: u8) -> Vec<Vec<Point<i32>>> {
-    const SEEDS_PER_AXIS: u32 = 5;
+pub(super) fn colour_regions(rgb: &RgbImage, tolerance: u8, tuning: &LocatorTuning) -> Vec<Vec<Point<i32>>> {
+    let seeds_per_axis = tuning.region_seeds_per_axis.max(2);
     let (width, height) = ((rgb.width() / 2).max(1), (rgb.height() / 2).max(1));
     let half = resize_triangle(rgb, width, height);
     let (w, h) = (width as usize, height as usize);
     // Seeds over the middle 60 % of each axis, where a photographed card lies.
     let at = |step: u32, size: usize| {
-        (size as f32 * (0.2 + 0.6 * step as f32 / (SEEDS_PER_AXIS - 1) as f32)) as usize
+        (size as f32 * (0.2 + 0.6 * step as f32 / (seeds_per_axis - 1) as f32)) as usize
     };
     let mut taken = vec![false; w * h];
     let mut regions = Vec::new();
     let mut queue = Vec::new();
-    for j in 0..SEEDS_PER_AXIS {
-        for i in 0..SEEDS_PER_AXIS {
+    for j in 0..seeds_per_axis {
+        for i in 0..seeds_per_axis {
             let (x, y) = (at(i, w).min(w - 1), at(j, h).min(h - 1));
             if taken[y * w + x] {
                 continue;
@@ -154,8 +155,9 @@ pub(super) fn banded_extensions(
             (to_outline * (0.0, v), to_outline * (1.0, v))
         };
         let steps = 48;
+        let (from, span) = (layout.locator.band_search_from, layout.locator.band_search_span);
         let offsets: Vec<f32> =
-            (0..=steps).map(|step| band * (0.4 + 1.8 * step as f32 / steps as f32)).collect();
+            (0..=steps).map(|step| band * (from + span * step as f32 / steps as f32)).collect();
         let contrasts: Vec<f64> = offsets
             .iter()
             .map(|&offset| {
@@ -190,9 +192,9 @@ type Line = ((f64, f64), (f64, f64));
 /// dilated edge and on rounded corners; a few pixels of error there move the zone hashes by tens
 /// of bits. A side with too few edge pixels keeps its corners, and so does one whose fitted line
 /// lies on edges along less of its length than the hull's side did (by more than
-/// [`SUPPORT_SLACK`]): the line then followed other print, such as a header's title just inside
+/// `support_slack`): the line then followed other print, such as a header's title just inside
 /// the card's edge.
-pub(super) fn refine_corners(edges: &GrayImage, quad: &[Point<i32>; 4]) -> [(f64, f64); 4] {
+pub(super) fn refine_corners(edges: &GrayImage, quad: &[Point<i32>; 4], tuning: &LocatorTuning) -> [(f64, f64); 4] {
     let original = quad.map(|p| (f64::from(p.x), f64::from(p.y)));
     let support = |a: (f64, f64), b: (f64, f64)| {
         side_support(edges, (a.0 as f32, a.1 as f32), (b.0 as f32, b.1 as f32))
@@ -200,16 +202,14 @@ pub(super) fn refine_corners(edges: &GrayImage, quad: &[Point<i32>; 4]) -> [(f64
     let lines: Vec<Option<Line>> = (0..4)
         .map(|side| {
             let (a, b) = (original[side], original[(side + 1) % 4]);
-            fit_side(edges, a, b).filter(|&line| {
-                support(project_onto(line, a), project_onto(line, b)) + SUPPORT_SLACK >= support(a, b)
+            fit_side(edges, a, b, tuning).filter(|&line| {
+                support(project_onto(line, a), project_onto(line, b)) + tuning.support_slack >= support(a, b)
             })
         })
         .collect();
-    corners_of_sides(&lines, original, 0.05)
+    corners_of_sides(&lines, original, tuning.refine_max_move)
 }
 
-/// How much less of a side's length a fitted line may lie on edges than the hull's side did.
-pub(super) const SUPPORT_SLACK: f64 = 0.1;
 
 /// The point of `line` nearest to `p`.
 pub(super) fn project_onto(((cx, cy), (dx, dy)): Line, p: (f64, f64)) -> (f64, f64) {
@@ -230,33 +230,31 @@ pub(super) fn corners_of_sides(lines: &[Option<Line>], original: [(f64, f64); 4]
     })
 }
 
-/// The line (a point and a unit direction) through the edge pixels within 4 px of the segment
-/// `a`–`b`, leaving out its first and last tenth (the corners' rounding). When fewer than 70 % of
-/// those pixels lie on one line, the band has crossed other print (a corner placed several pixels
-/// off, as when the frame cuts it and no edge is found there, tilts it across a header's title):
-/// the side is then looked for within 12 px, nearest the segment's middle among the lines that most
-/// pixels lie on, and fitted again within 4 px of itself.
-pub(super) fn fit_side(edges: &GrayImage, a: (f64, f64), b: (f64, f64)) -> Option<Line> {
-    const WIDE_BAND: f64 = 12.0;
-    const BAND: f64 = 4.0;
-    const CLEAN: f64 = 0.7;
+/// The line (a point and a unit direction) through the edge pixels within `side_band` px of the
+/// segment `a`–`b`, leaving out its first and last tenth (the corners' rounding). When fewer than
+/// `side_clean_share` of those pixels lie on one line, the band has crossed other print (a corner
+/// placed several pixels off, as when the frame cuts it and no edge is found there, tilts it across
+/// a header's title): the side is then looked for within `side_wide_band` px, nearest the segment's
+/// middle among the lines that most pixels lie on, and fitted again within `side_band` px of itself.
+pub(super) fn fit_side(edges: &GrayImage, a: (f64, f64), b: (f64, f64), tuning: &LocatorTuning) -> Option<Line> {
     let length = (b.0 - a.0).hypot(b.1 - a.1);
-    if length < 10.0 {
+    if length < tuning.min_side_length {
         return None;
     }
-    let near = band_points(edges, a, b, BAND);
-    let (line, inliers) = dominant_line(&near, length, None)?;
-    if inliers as f64 >= CLEAN * near.len() as f64 {
+    let near = band_points(edges, a, b, tuning.side_band);
+    let (line, inliers) = dominant_line(&near, length, None, tuning)?;
+    if inliers as f64 >= tuning.side_clean_share * near.len() as f64 {
         return Some(line);
     }
     let (wide, _) = dominant_line(
-        &band_points(edges, a, b, WIDE_BAND),
+        &band_points(edges, a, b, tuning.side_wide_band),
         length,
         Some(((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0)),
+        tuning,
     )?;
     // The wide line's points nearest to `a` and `b`: the same stretch of the side, laid along it.
     let (a, b) = (project_onto(wide, a), project_onto(wide, b));
-    dominant_line(&band_points(edges, a, b, BAND), length, None).map(|(line, _)| line)
+    dominant_line(&band_points(edges, a, b, tuning.side_band), length, None, tuning).map(|(line, _)| line)
 }
 
 /// The edge pixels within `band` px of the segment `a`–`b`, leaving out its first and last tenth.
@@ -293,11 +291,10 @@ pub(super) fn dominant_line(
     points: &[(f64, f64)],
     length: f64,
     prefer_near: Option<(f64, f64)>,
+    tuning: &LocatorTuning,
 ) -> Option<(Line, usize)> {
     const TRIES_PER_HALF: usize = 8;
-    const INLIER: f64 = 1.5;
-    const STRONG: f64 = 0.6;
-    if points.len() < (length * 0.3) as usize || points.len() < 2 {
+    if points.len() < (length * tuning.line_min_points_per_px) as usize || points.len() < 2 {
         return None;
     }
     let offset = |((cx, cy), (dx, dy)): Line, p: (f64, f64)| ((p.1 - cy) * dx - (p.0 - cx) * dy).abs();
@@ -316,16 +313,16 @@ pub(super) fn dominant_line(
                 continue;
             }
             let line: Line = (p, ((q.0 - p.0) / span, (q.1 - p.1) / span));
-            let support = sorted.iter().filter(|&&point| offset(line, point) <= INLIER).count();
+            let support = sorted.iter().filter(|&&point| offset(line, point) <= tuning.line_inlier).count();
             candidates.push((support, prefer_near.map_or(0.0, |point| offset(line, point)), line));
         }
     }
     let most = candidates.iter().map(|c| c.0).max()?;
-    let least_support = if prefer_near.is_some() { (STRONG * most as f64).ceil() as usize } else { most };
+    let least_support = if prefer_near.is_some() { (tuning.line_strong_share * most as f64).ceil() as usize } else { most };
     let (_, _, chosen) =
         candidates.into_iter().filter(|c| c.0 >= least_support).min_by(|x, y| x.1.total_cmp(&y.1))?;
     let inliers: Vec<(f64, f64)> =
-        sorted.into_iter().filter(|&point| offset(chosen, point) <= INLIER).collect();
+        sorted.into_iter().filter(|&point| offset(chosen, point) <= tuning.line_inlier).collect();
     (inliers.len() >= 2).then(|| (fit_line(&inliers), inliers.len()))
 }
 
@@ -350,10 +347,9 @@ pub(super) fn fit_line(points: &[(f64, f64)]) -> Line {
 /// card has on a table one of its pixels moves the zone hashes by about ten bits. Each side is the
 /// line fitted to the steepest points found within a few pixels along its normals; a side with too
 /// few clear points, or a corner that would move far, stays as it was.
-pub(super) fn sharpen_outline(rgb: &RgbImage, corners: &[(f32, f32); 4]) -> [(f32, f32); 4] {
+pub(super) fn sharpen_outline(rgb: &RgbImage, corners: &[(f32, f32); 4], tuning: &LocatorTuning) -> [(f32, f32); 4] {
     const SAMPLES: usize = 48;
-    const REACH: i32 = 5;
-    const MIN_STEP: f32 = 6.0;
+    let (reach, min_step) = (tuning.sharpen_reach, tuning.sharpen_min_step);
     let colour_at = |x: f32, y: f32| -> Option<[f32; 3]> {
         let (x0, y0) = (x.floor(), y.floor());
         if x0 < 0.0 || y0 < 0.0 || x0 + 1.0 >= rgb.width() as f32 || y0 + 1.0 >= rgb.height() as f32 {
@@ -371,7 +367,7 @@ pub(super) fn sharpen_outline(rgb: &RgbImage, corners: &[(f32, f32); 4]) -> [(f3
         .map(|side| {
             let (a, b) = (corners[side], corners[(side + 1) % 4]);
             let length = (b.0 - a.0).hypot(b.1 - a.1);
-            if length < 20.0 {
+            if length < tuning.sharpen_min_side_length {
                 return None;
             }
             let normal = ((a.1 - b.1) / length, (b.0 - a.0) / length);
@@ -379,7 +375,7 @@ pub(super) fn sharpen_outline(rgb: &RgbImage, corners: &[(f32, f32); 4]) -> [(f3
             for step in 0..SAMPLES {
                 let t = 0.1 + 0.8 * (step as f32 + 0.5) / SAMPLES as f32;
                 let (x, y) = (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1));
-                let profile: Option<Vec<[f32; 3]>> = (-REACH - 1..=REACH + 1)
+                let profile: Option<Vec<[f32; 3]>> = (-reach - 1..=reach + 1)
                     .map(|s| colour_at(x + s as f32 * normal.0, y + s as f32 * normal.1))
                     .collect();
                 let Some(profile) = profile else { continue };
@@ -391,20 +387,20 @@ pub(super) fn sharpen_outline(rgb: &RgbImage, corners: &[(f32, f32); 4]) -> [(f3
                     .collect();
                 let (best, &peak) =
                     steep.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)).expect("non-empty profile");
-                if peak < MIN_STEP || best == 0 || best == steep.len() - 1 {
+                if peak < min_step || best == 0 || best == steep.len() - 1 {
                     continue;
                 }
                 // Parabola through the peak and its neighbours: the sub-pixel offset of the edge.
                 let (left, right) = (steep[best - 1], steep[best + 1]);
                 let curvature = left - 2.0 * peak + right;
                 let shift = if curvature < 0.0 { 0.5 * (left - right) / curvature } else { 0.0 };
-                let offset = best as f32 - REACH as f32 + shift;
+                let offset = best as f32 - reach as f32 + shift;
                 points.push((f64::from(x + offset * normal.0), f64::from(y + offset * normal.1)));
             }
             (points.len() >= SAMPLES / 3).then(|| fit_line(&points))
         })
         .collect();
-    corners_of_sides(&lines, corners.map(|(x, y)| (f64::from(x), f64::from(y))), 0.02)
+    corners_of_sides(&lines, corners.map(|(x, y)| (f64::from(x), f64::from(y))), tuning.sharpen_max_move)
         .map(|(x, y)| (x as f32, y as f32))
 }
 
@@ -423,11 +419,12 @@ pub(super) fn intersect(first: Line, second: Line) -> Option<(f64, f64)> {
 /// band on a dark table has hardly any luma edge but a clear colour edge. Canny smooths the plane
 /// itself; the colour planes are read at half resolution (colour edges are the fallback, luma gives
 /// the precise outline), which keeps the three passes under half the cost of full-size ones.
-pub(super) fn colour_edges(rgb: &RgbImage, luma: &GrayImage) -> GrayImage {
+pub(super) fn colour_edges(rgb: &RgbImage, luma: &GrayImage, tuning: &LocatorTuning) -> GrayImage {
     let plane = |source: &RgbImage, f: &dyn Fn([u8; 3]) -> u8| {
         GrayImage::from_fn(source.width(), source.height(), |x, y| Luma([f(source.get_pixel(x, y).0)]))
     };
-    let mut edges = canny(luma, 20.0, 50.0);
+    let (low, high) = (tuning.canny_low, tuning.canny_high);
+    let mut edges = canny(luma, low, high);
     let (width, height) = rgb.dimensions();
     let half = resize_triangle(rgb, (width / 2).max(1), (height / 2).max(1));
     let colour_difference = |weight: [i32; 3]| {
@@ -437,8 +434,8 @@ pub(super) fn colour_edges(rgb: &RgbImage, luma: &GrayImage) -> GrayImage {
                 let channel = weight[0] * i32::from(r) + weight[1] * i32::from(g) + weight[2] * i32::from(b);
                 (128 + (channel - luma) / 2).clamp(0, 255) as u8
             }),
-            20.0,
-            50.0,
+            low,
+            high,
         )
     };
     for colour in [colour_difference([0, 0, 1]), colour_difference([1, 0, 0])] {

@@ -33,7 +33,7 @@ mod locate;
 mod print;
 mod rectify;
 
-pub use layout::{DocumentLayout, ZoneBox};
+pub use layout::{DocumentLayout, LocatorTuning, ZoneBox};
 use locate::{landscape_order, locate_card, sharpen_outline};
 pub use print::{CropFrame, CropPrint, InnerHashes, ZoneColour, ZoneHashes};
 pub(crate) use rectify::from_unit_square;
@@ -150,7 +150,7 @@ impl DocumentPrint {
         let mut framings: Vec<(Framing, Quad)> = match locate_card(&planes.rgb, layout) {
             Some(located) => located
                 .into_iter()
-                .map(|(framing, quad)| (framing, sharpen_outline(&planes.rgb, &quad)))
+                .map(|(framing, quad)| (framing, sharpen_outline(&planes.rgb, &quad, &layout.locator)))
                 .chain([(Framing::WholeFrame, frame)])
                 .collect(),
             None => vec![(Framing::WholeFrame, frame)],
