@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use idforensics::analysis::decode::planes::working_planes;
 use idforensics::analysis::decode::{DecodeLimits, decode};
 use idforensics::engine::Models;
-use idforensics::eval::synthetic::capture::Capture;
+use idforensics::eval::synthetic::transforms::Capture;
 use idforensics::eval::synthetic::cards::Template;
 use idforensics::analysis::fingerprint::document::DocumentPrint;
 use idforensics::analysis::fingerprint::{ExactFingerprints, Fingerprints};

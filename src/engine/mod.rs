@@ -488,7 +488,7 @@ mod tests {
     #[test]
     fn a_card_whose_portrait_was_swapped_goes_to_review_where_it_lies_and_its_original_does_not() {
         use crate::eval::synthetic::capture::encode_jpeg;
-        use crate::eval::tamper::add_noise;
+        use crate::eval::synthetic::capture::add_noise;
         use crate::domain::findings::ReasonCode;
         use crate::domain::policy::Decision;
         use rand::SeedableRng;

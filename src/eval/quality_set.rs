@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use image::imageops::FilterType;
 use image::{Rgb, RgbImage};
 
+use super::synthetic::capture::encode_jpeg;
 use super::{Expectation, LabelledFile, ManifestError, expectation, read_labelled};
 use crate::analysis::decode::{DecodeLimits, decode};
 
@@ -49,14 +50,6 @@ pub enum QualitySetError {
         path: PathBuf,
         /// Why.
         source: std::io::Error,
-    },
-    /// Encoding an output failed.
-    #[error("encoding {path}: {source}")]
-    Encode {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: image::ImageError,
     },
 }
 
@@ -199,12 +192,10 @@ fn degradations(long_side: u32, seed: u64) -> Vec<Degradation> {
     list
 }
 
+/// Saves `image` as the capture chain's JPEG encoder writes it.
 fn write_jpeg(path: &Path, image: &RgbImage, quality: u8) -> Result<(), QualitySetError> {
-    let file = std::fs::File::create(path)
-        .map_err(|source| QualitySetError::Io { path: path.to_owned(), source })?;
-    image::codecs::jpeg::JpegEncoder::new_with_quality(std::io::BufWriter::new(file), quality)
-        .encode_image(image)
-        .map_err(|source| QualitySetError::Encode { path: path.to_owned(), source })
+    std::fs::write(path, encode_jpeg(image, quality))
+        .map_err(|source| QualitySetError::Io { path: path.to_owned(), source })
 }
 
 /// Builds the set from the labelled `sources` into `out` (created), with its `MANIFEST.tsv`;

@@ -14,7 +14,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use super::synthetic::capture::{Capture, encode_jpeg};
+use super::synthetic::capture::{
+    CaptureSettings, Device, capture, encode_jpeg, messaging_app_resave, print_recapture, screen_recapture,
+};
+use super::synthetic::transforms::Capture;
 use super::synthetic::cards::{Holder, Template};
 use crate::analysis::decode::planes::working_planes;
 use crate::analysis::decode::{DecodeLimits, decode};
@@ -109,6 +112,9 @@ pub struct ReuseEvaluation {
     pub captures: BTreeMap<String, Detection>,
     /// All transforms together.
     pub captures_total: Detection,
+    /// Cards captured again through the whole capture chain (`synthetic::capture`): a phone, a
+    /// scanner, a phone photo re-sent through a messaging app, a photo of a screen, a scanned print.
+    pub chain_captures: BTreeMap<String, Detection>,
     /// Same portrait, new data.
     pub same_portrait: Detection,
     /// Same data, new portrait.
@@ -218,6 +224,30 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
     }
     for detection in result.captures.values() {
         add(&mut result.captures_total, detection);
+    }
+
+    // Captures through the whole chain, each card one way, on a random stream of their own (the
+    // single transforms above keep their figures).
+    let chained: Vec<(&'static str, Option<Prints>)> = parallel_map(&capture_jobs, |&number| {
+        let original = &originals[number];
+        let card = templates[original.template as usize].render(&original.holder);
+        let mut rng = StdRng::seed_from_u64(config.seed ^ 0xC4A1 ^ (number as u64) << 8);
+        let (name, bytes) = match number % 5 {
+            0 => ("phone_capture", capture(&card, &CaptureSettings::draw(Device::Phone, &mut rng), &mut rng).jpeg),
+            1 => ("scanner_capture", capture(&card, &CaptureSettings::draw(Device::Scanner, &mut rng), &mut rng).jpeg),
+            2 => {
+                let photo = capture(&card, &CaptureSettings::draw(Device::Phone, &mut rng), &mut rng);
+                ("phone_capture_then_messaging_app", messaging_app_resave(&photo.jpeg, &mut rng))
+            }
+            3 => ("screen_recapture", screen_recapture(&card, &mut rng).jpeg),
+            _ => ("print_recapture", print_recapture(&card, &mut rng).jpeg),
+        };
+        (name, prints_of(&bytes, models))
+    });
+    for (number, (name, prints)) in chained.iter().enumerate() {
+        let Some(prints) = prints else { continue };
+        let detection = result.chain_captures.entry((*name).to_owned()).or_default();
+        registered.score(detection, prints, number, ReasonCode::ReuseSameDocument, models);
     }
 
     // Swapped portraits and swapped data.
@@ -541,6 +571,9 @@ impl ReuseEvaluation {
             detection_row(&mut out, name, detection);
         }
         detection_row(&mut out, "**all captures**", &self.captures_total);
+        for (name, detection) in &self.chain_captures {
+            detection_row(&mut out, &format!("chain: {name}"), detection);
+        }
         detection_row(&mut out, "same portrait, new data", &self.same_portrait);
         detection_row(&mut out, "same data, new portrait", &self.same_personal_data);
         if !self.photos.is_empty() {

@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use super::synthetic::capture::{encode_jpeg, gaussian};
+use super::synthetic::capture::{add_noise, encode_jpeg};
 use super::synthetic::cards::Template;
 use crate::analysis::decode::planes::working_planes;
 use crate::analysis::decode::{DecodeLimits, decode};
@@ -170,13 +170,6 @@ fn card_sources(count: usize, rng: &mut StdRng) -> Vec<Source> {
             Source { bytes, pixels, card: Some((template, holder)) }
         })
         .collect()
-}
-
-pub(crate) fn add_noise(image: &mut RgbImage, sigma: f32, rng: &mut StdRng) {
-    for pixel in image.pixels_mut() {
-        let n = gaussian(rng) * sigma;
-        pixel.0 = pixel.0.map(|c| (f32::from(c) + n).round().clamp(0.0, 255.0) as u8);
-    }
 }
 
 pub(crate) type Mask = (u32, u32, u32, u32);

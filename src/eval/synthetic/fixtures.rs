@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 
 use crate::analysis::decode::planes::working_planes;
 use crate::analysis::decode::{DecodeLimits, decode};
-use crate::eval::synthetic::capture::{Capture, encode_jpeg};
+use crate::eval::synthetic::{capture::encode_jpeg, transforms::Capture};
 use crate::eval::synthetic::cards::{Holder, Template};
 use crate::analysis::fingerprint::document::DocumentPrint;
 
@@ -18,7 +18,7 @@ pub(crate) fn captured_card_and_portrait_swap() -> (RgbImage, RgbImage, (u32, u3
     let template = Template::new(1);
     let holder = template.holder(&mut rng);
     let mut captured = template.render(&holder);
-    crate::eval::tamper::add_noise(&mut captured, 3.0, &mut rng);
+    crate::eval::synthetic::capture::add_noise(&mut captured, 3.0, &mut rng);
     let captured = decode(&encode_jpeg(&captured, 92), &DecodeLimits::default()).expect("own JPEG").rgb;
     let mut swapped = holder.clone();
     swapped.portrait_seed ^= 1;

@@ -362,7 +362,7 @@ mod tests {
     #[test]
     fn a_tilted_card_whose_corners_touch_the_frame_is_located_to_its_corners() {
         use crate::analysis::decode::{DecodeLimits, decode};
-        use crate::eval::synthetic::capture::Capture;
+        use crate::eval::synthetic::transforms::Capture;
         use crate::eval::synthetic::cards::Template;
         use rand::{Rng, SeedableRng};
         // A card of the reuse evaluation turned without cropping (Capture::Tilt): each corner

@@ -593,7 +593,7 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(11);
         let template = Template::new(2);
         let mut card = template.render(&template.holder(&mut rng));
-        crate::eval::tamper::add_noise(&mut card, 3.0, &mut rng);
+        crate::eval::synthetic::capture::add_noise(&mut card, 3.0, &mut rng);
         let (w, h) = (card.width() as usize, card.height() as usize);
         assert!(detect(&luma(&card), w, h, &thresholds()).is_none(), "guilloche and labels are no clone");
 

@@ -480,7 +480,7 @@ mod tests {
     use crate::analysis::decode::{DecodeLimits, decode};
     use crate::eval::synthetic::capture::encode_jpeg;
     use crate::eval::synthetic::cards::Template;
-    use crate::eval::tamper::add_noise;
+    use crate::eval::synthetic::capture::add_noise;
     use proptest::prelude::*;
     use rand::SeedableRng;
 

@@ -414,7 +414,7 @@ mod tests {
         // Paper with a camera's noise: nothing in the picture tells one place from another.
         let mut rng = rand::rngs::StdRng::seed_from_u64(9);
         let mut paper = image::RgbImage::from_pixel(640, 400, image::Rgb([200, 190, 180]));
-        crate::eval::tamper::add_noise(&mut paper, 3.0, &mut rng);
+        crate::eval::synthetic::capture::add_noise(&mut paper, 3.0, &mut rng);
         let paper = decode(&encode_jpeg(&paper, 92), &DecodeLimits::default()).unwrap().rgb;
         let luma = |image: &image::RgbImage| -> Vec<u8> {
             image.pixels().map(|p| crate::analysis::decode::planes::luma_of(p[0], p[1], p[2])).collect()
