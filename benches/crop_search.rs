@@ -12,13 +12,13 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use idforensics::analysis::decode::planes::working_planes;
 use idforensics::analysis::decode::{DecodeLimits, decode};
+use idforensics::analysis::fingerprint::Fingerprints;
+use idforensics::analysis::fingerprint::document::DocumentPrint;
+use idforensics::analysis::reuse::perceptual::{IndexedDocument, PerceptualIndex};
+use idforensics::domain::ids::{AccountId, DocumentId};
 use idforensics::engine::Models;
 use idforensics::eval::synthetic::capture::encode_jpeg;
 use idforensics::eval::synthetic::cards::{CARD_HEIGHT, CARD_WIDTH, Template};
-use idforensics::analysis::fingerprint::Fingerprints;
-use idforensics::analysis::fingerprint::document::DocumentPrint;
-use idforensics::domain::ids::{AccountId, DocumentId};
-use idforensics::analysis::reuse::perceptual::{IndexedDocument, PerceptualIndex};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 

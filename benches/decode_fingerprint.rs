@@ -12,11 +12,11 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use idforensics::analysis::decode::planes::working_planes;
 use idforensics::analysis::decode::{DecodeLimits, decode};
-use idforensics::engine::Models;
-use idforensics::eval::synthetic::transforms::Capture;
-use idforensics::eval::synthetic::cards::Template;
 use idforensics::analysis::fingerprint::document::DocumentPrint;
 use idforensics::analysis::fingerprint::{ExactFingerprints, Fingerprints};
+use idforensics::engine::Models;
+use idforensics::eval::synthetic::cards::Template;
+use idforensics::eval::synthetic::transforms::Capture;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 

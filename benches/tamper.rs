@@ -12,9 +12,9 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use idforensics::analysis::decode::planes::{luma_of, working_planes};
 use idforensics::analysis::decode::{DecodeLimits, decode};
-use idforensics::engine::Models;
 use idforensics::analysis::tamper::assess_tamper;
 use idforensics::analysis::tamper::local::{analyze_local, copy_move};
+use idforensics::engine::Models;
 
 fn tamper(c: &mut Criterion) {
     let limits = DecodeLimits::default();

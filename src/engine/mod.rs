@@ -8,20 +8,20 @@ use std::time::Instant;
 
 use crate::analysis::decode::planes::working_planes;
 use crate::analysis::decode::{DecodeError, DecodeLimits, decode};
-use crate::domain::findings::Finding;
 use crate::analysis::fingerprint::document::DocumentPrint;
 use crate::analysis::fingerprint::{ExactFingerprints, Fingerprints};
+use crate::analysis::quality::{QualityThresholds, assess_quality};
+use crate::analysis::reuse;
+use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualIndex, ReuseModel};
+use crate::analysis::tamper::{TamperModels, assess_tamper};
+use crate::domain::findings::Finding;
 use crate::domain::ids::{AccountId, DocumentId, IdError};
 use crate::domain::links::{self, AccountCluster};
 use crate::domain::policy::Policy;
-use crate::analysis::quality::{QualityThresholds, assess_quality};
 use crate::domain::report::{
     DocumentOutline, Match, MatchReport, Measurements, Registration, Report, StageTiming, TamperMeasurements,
 };
-use crate::analysis::reuse;
-use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualIndex, ReuseModel};
 use crate::storage::store::{NewRegistration, Store, StoreError};
-use crate::analysis::tamper::{TamperModels, assess_tamper};
 
 /// Most matches returned for one upload; the findings still count every account.
 pub const MAX_MATCHES: usize = 100;
@@ -174,7 +174,8 @@ impl Stopwatch {
     /// Records the time since the previous lap under `stage`.
     fn lap(&mut self, stage: &'static str) {
         let now = Instant::now();
-        self.timings.push(StageTiming { stage: stage.to_owned(), micros: (now - self.started).as_micros() as u64 });
+        self.timings
+            .push(StageTiming { stage: stage.to_owned(), micros: (now - self.started).as_micros() as u64 });
         self.started = now;
     }
 }
@@ -431,9 +432,9 @@ mod tests {
     /// store; another holder's card of the same template is not.
     #[test]
     fn a_cropped_capture_is_found_after_a_restart() {
+        use crate::domain::findings::ReasonCode;
         use crate::eval::synthetic::capture::encode_jpeg;
         use crate::eval::synthetic::cards::{CARD_HEIGHT, CARD_WIDTH, Template};
-        use crate::domain::findings::ReasonCode;
         use rand::SeedableRng;
 
         let template = Template::new(0);
@@ -482,15 +483,18 @@ mod tests {
             report.matches.iter().map(|m| (m.account_id.as_str(), m.kind)).collect();
         assert_eq!(found, [("first-holder", ReasonCode::ReuseSameDocument)]);
         let framing = report.matches[0].evidence.iter().find(|e| e.name == "framing").unwrap();
-        assert_eq!(framing.value, crate::domain::findings::EvidenceValue::Text("crop_fitted_from_keypoints".into()));
+        assert_eq!(
+            framing.value,
+            crate::domain::findings::EvidenceValue::Text("crop_fitted_from_keypoints".into())
+        );
     }
 
     #[test]
     fn a_card_whose_portrait_was_swapped_goes_to_review_where_it_lies_and_its_original_does_not() {
-        use crate::eval::synthetic::capture::encode_jpeg;
-        use crate::eval::synthetic::capture::add_noise;
         use crate::domain::findings::ReasonCode;
         use crate::domain::policy::Decision;
+        use crate::eval::synthetic::capture::add_noise;
+        use crate::eval::synthetic::capture::encode_jpeg;
         use rand::SeedableRng;
 
         let (captured, edited, mask) = crate::eval::synthetic::fixtures::captured_card_and_portrait_swap();

@@ -5,10 +5,10 @@
 //! how often the expected code fired and the decisions; per code, precision and recall; for the clean
 //! labels, how many were rejected.
 
-pub mod synthetic;
 mod manifest;
 pub mod quality_set;
 pub mod reuse;
+pub mod synthetic;
 pub mod tamper;
 
 use std::collections::BTreeMap;
@@ -16,9 +16,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::engine::{AnalyzeRequest, Engine};
 use crate::domain::findings::ReasonCode;
 use crate::domain::policy::Decision;
+use crate::engine::{AnalyzeRequest, Engine};
 pub use manifest::{LabelledFile, ManifestError, read_labelled, read_manifest};
 
 /// What a label says the analysis should find.

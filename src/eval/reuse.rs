@@ -17,19 +17,19 @@ use serde::Serialize;
 use super::synthetic::capture::{
     CaptureSettings, Device, capture, encode_jpeg, messaging_app_resave, print_recapture, screen_recapture,
 };
-use super::synthetic::transforms::Capture;
 use super::synthetic::cards::{Holder, Template};
+use super::synthetic::transforms::Capture;
 use crate::analysis::decode::planes::working_planes;
 use crate::analysis::decode::{DecodeLimits, decode};
-use crate::engine::Models;
-use crate::domain::findings::ReasonCode;
 use crate::analysis::fingerprint::Fingerprints;
 use crate::analysis::fingerprint::document::{DocumentPrint, InnerHashes};
 use crate::analysis::fingerprint::pdq::Pdq;
-use crate::domain::ids::{AccountId, DocumentId};
 use crate::analysis::reuse::hamming_index::HammingIndex;
-use crate::domain::links::{self, AccountLink};
 use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualHit, PerceptualIndex};
+use crate::domain::findings::ReasonCode;
+use crate::domain::ids::{AccountId, DocumentId};
+use crate::domain::links::{self, AccountLink};
+use crate::engine::Models;
 
 /// Real photos smaller than this (long side, pixels) are left out of the evaluation.
 const MIN_PHOTO_SIDE: u32 = 256;
@@ -233,8 +233,14 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
         let card = templates[original.template as usize].render(&original.holder);
         let mut rng = StdRng::seed_from_u64(config.seed ^ 0xC4A1 ^ (number as u64) << 8);
         let (name, bytes) = match number % 5 {
-            0 => ("phone_capture", capture(&card, &CaptureSettings::draw(Device::Phone, &mut rng), &mut rng).jpeg),
-            1 => ("scanner_capture", capture(&card, &CaptureSettings::draw(Device::Scanner, &mut rng), &mut rng).jpeg),
+            0 => (
+                "phone_capture",
+                capture(&card, &CaptureSettings::draw(Device::Phone, &mut rng), &mut rng).jpeg,
+            ),
+            1 => (
+                "scanner_capture",
+                capture(&card, &CaptureSettings::draw(Device::Scanner, &mut rng), &mut rng).jpeg,
+            ),
             2 => {
                 let photo = capture(&card, &CaptureSettings::draw(Device::Phone, &mut rng), &mut rng);
                 ("phone_capture_then_messaging_app", messaging_app_resave(&photo.jpeg, &mut rng))

@@ -22,11 +22,11 @@ use super::synthetic::capture::{add_noise, encode_jpeg};
 use super::synthetic::cards::Template;
 use crate::analysis::decode::planes::working_planes;
 use crate::analysis::decode::{DecodeLimits, decode};
-use crate::engine::Models;
-use crate::domain::findings::ReasonCode;
 use crate::analysis::fingerprint::document::DocumentPrint;
-use crate::domain::policy::Decision;
 use crate::analysis::tamper::{TamperReport, assess_tamper};
+use crate::domain::findings::ReasonCode;
+use crate::domain::policy::Decision;
+use crate::engine::Models;
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -291,9 +291,7 @@ fn tamper_report(bytes: &[u8], models: &Models) -> TamperReport {
     let planes = working_planes(&document.rgb, models.quality.working_long_side);
     let mut report = assess_tamper(&document, &planes, &models.tamper);
     let print = DocumentPrint::compute(&planes, &models.reuse.layout);
-    report
-        .findings
-        .extend(models.portrait_finding(&report.findings, &print.outline(planes.factor)));
+    report.findings.extend(models.portrait_finding(&report.findings, &print.outline(planes.factor)));
     report
 }
 

@@ -10,13 +10,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::domain::findings::ReasonCode;
 use crate::analysis::fingerprint::ExactFingerprints;
 use crate::analysis::fingerprint::document::{CropPrint, ZoneHashes};
+use crate::analysis::reuse::perceptual::IndexedDocument;
+use crate::domain::findings::ReasonCode;
 use crate::domain::ids::{AccountId, DocumentId};
 use crate::domain::links::{ExactHit, ExactLink, StoredLink};
 use crate::domain::policy::Decision;
-use crate::analysis::reuse::perceptual::IndexedDocument;
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "idforensics.sqlite3";

@@ -40,7 +40,8 @@ fn batch_reports_every_planted_ring_once_and_resumes_after_a_kill() {
     // Ring 2: a reviewer and the account it reviews, one ID (re-encoded losslessly).
     let shared = textured_image(160, 120, 8);
     add("reviewer", "id", &jpeg(&shared, 100), "jpg");
-    let reencoded = idforensics::analysis::decode::decode(&jpeg(&shared, 100), &Default::default()).unwrap().rgb;
+    let reencoded =
+        idforensics::analysis::decode::decode(&jpeg(&shared, 100), &Default::default()).unwrap().rgb;
     add("reviewee", "id", &png(&reencoded), "png");
     // Ring 3: a chain, x-y share one document and y-z another.
     let (first, second) = (jpeg(&textured_image(160, 120, 9), 85), jpeg(&textured_image(160, 120, 10), 85));
@@ -158,17 +159,16 @@ fn python_csv_rows(path: &std::path::Path) -> Option<Vec<Vec<String>>> {
 fn a_spreadsheet_manifest_with_quoted_ids_and_a_bom_reads_back_the_same_ids() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("images")).unwrap();
-    let ids = [
-        ("acme, inc", "doc1"),
-        ("o\"brien", "passport \"front\""),
-        ("plain", "scan 2, back; \"b\""),
-    ];
+    let ids = [("acme, inc", "doc1"), ("o\"brien", "passport \"front\""), ("plain", "scan 2, back; \"b\"")];
     // As a spreadsheet exports it: a byte-order mark, CRLF line ends, RFC 4180 quoting.
     let mut manifest = String::from("\u{feff}account_id,document_id,path\r\n");
     for (i, (account, document)) in ids.iter().enumerate() {
         let name = format!("image-{i}.jpg");
-        std::fs::write(dir.path().join("images").join(&name), jpeg(&textured_image(160, 120, 40 + i as u32), 85))
-            .unwrap();
+        std::fs::write(
+            dir.path().join("images").join(&name),
+            jpeg(&textured_image(160, 120, 40 + i as u32), 85),
+        )
+        .unwrap();
         let quote = |cell: &str| format!("\"{}\"", cell.replace('"', "\"\""));
         manifest += &format!("{},{},images/{name}\r\n", quote(account), quote(document));
     }
@@ -190,14 +190,16 @@ fn a_spreadsheet_manifest_with_quoted_ids_and_a_bom_reads_back_the_same_ids() {
     assert_eq!(results.len(), ids.len());
     assert!(results.iter().all(|line| line.get("error").is_none()), "every row analysed: {results:?}");
 
-    let expected: BTreeSet<(String, String)> = ids.iter().map(|(a, d)| (a.to_string(), d.to_string())).collect();
+    let expected: BTreeSet<(String, String)> =
+        ids.iter().map(|(a, d)| (a.to_string(), d.to_string())).collect();
     let Some(rows) = python_csv_rows(&out.join("summary.csv")) else {
         eprintln!("skipped the Python read-back: no python3 on this machine");
         return;
     };
     assert_eq!(rows[0][..3], ["account_id", "document_id", "decision"]);
     assert!(rows[1..].iter().all(|row| row.len() == rows[0].len()), "no shifted columns: {rows:?}");
-    let read_back: BTreeSet<(String, String)> = rows[1..].iter().map(|row| (row[0].clone(), row[1].clone())).collect();
+    let read_back: BTreeSet<(String, String)> =
+        rows[1..].iter().map(|row| (row[0].clone(), row[1].clone())).collect();
     assert_eq!(read_back, expected);
     assert!(rows[1..].iter().all(|row| row[2] != "ERROR"));
 }

@@ -176,7 +176,8 @@ fn analyze_json_keeps_its_contract_and_pins_the_classic_hashes() {
         let output = idforensics(&["analyze", "--json", &testdata(name)]);
         let line = &json_lines(&output)[0];
         // The README's contract: these fields, in this order, snake_case.
-        let mut top = vec!["file", "document_id", "decision", "risk_score", "findings", "matches", "fingerprints"];
+        let mut top =
+            vec!["file", "document_id", "decision", "risk_score", "findings", "matches", "fingerprints"];
         top.extend(["document", "image", "quality", "tamper", "timings", "policy_version"]);
         assert_eq!(keys(line), set(top), "{name}");
         let fingerprints = &line["fingerprints"];
@@ -198,6 +199,9 @@ fn analyze_json_keeps_its_contract_and_pins_the_classic_hashes() {
                 assert!(finding_keys.contains(required), "{name}: {finding_keys:?}");
             }
         }
-        assert_eq!((fingerprints["phash"].as_str(), fingerprints["dhash"].as_str()), (Some(phash), Some(dhash)));
+        assert_eq!(
+            (fingerprints["phash"].as_str(), fingerprints["dhash"].as_str()),
+            (Some(phash), Some(dhash))
+        );
     }
 }

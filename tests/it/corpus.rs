@@ -52,9 +52,9 @@ fn manifest_software(notes: &str) -> Vec<String> {
 
 #[test]
 fn editor_traces_found_wherever_the_metadata_names_an_editor_and_never_on_camera_originals() {
-    use idforensics::engine::{AnalyzeRequest, Engine, Models};
-    use idforensics::domain::findings::ReasonCode;
     use idforensics::analysis::tamper::{SoftwareKind, TamperModels};
+    use idforensics::domain::findings::ReasonCode;
+    use idforensics::engine::{AnalyzeRequest, Engine, Models};
 
     let Some(corpus) = shared_corpus() else {
         eprintln!("skipped: ../shared/corpus is not present");

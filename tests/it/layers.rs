@@ -25,12 +25,15 @@ fn sources() -> Vec<Source> {
         let entry = entry.unwrap();
         let path = entry.path();
         let test_file = path.file_name().is_some_and(|name| name == "tests.rs");
-        if path.extension().is_none_or(|extension| extension != "rs") || path.starts_with(root.join("bin")) || test_file
+        if path.extension().is_none_or(|extension| extension != "rs")
+            || path.starts_with(root.join("bin"))
+            || test_file
         {
             continue;
         }
         let relative = path.strip_prefix(&root).unwrap().with_extension("");
-        let mut module: Vec<String> = relative.iter().map(|part| part.to_string_lossy().into_owned()).collect();
+        let mut module: Vec<String> =
+            relative.iter().map(|part| part.to_string_lossy().into_owned()).collect();
         if matches!(module.last().map(String::as_str), Some("mod" | "lib")) {
             module.pop();
         }
@@ -38,7 +41,8 @@ fn sources() -> Vec<Source> {
         // Test modules may use anything (the generators included): only production code counts.
         let production = text.find("#[cfg(test)]\nmod tests").map_or(text.as_str(), |at| &text[..at]);
         // Comments (doc links among them) are not imports.
-        let code: Vec<&str> = production.lines().filter(|line| !line.trim_start().starts_with("//")).collect();
+        let code: Vec<&str> =
+            production.lines().filter(|line| !line.trim_start().starts_with("//")).collect();
         found.push(Source { module, path: path.to_owned(), text: code.join("\n") });
     }
     found

@@ -2,9 +2,9 @@
 
 use idforensics::analysis::decode::planes::working_planes;
 use idforensics::analysis::decode::{DecodeLimits, decode};
-use idforensics::engine::Models;
 use idforensics::analysis::fingerprint::pdq::{Pdq, PdqHashes, pdq_from_rgb};
 use idforensics::analysis::fingerprint::{Fingerprints, PDQ_LONG_SIDE};
+use idforensics::engine::Models;
 
 use crate::support::shared_corpus;
 

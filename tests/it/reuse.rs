@@ -2,8 +2,8 @@
 //! with new data, its data with a new portrait, a stranger's card of the same template; the index
 //! rebuilt after kill -9; links; erasure.
 
-use idforensics::eval::synthetic::{capture::encode_jpeg, transforms::Capture};
 use idforensics::eval::synthetic::cards::{Holder, Template};
+use idforensics::eval::synthetic::{capture::encode_jpeg, transforms::Capture};
 use idforensics::frontends::service::pb;
 use idforensics::frontends::service::pb::id_forensics_client::IdForensicsClient;
 use rand::SeedableRng;

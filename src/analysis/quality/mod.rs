@@ -410,7 +410,11 @@ fn overexposed(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
     m.overexposed(exposure).then(|| {
         quality_finding(
             ReasonCode::QualityOverexposed,
-            score_past(m.clipped_bright, exposure.overexposed_min_clipped, 1.0 - exposure.overexposed_min_clipped),
+            score_past(
+                m.clipped_bright,
+                exposure.overexposed_min_clipped,
+                1.0 - exposure.overexposed_min_clipped,
+            ),
             "large parts of the image are blown out to white",
             &exposure.overexposed_hint,
             vec![
@@ -446,10 +450,7 @@ fn low_contrast(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
             score_past(m.spread, min_spread, min_spread),
             "the image has too little contrast to read",
             &t.contrast.hint,
-            vec![
-                Evidence::number("luma_spread_p5_p95", m.spread),
-                Evidence::number("threshold", min_spread),
-            ],
+            vec![Evidence::number("luma_spread_p5_p95", m.spread), Evidence::number("threshold", min_spread)],
         )
     })
 }
@@ -476,7 +477,13 @@ fn glare(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
         .iter()
         .map(|blob| {
             let (x, y, w, h) = blob.bounds;
-            Region { x: x * factor, y: y * factor, width: w * factor, height: h * factor, label: "glare".into() }
+            Region {
+                x: x * factor,
+                y: y * factor,
+                width: w * factor,
+                height: h * factor,
+                label: "glare".into(),
+            }
         })
         .collect();
     Some(finding)

@@ -14,8 +14,8 @@ use std::collections::BTreeSet;
 
 use crate::domain::findings::{Evidence, Finding, ReasonCode};
 use crate::domain::links::AccountLink;
-use crate::domain::report::Match;
 use crate::domain::links::{ExactHit, ExactLink, StoredLink};
+use crate::domain::report::Match;
 use perceptual::{PerceptualHit, ReuseModel};
 
 /// The kinds found through the perceptual index (stored as links when registered).

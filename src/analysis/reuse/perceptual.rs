@@ -11,13 +11,13 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::crops::{CropIndex, CropModel};
-use crate::domain::findings::ReasonCode;
 use crate::analysis::fingerprint::document::{
     CropFrame, CropPrint, DocumentLayout, DocumentPrint, Framing, InnerHashes, Reading, ZoneColour,
     ZoneHashes,
 };
-use crate::domain::ids::{AccountId, DocumentId};
 use crate::analysis::reuse::hamming_index::HammingIndex;
+use crate::domain::findings::ReasonCode;
+use crate::domain::ids::{AccountId, DocumentId};
 
 const EMBEDDED_MODEL: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/reuse.toml"));
 

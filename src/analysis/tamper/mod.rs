@@ -24,7 +24,8 @@ use provenance::{EncoderKind, EncoderMatch, EncoderSignatures};
 
 const EMBEDDED_EDITORS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/editors.toml"));
 const EMBEDDED_THRESHOLDS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/tamper.toml"));
-const EMBEDDED_SIGNATURES: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/jpeg_signatures.toml"));
+const EMBEDDED_SIGNATURES: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/jpeg_signatures.toml"));
 
 /// What a software signature names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -474,7 +475,9 @@ mod tests {
     }
 
     fn codes_of(bytes: &[u8]) -> Vec<ReasonCode> {
-        let document = crate::analysis::decode::decode(bytes, &crate::analysis::decode::DecodeLimits::default()).unwrap();
+        let document =
+            crate::analysis::decode::decode(bytes, &crate::analysis::decode::DecodeLimits::default())
+                .unwrap();
         assess_tamper(&document, &working_planes(&document.rgb, 1000), &TamperModels::embedded())
             .findings
             .iter()
@@ -508,7 +511,9 @@ mod tests {
             codes_of(&bytes),
             [ReasonCode::TamperEditingSoftware, ReasonCode::TamperMetadataInconsistent]
         );
-        let document = crate::analysis::decode::decode(&bytes, &crate::analysis::decode::DecodeLimits::default()).unwrap();
+        let document =
+            crate::analysis::decode::decode(&bytes, &crate::analysis::decode::DecodeLimits::default())
+                .unwrap();
         let report =
             assess_tamper(&document, &working_planes(&document.rgb, 1000), &TamperModels::embedded());
         let evidence = &report.findings[1].evidence;
@@ -520,11 +525,15 @@ mod tests {
 
     #[test]
     fn a_jpeg_without_metadata_is_context_only() {
-        let jpeg =
-            crate::eval::synthetic::fixtures::jpeg(&image::RgbImage::from_pixel(32, 32, image::Rgb([10, 20, 30])), 90);
+        let jpeg = crate::eval::synthetic::fixtures::jpeg(
+            &image::RgbImage::from_pixel(32, 32, image::Rgb([10, 20, 30])),
+            90,
+        );
         assert_eq!(codes_of(&jpeg), [ReasonCode::TamperMetadataStripped]);
         let policy = crate::domain::policy::Policy::embedded();
-        let document = crate::analysis::decode::decode(&jpeg, &crate::analysis::decode::DecodeLimits::default()).unwrap();
+        let document =
+            crate::analysis::decode::decode(&jpeg, &crate::analysis::decode::DecodeLimits::default())
+                .unwrap();
         let assessment = policy.assess(
             assess_tamper(&document, &working_planes(&document.rgb, 1000), &TamperModels::embedded())
                 .findings,
@@ -565,8 +574,11 @@ mod tests {
             codes_of(&saved_by_photoshop),
             [ReasonCode::TamperRequantized, ReasonCode::TamperMetadataStripped]
         );
-        let document =
-            crate::analysis::decode::decode(&saved_by_photoshop, &crate::analysis::decode::DecodeLimits::default()).unwrap();
+        let document = crate::analysis::decode::decode(
+            &saved_by_photoshop,
+            &crate::analysis::decode::DecodeLimits::default(),
+        )
+        .unwrap();
         let report = assess_tamper(&document, &working_planes(&document.rgb, 1000), &models);
         assert!(
             report.findings[0].evidence.contains(&Evidence::text("encoder_setting", "Save As quality 8"))

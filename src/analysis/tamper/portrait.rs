@@ -6,8 +6,8 @@
 //! located document is the edit that matters most, and on `eval-tamper` none fell there on an
 //! unedited card (see `portrait_min_overlap` in `models/tamper.toml`).
 
-use crate::domain::findings::{Evidence, Finding, ReasonCode, Region};
 use crate::analysis::fingerprint::document::{ZoneBox, from_unit_square};
+use crate::domain::findings::{Evidence, Finding, ReasonCode, Region};
 use crate::domain::report::DocumentOutline;
 
 /// The local findings whose regions can show a replaced portrait.

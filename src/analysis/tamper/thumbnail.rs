@@ -103,7 +103,8 @@ mod tests {
     use imageproc::drawing::draw_filled_rect_mut;
     use imageproc::rect::Rect;
 
-    const CAMERA: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/camera-sony-cybershot.jpg"));
+    const CAMERA: &[u8] =
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/camera-sony-cybershot.jpg"));
 
     /// The camera file's APP1 (EXIF, with its thumbnail) placed after the SOI of `jpeg`: what an
     /// editor that keeps the original metadata writes.
@@ -150,10 +151,16 @@ mod tests {
 
         let document = decode(&with_camera_exif(&jpeg(&edited, 90)), &DecodeLimits::default()).unwrap();
         let planes = working_planes(&document.rgb, 1000);
-        let report =
-            crate::analysis::tamper::assess_tamper(&document, &planes, &crate::analysis::tamper::TamperModels::embedded());
+        let report = crate::analysis::tamper::assess_tamper(
+            &document,
+            &planes,
+            &crate::analysis::tamper::TamperModels::embedded(),
+        );
         assert!(
-            report.findings.iter().any(|f| f.code == crate::domain::findings::ReasonCode::TamperThumbnailMismatch)
+            report
+                .findings
+                .iter()
+                .any(|f| f.code == crate::domain::findings::ReasonCode::TamperThumbnailMismatch)
         );
     }
 }

@@ -221,4 +221,3 @@ pub(crate) enum LogFormatArg {
     Text,
     Json,
 }
-

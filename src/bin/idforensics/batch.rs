@@ -24,9 +24,7 @@ pub(crate) fn batch(config: Option<&Path>, args: BatchArgs) -> anyhow::Result<()
         (None, None) => anyhow::bail!("give --manifest or --folder"),
     };
     let backend: Box<dyn BatchBackend> = match (&args.server, &settings.data_dir) {
-        (Some(url), _) => {
-            Box::new(RemoteClient::connect(url, settings.max_message_bytes)?)
-        }
+        (Some(url), _) => Box::new(RemoteClient::connect(url, settings.max_message_bytes)?),
         (None, Some(data_dir)) => {
             let store = Store::open(data_dir)
                 .with_context(|| format!("opening the store in {}", data_dir.display()))?;
@@ -40,14 +38,10 @@ pub(crate) fn batch(config: Option<&Path>, args: BatchArgs) -> anyhow::Result<()
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let jobs = args.jobs.unwrap_or(if args.server.is_some() { 2 * cores } else { cores }).max(1);
     let mut progress = ProgressLine::on_stderr();
-    let summary = run_batch(
-        backend.as_ref(),
-        items,
-        &args.out,
-        jobs,
-        settings.limits.max_bytes,
-        &mut |update| progress.show(update),
-    )?;
+    let summary =
+        run_batch(backend.as_ref(), items, &args.out, jobs, settings.limits.max_bytes, &mut |update| {
+            progress.show(update)
+        })?;
     eprintln!(
         "batch: {} listed, {} already done, {} analysed ({} could not be), {} linked-account clusters; see {}",
         summary.listed,
@@ -59,4 +53,3 @@ pub(crate) fn batch(config: Option<&Path>, args: BatchArgs) -> anyhow::Result<()
     );
     Ok(())
 }
-

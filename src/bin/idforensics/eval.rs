@@ -86,4 +86,3 @@ pub(crate) fn make_quality_set(args: MakeQualitySetArgs) -> anyhow::Result<()> {
     );
     Ok(())
 }
-

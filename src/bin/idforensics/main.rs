@@ -50,4 +50,3 @@ pub(crate) fn load_models(settings: &Settings) -> anyhow::Result<Models> {
         None => Ok(Models::embedded()),
     }
 }
-

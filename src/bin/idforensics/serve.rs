@@ -53,7 +53,8 @@ pub(crate) fn serve(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
         tracing::info!(address = %listener.local_addr()?, "idforensics listening");
-        idforensics::frontends::service::server::serve(listener, engine, &settings, shutdown_signal()).await?;
+        idforensics::frontends::service::server::serve(listener, engine, &settings, shutdown_signal())
+            .await?;
         tracing::info!("stopped");
         Ok(())
     })
@@ -91,4 +92,3 @@ fn init_logging(format: LogFormat) {
         LogFormat::Json => builder.json().init(),
     }
 }
-

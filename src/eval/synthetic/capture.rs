@@ -56,7 +56,8 @@ impl Background {
             }
             Background::Wood => Box::new(textured(rng)),
             Background::Cloth => {
-                let base = [rng.random_range(40..200u8), rng.random_range(40..200u8), rng.random_range(40..200u8)];
+                let base =
+                    [rng.random_range(40..200u8), rng.random_range(40..200u8), rng.random_range(40..200u8)];
                 let period = rng.random_range(3.0..7.0f32);
                 Box::new(move |w, h| {
                     RgbImage::from_fn(w, h, |x, y| {
@@ -193,8 +194,16 @@ pub fn capture(card: &RgbImage, settings: &CaptureSettings, rng: &mut StdRng) ->
     let height = width * 3 / 4;
     let scale = settings.card_width_share * width as f32 / card.width() as f32;
     let surface = settings.background.surface(rng);
-    let placed =
-        place(card, width, height, scale, settings.tilt_degrees.to_radians(), settings.perspective, &*surface, rng);
+    let placed = place(
+        card,
+        width,
+        height,
+        scale,
+        settings.tilt_degrees.to_radians(),
+        settings.perspective,
+        &*surface,
+        rng,
+    );
     let mut pixels = gaussian_blur_f32(&placed.image, settings.lens_blur.max(0.01));
     add_shot_noise(&mut pixels, settings.noise, rng);
     if settings.sharpen > 0.0 {
@@ -227,7 +236,8 @@ pub fn screen_recapture(image: &RgbImage, rng: &mut StdRng) -> Captured {
 /// A print of `image` scanned back: colours through a four-level ordered dither per channel (a
 /// printer's halftone), paper white, a little ink spread, then a flatbed scan.
 pub fn print_recapture(image: &RgbImage, rng: &mut StdRng) -> Captured {
-    const BAYER: [[f32; 4]; 4] = [[0.0, 8.0, 2.0, 10.0], [12.0, 4.0, 14.0, 6.0], [3.0, 11.0, 1.0, 9.0], [15.0, 7.0, 13.0, 5.0]];
+    const BAYER: [[f32; 4]; 4] =
+        [[0.0, 8.0, 2.0, 10.0], [12.0, 4.0, 14.0, 6.0], [3.0, 11.0, 1.0, 9.0], [15.0, 7.0, 13.0, 5.0]];
     let paper = rng.random_range(235.0..250.0f32);
     let printed = RgbImage::from_fn(image.width(), image.height(), |x, y| {
         let threshold = (BAYER[(y % 4) as usize][(x % 4) as usize] + 0.5) / 16.0;
@@ -386,14 +396,23 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(3);
         for device in [Device::Phone, Device::Scanner, Device::Phone, Device::Scanner] {
             let settings = CaptureSettings::draw(device, &mut rng);
-            let ranges = if device == Device::Phone { CaptureRanges::phone() } else { CaptureRanges::scanner() };
+            let ranges =
+                if device == Device::Phone { CaptureRanges::phone() } else { CaptureRanges::scanner() };
             assert!(ranges.frame_long_side.contains(&settings.frame_long_side));
             assert!(ranges.jpeg_quality.contains(&settings.jpeg_quality));
             let captured = capture(&card(), &settings, &mut rng);
             let decoded = decode(&captured.jpeg, &DecodeLimits::default()).unwrap();
-            assert_eq!(decoded.rgb.dimensions(), (settings.frame_long_side, settings.frame_long_side * 3 / 4));
+            assert_eq!(
+                decoded.rgb.dimensions(),
+                (settings.frame_long_side, settings.frame_long_side * 3 / 4)
+            );
             let (width, height) = (decoded.rgb.width() as f32, decoded.rgb.height() as f32);
-            assert!(captured.corners.iter().all(|&(x, y)| (0.0..width).contains(&x) && (0.0..height).contains(&y)));
+            assert!(
+                captured
+                    .corners
+                    .iter()
+                    .all(|&(x, y)| (0.0..width).contains(&x) && (0.0..height).contains(&y))
+            );
             let span = captured.corners[1].0 - captured.corners[0].0;
             let expected = settings.card_width_share * width;
             assert!((span - expected).abs() < 0.15 * expected, "{span} vs {expected}");
@@ -405,11 +424,14 @@ mod tests {
     #[test]
     fn sensor_noise_grows_with_the_level_and_sharpening_raises_edges() {
         let mut rng = StdRng::seed_from_u64(5);
-        let mut patches = RgbImage::from_fn(200, 100, |x, _| if x < 100 { Rgb([16; 3]) } else { Rgb([224; 3]) });
+        let mut patches =
+            RgbImage::from_fn(200, 100, |x, _| if x < 100 { Rgb([16; 3]) } else { Rgb([224; 3]) });
         add_shot_noise(&mut patches, 6.0, &mut rng);
         let deviation = |from: u32| {
-            let values: Vec<f32> =
-                (from..from + 100).flat_map(|x| (0..100).map(move |y| (x, y))).map(|(x, y)| f32::from(patches.get_pixel(x, y)[0])).collect();
+            let values: Vec<f32> = (from..from + 100)
+                .flat_map(|x| (0..100).map(move |y| (x, y)))
+                .map(|(x, y)| f32::from(patches.get_pixel(x, y)[0]))
+                .collect();
             let mean = values.iter().sum::<f32>() / values.len() as f32;
             (values.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / values.len() as f32).sqrt()
         };

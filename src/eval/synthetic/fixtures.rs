@@ -7,9 +7,9 @@ use rand::rngs::StdRng;
 
 use crate::analysis::decode::planes::working_planes;
 use crate::analysis::decode::{DecodeLimits, decode};
-use crate::eval::synthetic::{capture::encode_jpeg, transforms::Capture};
-use crate::eval::synthetic::cards::{Holder, Template};
 use crate::analysis::fingerprint::document::DocumentPrint;
+use crate::eval::synthetic::cards::{Holder, Template};
+use crate::eval::synthetic::{capture::encode_jpeg, transforms::Capture};
 
 /// A generated card captured with sensor noise (σ 3) and saved at quality 92, decoded; the same
 /// capture with its portrait replaced by a clean render; and the replaced area (x, y, width, height).

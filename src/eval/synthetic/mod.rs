@@ -3,6 +3,6 @@
 
 pub mod capture;
 pub mod cards;
-pub mod transforms;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod transforms;

@@ -113,7 +113,8 @@ impl Capture {
             Capture::Perspective => {
                 let surround =
                     Rgb([rng.random_range(0..80), rng.random_range(0..80), rng.random_range(0..80)]);
-                place(image, width + width / 5, height + height / 5, 1.0, 0.0, 0.08, &plain(surround), rng).image
+                place(image, width + width / 5, height + height / 5, 1.0, 0.0, 0.08, &plain(surround), rng)
+                    .image
             }
             Capture::Tone => {
                 let gain = rng.random_range(0.6..1.4f32);
@@ -159,4 +160,3 @@ impl Capture {
         encode_jpeg(&transformed, 90)
     }
 }
-

@@ -25,7 +25,10 @@ pub fn read_manifest(path: &Path) -> Result<Vec<BatchItem>, BatchError> {
         .from_reader(text.as_bytes());
     let headers = reader.headers().map_err(|error| manifest_error(path, 1, &error.to_string()))?.clone();
     let column = |name: &str| {
-        headers.iter().position(|c| c == name).ok_or_else(|| manifest_error(path, 1, &format!("no `{name}` column")))
+        headers
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| manifest_error(path, 1, &format!("no `{name}` column")))
     };
     let (account, document, file) = (column("account_id")?, column("document_id")?, column("path")?);
     let base = path.parent().unwrap_or(Path::new("."));
@@ -77,7 +80,11 @@ pub fn read_folder(root: &Path) -> Result<Vec<BatchItem>, BatchError> {
             }
             let relative = entry.path().strip_prefix(account_dir.path()).unwrap_or(entry.path());
             if let Ok(document_id) = DocumentId::new(relative.to_string_lossy().into_owned()) {
-                items.push(BatchItem { account_id: account_id.clone(), document_id, path: entry.into_path() });
+                items.push(BatchItem {
+                    account_id: account_id.clone(),
+                    document_id,
+                    path: entry.into_path(),
+                });
             }
         }
     }

@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::engine::{AnalyzeRequest, Engine};
 use crate::domain::ids::{AccountId, DocumentId};
-use crate::frontends::input::read_bounded;
 use crate::domain::links::AccountCluster;
+use crate::engine::{AnalyzeRequest, Engine};
+use crate::frontends::input::read_bounded;
 use crate::frontends::service::pb;
 use crate::frontends::service::{ClientError, RemoteClient, report_from_response};
 pub use manifest::{read_folder, read_manifest};
@@ -69,8 +69,10 @@ impl BatchBackend for RemoteClient {
         };
         match RemoteClient::analyze(self, request) {
             Ok(response) => {
-                let mut report = report_from_response(response)
-                    .map_err(|error| ErrorLine { reason: "server.response".into(), message: error.to_string() })?;
+                let mut report = report_from_response(response).map_err(|error| ErrorLine {
+                    reason: "server.response".into(),
+                    message: error.to_string(),
+                })?;
                 report.document_id = None; // the line names it once
                 serde_json::to_value(report)
                     .map_err(|e| ErrorLine { reason: "batch.serialize".into(), message: e.to_string() })

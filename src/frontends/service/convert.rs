@@ -274,7 +274,13 @@ pub fn report_from_response(response: pb::AnalyzeResponse) -> Result<Report, Res
             metadata_warnings: image.metadata_warnings,
         },
         quality: Measurements {
-            metrics: response.quality.unwrap_or_default().metrics.into_iter().map(evidence_from_message).collect(),
+            metrics: response
+                .quality
+                .unwrap_or_default()
+                .metrics
+                .into_iter()
+                .map(evidence_from_message)
+                .collect(),
         },
         tamper: TamperMeasurements {
             metrics: tamper.metrics.into_iter().map(evidence_from_message).collect(),
@@ -311,7 +317,9 @@ pub fn report_from_response(response: pb::AnalyzeResponse) -> Result<Report, Res
 }
 
 fn reason_code(code: &str) -> Result<ReasonCode, ResponseError> {
-    code.parse().map_err(|error: crate::domain::findings::UnknownReasonCode| response_error("code")(error.to_string()))
+    code.parse().map_err(|error: crate::domain::findings::UnknownReasonCode| {
+        response_error("code")(error.to_string())
+    })
 }
 
 fn evidence_from_message(evidence: pb::Evidence) -> Evidence {
@@ -353,8 +361,10 @@ fn rated_finding(message: pb::Finding) -> Result<RatedFinding, ResponseError> {
 
 fn match_from_message(message: pb::Match) -> Result<Match, ResponseError> {
     Ok(Match {
-        account_id: AccountId::new(message.account_id).map_err(|e| response_error("account_id")(e.to_string()))?,
-        document_id: DocumentId::new(message.document_id).map_err(|e| response_error("document_id")(e.to_string()))?,
+        account_id: AccountId::new(message.account_id)
+            .map_err(|e| response_error("account_id")(e.to_string()))?,
+        document_id: DocumentId::new(message.document_id)
+            .map_err(|e| response_error("document_id")(e.to_string()))?,
         kind: reason_code(&message.kind)?,
         distance: message.distance,
         score: message.score,

@@ -16,9 +16,9 @@ pub use client::{ClientError, RemoteClient};
 pub use convert::{ResponseError, report_from_response};
 pub use status::{ERROR_DOMAIN, ServiceError};
 
-use crate::engine::{self, AnalyzeError, Engine};
 use crate::domain::ids::{AccountId, DocumentId};
 use crate::domain::report::Report;
+use crate::engine::{self, AnalyzeError, Engine};
 
 /// The service implementation, cheap to clone.
 #[derive(Debug, Clone)]

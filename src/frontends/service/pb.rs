@@ -5,4 +5,5 @@
 tonic::include_proto!("idforensics.v1");
 
 /// The encoded descriptor set of `proto/`, served by reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/idforensics_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/idforensics_descriptor.bin"));

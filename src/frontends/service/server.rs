@@ -9,8 +9,8 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
 use crate::engine::Engine;
-use crate::frontends::service::pb;
 use crate::frontends::service::IdForensicsService;
+use crate::frontends::service::pb;
 use crate::frontends::settings::Settings;
 
 /// Why the server could not start or stopped with an error.

@@ -7,8 +7,8 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::analysis::decode::DecodeError;
-use crate::engine::AnalyzeError;
 use crate::domain::ids::IdError;
+use crate::engine::AnalyzeError;
 use crate::storage::store::StoreError;
 
 /// The `ErrorInfo.domain` of every idforensics error.

@@ -194,7 +194,11 @@ type Line = ((f64, f64), (f64, f64));
 /// lies on edges along less of its length than the hull's side did (by more than
 /// `support_slack`): the line then followed other print, such as a header's title just inside
 /// the card's edge.
-pub(super) fn refine_corners(edges: &GrayImage, quad: &[Point<i32>; 4], tuning: &LocatorTuning) -> [(f64, f64); 4] {
+pub(super) fn refine_corners(
+    edges: &GrayImage,
+    quad: &[Point<i32>; 4],
+    tuning: &LocatorTuning,
+) -> [(f64, f64); 4] {
     let original = quad.map(|p| (f64::from(p.x), f64::from(p.y)));
     let support = |a: (f64, f64), b: (f64, f64)| {
         side_support(edges, (a.0 as f32, a.1 as f32), (b.0 as f32, b.1 as f32))
@@ -210,7 +214,6 @@ pub(super) fn refine_corners(edges: &GrayImage, quad: &[Point<i32>; 4], tuning: 
     corners_of_sides(&lines, original, tuning.refine_max_move)
 }
 
-
 /// The point of `line` nearest to `p`.
 pub(super) fn project_onto(((cx, cy), (dx, dy)): Line, p: (f64, f64)) -> (f64, f64) {
     let along = (p.0 - cx) * dx + (p.1 - cy) * dy;
@@ -220,7 +223,11 @@ pub(super) fn project_onto(((cx, cy), (dx, dy)): Line, p: (f64, f64)) -> (f64, f
 /// Each corner where its two fitted sides cross (side `i` runs from corner `i` to corner `i + 1`);
 /// a corner keeps its `original` place when a side is missing or the crossing would move it by
 /// more than `max_move` of the quad's diagonal.
-pub(super) fn corners_of_sides(lines: &[Option<Line>], original: [(f64, f64); 4], max_move: f64) -> [(f64, f64); 4] {
+pub(super) fn corners_of_sides(
+    lines: &[Option<Line>],
+    original: [(f64, f64); 4],
+    max_move: f64,
+) -> [(f64, f64); 4] {
     let diagonal = (original[0].0 - original[2].0).hypot(original[0].1 - original[2].1);
     std::array::from_fn(|corner| match (lines[(corner + 3) % 4], lines[corner]) {
         (Some(before), Some(after)) => intersect(before, after)
@@ -236,7 +243,12 @@ pub(super) fn corners_of_sides(lines: &[Option<Line>], original: [(f64, f64); 4]
 /// placed several pixels off, as when the frame cuts it and no edge is found there, tilts it across
 /// a header's title): the side is then looked for within `side_wide_band` px, nearest the segment's
 /// middle among the lines that most pixels lie on, and fitted again within `side_band` px of itself.
-pub(super) fn fit_side(edges: &GrayImage, a: (f64, f64), b: (f64, f64), tuning: &LocatorTuning) -> Option<Line> {
+pub(super) fn fit_side(
+    edges: &GrayImage,
+    a: (f64, f64),
+    b: (f64, f64),
+    tuning: &LocatorTuning,
+) -> Option<Line> {
     let length = (b.0 - a.0).hypot(b.1 - a.1);
     if length < tuning.min_side_length {
         return None;
@@ -318,7 +330,8 @@ pub(super) fn dominant_line(
         }
     }
     let most = candidates.iter().map(|c| c.0).max()?;
-    let least_support = if prefer_near.is_some() { (tuning.line_strong_share * most as f64).ceil() as usize } else { most };
+    let least_support =
+        if prefer_near.is_some() { (tuning.line_strong_share * most as f64).ceil() as usize } else { most };
     let (_, _, chosen) =
         candidates.into_iter().filter(|c| c.0 >= least_support).min_by(|x, y| x.1.total_cmp(&y.1))?;
     let inliers: Vec<(f64, f64)> =
@@ -347,7 +360,11 @@ pub(super) fn fit_line(points: &[(f64, f64)]) -> Line {
 /// card has on a table one of its pixels moves the zone hashes by about ten bits. Each side is the
 /// line fitted to the steepest points found within a few pixels along its normals; a side with too
 /// few clear points, or a corner that would move far, stays as it was.
-pub(super) fn sharpen_outline(rgb: &RgbImage, corners: &[(f32, f32); 4], tuning: &LocatorTuning) -> [(f32, f32); 4] {
+pub(super) fn sharpen_outline(
+    rgb: &RgbImage,
+    corners: &[(f32, f32); 4],
+    tuning: &LocatorTuning,
+) -> [(f32, f32); 4] {
     const SAMPLES: usize = 48;
     let (reach, min_step) = (tuning.sharpen_reach, tuning.sharpen_min_step);
     let colour_at = |x: f32, y: f32| -> Option<[f32; 3]> {
@@ -667,4 +684,3 @@ pub(super) fn landscape_order(corners: [(f32, f32); 4]) -> [(f32, f32); 4] {
     let start = if top_y(start) <= top_y(start + 2) { start } else { start + 2 };
     std::array::from_fn(|i| sorted[(start + i) % 4])
 }
-

@@ -36,8 +36,8 @@ mod rectify;
 pub use layout::{DocumentLayout, LocatorTuning, ZoneBox};
 use locate::{landscape_order, locate_card, sharpen_outline};
 pub use print::{CropFrame, CropPrint, InnerHashes, ZoneColour, ZoneHashes};
-pub(crate) use rectify::from_unit_square;
 pub use rectify::ALIGNMENT_REACH;
+pub(crate) use rectify::from_unit_square;
 use rectify::*;
 
 /// Four corners (top-left, top-right, bottom-right, bottom-left), in pixels.
@@ -362,8 +362,8 @@ mod tests {
     #[test]
     fn a_tilted_card_whose_corners_touch_the_frame_is_located_to_its_corners() {
         use crate::analysis::decode::{DecodeLimits, decode};
-        use crate::eval::synthetic::transforms::Capture;
         use crate::eval::synthetic::cards::Template;
+        use crate::eval::synthetic::transforms::Capture;
         use rand::{Rng, SeedableRng};
         // A card of the reuse evaluation turned without cropping (Capture::Tilt): each corner
         // touches a side of the frame, so none has an edge around it, and the top-left one lies
@@ -381,7 +381,10 @@ mod tests {
         // Turned counter-clockwise: the top-right corner is the highest.
         let truth = [(0.0, w * sin), (w * cos, 0.0), (frame_w, h * cos), (h * sin, frame_h)];
         // As the service reads it: a working plane of at most 1,000 px (half size here).
-        let planes = working_planes(&tilted, crate::analysis::quality::QualityThresholds::embedded().working_long_side);
+        let planes = working_planes(
+            &tilted,
+            crate::analysis::quality::QualityThresholds::embedded().working_long_side,
+        );
         let print = DocumentPrint::compute(&planes, &layout());
         assert!(print.located);
         let truth = truth.map(|(x, y)| (x / planes.factor as f32, y / planes.factor as f32));

@@ -231,4 +231,3 @@ fn corners(size: (u32, u32)) -> [(f32, f32); 4] {
     let (width, height) = (size.0 as f32, size.1 as f32);
     [(0.0, 0.0), (width, 0.0), (width, height), (0.0, height)]
 }
-

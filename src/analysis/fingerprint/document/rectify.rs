@@ -60,7 +60,12 @@ pub(super) const COLOUR_SAMPLES: u32 = 6;
 /// The colour of `zone` (card fractions, in the card upright or turned 180°) read from `rgb` at a
 /// grid of points mapped to it by `to_image` (card fractions to pixels; the whole plane when
 /// `None`), nearest pixel: a mean of 36 samples per quarter does not need interpolation.
-pub(super) fn zone_colour(rgb: &RgbImage, to_image: Option<Projection>, turned: bool, zone: ZoneBox) -> ZoneColour {
+pub(super) fn zone_colour(
+    rgb: &RgbImage,
+    to_image: Option<Projection>,
+    turned: bool,
+    zone: ZoneBox,
+) -> ZoneColour {
     let (width, height) = (rgb.width() as f32, rgb.height() as f32);
     let mut means = [0i8; 8];
     for (quarter, pair) in means.chunks_exact_mut(2).enumerate() {
@@ -140,4 +145,3 @@ pub(super) fn zone_pdq(card: &GrayImage, zone: ZoneBox) -> (Pdq, u32) {
     let hashes = pdq_from_luma(luma, (right - left) as usize, (bottom - top) as usize);
     (hashes.original(), hashes.quality)
 }
-

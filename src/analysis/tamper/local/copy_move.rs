@@ -24,9 +24,8 @@
 //!
 //! Hand-written: no Rust crate does copy-move forgery detection.
 
-
-use super::maps::{CellMap, largest_component};
 use super::copy_move_thresholds::CopyMoveThresholds;
+use super::maps::{CellMap, largest_component};
 use super::residual_shifts;
 
 /// Block side in working pixels.

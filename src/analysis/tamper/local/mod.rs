@@ -25,8 +25,8 @@ pub mod residual_shifts;
 use serde::Deserialize;
 
 use crate::analysis::decode::{DecodedDocument, ImageFormat};
-use crate::domain::findings::{Evidence, Finding, Inconclusive, ReasonCode, Region};
 use crate::analysis::quality::compression::{ANNEX_K_LUMINANCE, estimate_jpeg_quality, ijg_table};
+use crate::domain::findings::{Evidence, Finding, Inconclusive, ReasonCode, Region};
 use blocks::{BlockFeatures, FREQUENCIES, LumaGrid, block_features, foreign_grid_map};
 use copy_move::CopyMove;
 use copy_move_thresholds::CopyMoveThresholds;
@@ -478,9 +478,9 @@ fn round2(value: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::analysis::decode::{DecodeLimits, decode};
+    use crate::eval::synthetic::capture::add_noise;
     use crate::eval::synthetic::capture::encode_jpeg;
     use crate::eval::synthetic::cards::Template;
-    use crate::eval::synthetic::capture::add_noise;
     use proptest::prelude::*;
     use rand::SeedableRng;
 
