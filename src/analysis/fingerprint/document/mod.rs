@@ -38,7 +38,7 @@ use locate::{landscape_order, locate_card, sharpen_outline};
 pub use print::{CropFrame, CropPrint, InnerHashes, ZoneColour, ZoneHashes};
 pub use rectify::ALIGNMENT_REACH;
 pub(crate) use rectify::from_unit_square;
-use rectify::*;
+use rectify::{inner_hashes, rectify, warp_region, zone_hashes, zone_pixels};
 
 /// Four corners (top-left, top-right, bottom-right, bottom-left), in pixels.
 type Quad = [(f32, f32); 4];
@@ -308,6 +308,7 @@ impl DocumentPrint {
 
 #[cfg(test)]
 mod tests {
+    use super::rectify::zone_colour;
     use super::*;
     use crate::analysis::decode::planes::working_planes;
     use image::Rgb;

@@ -55,7 +55,7 @@ pub(crate) fn from_unit_square(corners: &[(f32, f32); 4]) -> Option<Projection> 
 }
 
 /// Samples per quarter of a zone, each way, for [`zone_colour`].
-pub(super) const COLOUR_SAMPLES: u32 = 6;
+const COLOUR_SAMPLES: u32 = 6;
 
 /// The colour of `zone` (card fractions, in the card upright or turned 180°) read from `rgb` at a
 /// grid of points mapped to it by `to_image` (card fractions to pixels; the whole plane when
@@ -136,7 +136,7 @@ pub(super) fn warp_region(card: &GrayImage, frame: &CropFrame, region: (u32, u32
     out
 }
 
-pub(super) fn zone_pdq(card: &GrayImage, zone: ZoneBox) -> (Pdq, u32) {
+fn zone_pdq(card: &GrayImage, zone: ZoneBox) -> (Pdq, u32) {
     let (left, top, right, bottom) = zone_pixels(zone, card.width(), card.height());
     let mut luma = Vec::with_capacity(((right - left) * (bottom - top)) as usize);
     for y in top..bottom {
