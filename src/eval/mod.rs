@@ -5,6 +5,7 @@
 //! how often the expected code fired and the decisions; per code, precision and recall; for the clean
 //! labels, how many were rejected.
 
+pub mod capture_set;
 mod manifest;
 pub mod quality_set;
 pub mod reuse;

@@ -37,6 +37,10 @@ pub(crate) enum Command {
     /// Build the quality evaluation set by degrading the good originals of labelled folders.
     #[cfg(feature = "eval")]
     MakeQualitySet(MakeQualitySetArgs),
+    /// Build a quality evaluation set of generated cards captured the way uploads arrive (phone or
+    /// scanner, backgrounds, the device's JPEG), good and degraded; measure it with `eval`.
+    #[cfg(feature = "eval")]
+    MakeCaptureSet(MakeCaptureSetArgs),
     /// Evaluate reuse detection on generated ID cards (and optionally real photos) against plain
     /// PDQ: false matches between distinct cards, recall per capture transform, portrait and data
     /// swaps, and the distance quantiles the thresholds were set from.
@@ -146,6 +150,20 @@ pub(crate) struct EvalReuseArgs {
     /// Print JSON instead of Markdown.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[cfg(feature = "eval")]
+#[derive(Debug, Args)]
+pub(crate) struct MakeCaptureSetArgs {
+    /// Generated cards (each gives a good capture and eight degraded ones).
+    #[arg(long, default_value_t = 40)]
+    pub(crate) cards: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// Output folder (created).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
 }
 
 #[cfg(feature = "eval")]

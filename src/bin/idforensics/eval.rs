@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::args::{EvalArgs, EvalReuseArgs, EvalTamperArgs, MakeQualitySetArgs};
+use crate::args::{EvalArgs, EvalReuseArgs, EvalTamperArgs, MakeCaptureSetArgs, MakeQualitySetArgs};
 use crate::load_models;
 use idforensics::engine::Engine;
 use idforensics::frontends::settings::{Overrides, Settings};
@@ -82,6 +82,17 @@ pub(crate) fn make_quality_set(args: MakeQualitySetArgs) -> anyhow::Result<()> {
         "wrote {} files ({} good originals and their degradations) to {}",
         summary.files,
         summary.originals,
+        args.out.display()
+    );
+    Ok(())
+}
+
+pub(crate) fn make_capture_set(args: MakeCaptureSetArgs) -> anyhow::Result<()> {
+    let summary = idforensics::eval::capture_set::make_capture_set(&args.out, args.cards, args.seed)?;
+    eprintln!(
+        "wrote {} captures of {} generated cards to {}",
+        summary.files,
+        summary.cards,
         args.out.display()
     );
     Ok(())

@@ -29,6 +29,8 @@ fn main() -> ExitCode {
         #[cfg(feature = "eval")]
         Command::MakeQualitySet(args) => eval::make_quality_set(args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "eval")]
+        Command::MakeCaptureSet(args) => eval::make_capture_set(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "eval")]
         Command::EvalReuse(args) => eval::eval_reuse(config, args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "eval")]
         Command::EvalTamper(args) => eval::eval_tamper(config, args).map(|()| ExitCode::SUCCESS),

@@ -93,6 +93,18 @@ pub struct CaptureSettings {
     pub sharpen: f32,
     /// The device's JPEG quality.
     pub jpeg_quality: u8,
+    /// Where the card's centre lies, as a shift from the frame's centre in shares of the frame
+    /// (0, 0: centred; a shift past about a third puts part of the card outside: cut off).
+    pub centre_shift: (f32, f32),
+    /// Motion blur: streak length in frame px (0: none) ...
+    pub motion_blur: f32,
+    /// ... and its direction, degrees.
+    pub motion_angle_degrees: f32,
+    /// Exposure change in stops before the sensor's noise (negative: low light).
+    pub exposure_stops: f32,
+    /// A specular reflection on the card: its centre in the card's unit square and its radius as a
+    /// share of the card's height (`None`: no glare).
+    pub glare: Option<((f32, f32), f32)>,
 }
 
 /// The ranges a device's captures are drawn from (uniformly).
@@ -172,6 +184,11 @@ impl CaptureSettings {
             noise: rng.random_range(ranges.noise),
             sharpen: rng.random_range(ranges.sharpen),
             jpeg_quality: rng.random_range(ranges.jpeg_quality),
+            centre_shift: (0.0, 0.0),
+            motion_blur: 0.0,
+            motion_angle_degrees: 0.0,
+            exposure_stops: 0.0,
+            glare: None,
         }
     }
 }
@@ -188,23 +205,30 @@ pub struct Captured {
 }
 
 /// Captures `card` with `settings`: placed on its background in perspective (a bilinear resampling),
-/// lens blur, sensor noise, the phone's sharpening, the device's JPEG.
+/// a specular reflection when asked, lens blur, motion blur, exposure, sensor noise, the phone's
+/// sharpening, the device's JPEG.
 pub fn capture(card: &RgbImage, settings: &CaptureSettings, rng: &mut StdRng) -> Captured {
     let width = settings.frame_long_side;
     let height = width * 3 / 4;
     let scale = settings.card_width_share * width as f32 / card.width() as f32;
     let surface = settings.background.surface(rng);
-    let placed = place(
-        card,
-        width,
-        height,
-        scale,
-        settings.tilt_degrees.to_radians(),
-        settings.perspective,
-        &*surface,
-        rng,
-    );
+    let centre =
+        (width as f32 * (0.5 + settings.centre_shift.0), height as f32 * (0.5 + settings.centre_shift.1));
+    let tilt = settings.tilt_degrees.to_radians();
+    let mut placed = place_at(card, width, height, centre, scale, tilt, settings.perspective, &*surface, rng);
+    if let Some((at, radius)) = settings.glare {
+        add_glare(&mut placed, at, radius);
+    }
     let mut pixels = gaussian_blur_f32(&placed.image, settings.lens_blur.max(0.01));
+    if settings.motion_blur >= 1.0 {
+        pixels = motion_blur(&pixels, settings.motion_blur, settings.motion_angle_degrees.to_radians());
+    }
+    if settings.exposure_stops != 0.0 {
+        let gain = 2f32.powf(settings.exposure_stops);
+        for pixel in pixels.pixels_mut() {
+            pixel.0 = pixel.0.map(|c| (f32::from(c) * gain).round().clamp(0.0, 255.0) as u8);
+        }
+    }
     add_shot_noise(&mut pixels, settings.noise, rng);
     if settings.sharpen > 0.0 {
         pixels = unsharp(&pixels, settings.sharpen);
@@ -265,6 +289,47 @@ pub fn messaging_app_resave(jpeg: &[u8], rng: &mut StdRng) -> Vec<u8> {
         image
     };
     encode_jpeg(&image, rng.random_range(40..=70))
+}
+
+/// A specular reflection on the placed card: a white spot with a soft edge, centred at `at` in the
+/// card's unit square, `radius` a share of the card's height.
+fn add_glare(placed: &mut Placed, at: (f32, f32), radius: f32) {
+    let Some(to_frame) =
+        Projection::from_control_points([(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)], placed.corners)
+    else {
+        return;
+    };
+    let centre = to_frame * at;
+    let [a, _, _, d] = placed.corners;
+    let radius = radius * (d.0 - a.0).hypot(d.1 - a.1);
+    for (x, y, pixel) in placed.image.enumerate_pixels_mut() {
+        let distance = (x as f32 - centre.0).hypot(y as f32 - centre.1) / radius.max(1.0);
+        let weight = (1.5 - distance).clamp(0.0, 1.0);
+        if weight > 0.0 {
+            pixel.0 = pixel.0.map(|c| (f32::from(c) * (1.0 - weight) + 255.0 * weight) as u8);
+        }
+    }
+}
+
+/// A straight motion streak of `length` px at `angle` radians: the mean of the image shifted along
+/// the streak (a box kernel on a line, sampled every pixel, edges clamped).
+fn motion_blur(image: &RgbImage, length: f32, angle: f32) -> RgbImage {
+    let taps = length.round().max(1.0) as i32;
+    let (dx, dy) = (angle.cos(), angle.sin());
+    let (width, height) = (image.width() as i32, image.height() as i32);
+    RgbImage::from_fn(image.width(), image.height(), |x, y| {
+        let mut sum = [0f32; 3];
+        for tap in 0..taps {
+            let t = tap as f32 - (taps - 1) as f32 / 2.0;
+            let sx = (x as f32 + t * dx).round().clamp(0.0, (width - 1) as f32) as u32;
+            let sy = (y as f32 + t * dy).round().clamp(0.0, (height - 1) as f32) as u32;
+            let p = image.get_pixel(sx, sy).0;
+            for c in 0..3 {
+                sum[c] += f32::from(p[c]);
+            }
+        }
+        Rgb(sum.map(|v| (v / taps as f32).round() as u8))
+    })
 }
 
 /// Adds sensor noise: per-pixel Gaussian noise of `sigma` grey levels, the same in the three channels.
@@ -348,8 +413,24 @@ pub(crate) fn place(
     background: &dyn Fn(u32, u32) -> RgbImage,
     rng: &mut StdRng,
 ) -> Placed {
+    let centre = (canvas_width as f32 / 2.0, canvas_height as f32 / 2.0);
+    place_at(card, canvas_width, canvas_height, centre, scale, tilt, jitter, background, rng)
+}
+
+/// [`place`] with the card's centre at `centre` instead of the canvas's.
+#[allow(clippy::too_many_arguments)]
+fn place_at(
+    card: &RgbImage,
+    canvas_width: u32,
+    canvas_height: u32,
+    (cx, cy): (f32, f32),
+    scale: f32,
+    tilt: f32,
+    jitter: f32,
+    background: &dyn Fn(u32, u32) -> RgbImage,
+    rng: &mut StdRng,
+) -> Placed {
     let (w, h) = (card.width() as f32, card.height() as f32);
-    let (cx, cy) = (canvas_width as f32 / 2.0, canvas_height as f32 / 2.0);
     let (sin, cos) = tilt.sin_cos();
     let corners = [(-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5)].map(|(u, v): (f32, f32)| {
         let (x, y) = (u * w * scale, v * h * scale);
