@@ -245,7 +245,6 @@ fn quality_finding(
 struct Measures {
     width: u32,
     height: u32,
-    long_side: u32,
     /// Box-averaging factor of the working plane.
     factor: u32,
     /// Laplacian focus normalised to a nominal contrast.
@@ -291,7 +290,6 @@ impl Measures {
         Measures {
             width,
             height,
-            long_side: width.max(height),
             factor: planes.factor,
             focus,
             flat_share: laplacian.flat_share,
@@ -322,7 +320,7 @@ impl Measures {
     /// Every measurement, reported whether or not a check fires.
     fn metrics(&self) -> Vec<Evidence> {
         let mut metrics = vec![
-            Evidence::number("long_side_px", f64::from(self.long_side)),
+            Evidence::number("long_side_px", f64::from(self.long_side())),
             Evidence::number("working_factor", f64::from(self.factor)),
             Evidence::number("focus", self.focus),
             Evidence::number("luma_median", self.luma_median),
@@ -339,6 +337,10 @@ impl Measures {
             metrics.push(Evidence::flag("jpeg_tables_ijg_exact", estimate.exact_ijg));
         }
         metrics
+    }
+
+    fn long_side(&self) -> u32 {
+        self.width.max(self.height)
     }
 
     fn dark(&self, exposure: &ExposureThresholds) -> bool {
@@ -373,14 +375,14 @@ const CHECKS: [Check; 9] = [
 
 fn low_resolution(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
     let min_long = t.resolution.min_long_side;
-    (m.long_side < min_long).then(|| {
+    (m.long_side() < min_long).then(|| {
         quality_finding(
             ReasonCode::QualityLowResolution,
-            score_past(f64::from(m.long_side), f64::from(min_long), f64::from(min_long) / 2.0),
+            score_past(f64::from(m.long_side()), f64::from(min_long), f64::from(min_long) / 2.0),
             "too few pixels across the document to read it",
             &t.resolution.hint,
             vec![
-                Evidence::number("long_side_px", f64::from(m.long_side)),
+                Evidence::number("long_side_px", f64::from(m.long_side())),
                 Evidence::number("threshold", f64::from(min_long)),
             ],
         )

@@ -14,18 +14,18 @@ use crate::frontends::service::pb;
 
 /// The global PDQ, the rectified document's card, portrait-zone and data-zone PDQ, then pHash and
 /// dHash, each under its name.
-fn perceptual_hashes(fingerprints: ReportedFingerprints) -> Vec<pb::PerceptualHash> {
-    let zones = fingerprints.zones;
+fn perceptual_hashes(fingerprints: &ReportedFingerprints) -> Vec<pb::PerceptualHash> {
+    let zones = &fingerprints.zones;
     [
-        ("pdq", fingerprints.pdq, fingerprints.pdq_quality),
-        ("pdq.card", zones.card, 0),
-        ("pdq.portrait", zones.portrait, zones.portrait_quality),
-        ("pdq.data", zones.data, zones.data_quality),
-        ("phash", fingerprints.phash, 0),
-        ("dhash", fingerprints.dhash, 0),
+        ("pdq", &fingerprints.pdq, fingerprints.pdq_quality),
+        ("pdq.card", &zones.card, 0),
+        ("pdq.portrait", &zones.portrait, zones.portrait_quality),
+        ("pdq.data", &zones.data, zones.data_quality),
+        ("phash", &fingerprints.phash, 0),
+        ("dhash", &fingerprints.dhash, 0),
     ]
     .into_iter()
-    .map(|(name, hash, quality)| pb::PerceptualHash { name: name.into(), bits: hash.0, quality })
+    .map(|(name, hash, quality)| pb::PerceptualHash { name: name.into(), bits: hash.0.clone(), quality })
     .collect()
 }
 
@@ -37,7 +37,7 @@ pub(super) fn analyze_response(report: Report) -> pb::AnalyzeResponse {
         findings: report.findings.into_iter().map(finding).collect(),
         matches: report.matches.into_iter().map(match_message).collect(),
         fingerprints: Some(pb::Fingerprints {
-            perceptual: perceptual_hashes(report.fingerprints.clone()),
+            perceptual: perceptual_hashes(&report.fingerprints),
             ..fingerprints(&report.fingerprints.exact)
         }),
         document: Some(pb::DocumentOutline {
