@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use idforensics::analysis::decode::planes::working_planes;
 use idforensics::analysis::decode::{DecodeLimits, decode};
 use idforensics::analysis::fingerprint::Fingerprints;
-use idforensics::analysis::fingerprint::document::DocumentPrint;
+use idforensics::analysis::fingerprint::document::{DocumentLocation, DocumentPrint};
 use idforensics::analysis::reuse::perceptual::{IndexedDocument, PerceptualIndex};
 use idforensics::domain::ids::{AccountId, DocumentId};
 use idforensics::engine::Models;
@@ -28,7 +28,8 @@ fn print_of(image: &image::RgbImage, models: &Models) -> DocumentPrint {
     let bytes = encode_jpeg(image, 90);
     let decoded = decode(&bytes, &DecodeLimits::default()).expect("a generated card decodes");
     let planes = working_planes(&decoded.rgb, models.quality.working_long_side);
-    Fingerprints::compute(&bytes, &decoded, &planes, &models.reuse.layout).document
+    let location = DocumentLocation::find(&planes, &models.reuse.layout);
+    Fingerprints::compute(&bytes, &decoded, &planes, &location, &models.reuse.layout).document
 }
 
 fn crop_search(c: &mut Criterion) {

@@ -12,7 +12,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use idforensics::analysis::decode::planes::working_planes;
 use idforensics::analysis::decode::{DecodeLimits, decode};
-use idforensics::analysis::fingerprint::document::DocumentPrint;
+use idforensics::analysis::fingerprint::document::{DocumentLocation, DocumentPrint};
 use idforensics::analysis::fingerprint::{ExactFingerprints, Fingerprints};
 use idforensics::engine::Models;
 use idforensics::eval::synthetic::cards::Template;
@@ -47,7 +47,8 @@ fn decode_and_fingerprint(c: &mut Criterion) {
         group.bench_function(format!("planes_and_all_fingerprints/{name}"), |b| {
             b.iter(|| {
                 let planes = working_planes(&document.rgb, models.quality.working_long_side);
-                Fingerprints::compute(black_box(&jpeg), &document, &planes, &models.reuse.layout)
+                let location = DocumentLocation::find(&planes, &models.reuse.layout);
+                Fingerprints::compute(black_box(&jpeg), &document, &planes, &location, &models.reuse.layout)
             })
         });
         let planes = working_planes(&document.rgb, models.quality.working_long_side);

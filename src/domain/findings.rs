@@ -32,6 +32,10 @@ pub enum ReasonCode {
     QualityHeavyCompression,
     /// A screen capture rather than a photo.
     QualityScreenshot,
+    /// Part of the document lies outside the frame.
+    QualityDocumentCutOff,
+    /// A photo of a screen showing the document.
+    QualityScreenRecapture,
     /// The metadata names image-editing (or re-saving) software.
     TamperEditingSoftware,
     /// The metadata records an editing history.
@@ -78,6 +82,8 @@ impl ReasonCode {
         ReasonCode::QualityGrayscaleCopy,
         ReasonCode::QualityHeavyCompression,
         ReasonCode::QualityScreenshot,
+        ReasonCode::QualityDocumentCutOff,
+        ReasonCode::QualityScreenRecapture,
         ReasonCode::TamperEditingSoftware,
         ReasonCode::TamperEditHistory,
         ReasonCode::TamperMetadataInconsistent,
@@ -108,6 +114,8 @@ impl ReasonCode {
             ReasonCode::QualityGrayscaleCopy => "quality.grayscale_copy",
             ReasonCode::QualityHeavyCompression => "quality.heavy_compression",
             ReasonCode::QualityScreenshot => "quality.screenshot",
+            ReasonCode::QualityDocumentCutOff => "quality.document_cut_off",
+            ReasonCode::QualityScreenRecapture => "quality.screen_recapture",
             ReasonCode::TamperEditingSoftware => "tamper.editing_software",
             ReasonCode::TamperEditHistory => "tamper.edit_history",
             ReasonCode::TamperMetadataInconsistent => "tamper.metadata_inconsistent",

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::analysis::decode::planes::working_planes;
 use crate::analysis::decode::{DecodeError, DecodeLimits, decode};
-use crate::analysis::fingerprint::document::DocumentPrint;
+use crate::analysis::fingerprint::document::{DocumentLocation, DocumentPrint};
 use crate::analysis::fingerprint::{ExactFingerprints, Fingerprints};
 use crate::analysis::quality::{QualityThresholds, assess_quality};
 use crate::analysis::reuse;
@@ -235,7 +235,9 @@ impl Engine {
         stopwatch.lap("decode");
         let planes = working_planes(&document.rgb, self.models.quality.working_long_side);
         stopwatch.lap("planes");
-        let quality = assess_quality(&document, &planes, &self.models.quality);
+        let location = DocumentLocation::find(&planes, &self.models.reuse.layout);
+        stopwatch.lap("locate");
+        let quality = assess_quality(&document, &planes, location.outline(), &self.models.quality);
         stopwatch.lap("quality");
         let mut tamper = assess_tamper(&document, &planes, &self.models.tamper);
         stopwatch.lap("tamper");
@@ -247,7 +249,7 @@ impl Engine {
             Vec::new()
         };
         let fingerprints =
-            Fingerprints::compute(request.image, &document, &planes, &self.models.reuse.layout);
+            Fingerprints::compute(request.image, &document, &planes, &location, &self.models.reuse.layout);
         stopwatch.lap("fingerprint");
         let outline = fingerprints.document.outline(planes.factor);
         tamper.findings.extend(self.models.portrait_finding(&tamper.findings, &outline));

@@ -5,8 +5,7 @@
 //! low light, a photo of a screen, a photocopy, heavy recompression, too few pixels.
 //!
 //! `idforensics eval DIR` then reports the right-reason recall per degradation and how many good
-//! captures were rejected. Labels without a check yet (`low-quality-cutoff`, `low-quality-screen`)
-//! are counted, not scored. Deterministic: the same seed gives the same set.
+//! captures were rejected. Deterministic: the same seed gives the same set.
 
 use std::fmt::Write as _;
 use std::path::Path;

@@ -44,6 +44,8 @@ const EXPECTED_CODES: &[(&str, ReasonCode)] = &[
     ("low-quality-grayscale", ReasonCode::QualityGrayscaleCopy),
     ("low-quality-compression", ReasonCode::QualityHeavyCompression),
     ("screenshot", ReasonCode::QualityScreenshot),
+    ("low-quality-cutoff", ReasonCode::QualityDocumentCutOff),
+    ("low-quality-screen", ReasonCode::QualityScreenRecapture),
 ];
 
 /// The expectation of a corpus or generated-set label.

@@ -22,7 +22,7 @@ use super::synthetic::transforms::Capture;
 use crate::analysis::decode::planes::working_planes;
 use crate::analysis::decode::{DecodeLimits, decode};
 use crate::analysis::fingerprint::Fingerprints;
-use crate::analysis::fingerprint::document::{DocumentPrint, InnerHashes};
+use crate::analysis::fingerprint::document::{DocumentLocation, DocumentPrint, InnerHashes};
 use crate::analysis::fingerprint::pdq::Pdq;
 use crate::analysis::reuse::hamming_index::HammingIndex;
 use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualHit, PerceptualIndex};
@@ -148,7 +148,13 @@ struct Prints {
 fn prints_of(bytes: &[u8], models: &Models) -> Option<Prints> {
     let decoded = decode(bytes, &DecodeLimits::default()).ok()?;
     let planes = working_planes(&decoded.rgb, models.quality.working_long_side);
-    let fingerprints = Fingerprints::compute(bytes, &decoded, &planes, &models.reuse.layout);
+    let fingerprints = Fingerprints::compute(
+        bytes,
+        &decoded,
+        &planes,
+        &DocumentLocation::find(&planes, &models.reuse.layout),
+        &models.reuse.layout,
+    );
     Some(Prints { document: fingerprints.document, pdq: fingerprints.pdq })
 }
 

@@ -8,6 +8,7 @@ mod grpc;
 mod hostile;
 mod layers;
 mod pdq;
+mod quality_captures;
 mod reuse;
 mod stream;
 mod support;

@@ -2,6 +2,7 @@
 
 use idforensics::analysis::decode::planes::working_planes;
 use idforensics::analysis::decode::{DecodeLimits, decode};
+use idforensics::analysis::fingerprint::document::DocumentLocation;
 use idforensics::analysis::fingerprint::pdq::{Pdq, PdqHashes, pdq_from_rgb};
 use idforensics::analysis::fingerprint::{Fingerprints, PDQ_LONG_SIDE};
 use idforensics::engine::Models;
@@ -67,7 +68,13 @@ fn jpeg_inputs_within_ten_bits_of_the_cpp_reference() {
         let on_plane = pdq_from_rgb(planes.rgb.as_raw(), pw as usize, ph as usize);
         let models = Models::embedded();
         let quality_plane = working_planes(&document.rgb, models.quality.working_long_side);
-        let reported = Fingerprints::compute(&bytes, &document, &quality_plane, &models.reuse.layout);
+        let reported = Fingerprints::compute(
+            &bytes,
+            &document,
+            &quality_plane,
+            &DocumentLocation::find(&quality_plane, &models.reuse.layout),
+            &models.reuse.layout,
+        );
         assert_eq!(reported.pdq, on_plane.original());
         working.push(distance(&on_plane));
     }

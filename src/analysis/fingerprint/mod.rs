@@ -19,7 +19,7 @@ use crate::analysis::decode::DecodedDocument;
 use crate::analysis::decode::planes::{WorkingPlanes, box_averaged};
 use crate::domain::report::{ExactDigests, HashBytes, ReportedFingerprints, ZoneDigests};
 use classic::{ClassicHashes, classic_hashes};
-use document::{DocumentLayout, DocumentPrint};
+use document::{DocumentLayout, DocumentLocation, DocumentPrint};
 
 /// A SHA-256 digest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -107,11 +107,13 @@ pub struct Fingerprints {
 }
 
 impl Fingerprints {
-    /// Fingerprints of an upload from its bytes, decoded form and working planes.
+    /// Fingerprints of an upload from its bytes, decoded form, working planes and the document's
+    /// location in them.
     pub fn compute(
         file: &[u8],
         document: &DecodedDocument,
         planes: &WorkingPlanes,
+        location: &DocumentLocation,
         layout: &DocumentLayout,
     ) -> Self {
         let (plane, _) = box_averaged(&document.rgb, PDQ_LONG_SIDE);
@@ -122,7 +124,7 @@ impl Fingerprints {
             pdq: hashes.original(),
             pdq_quality: hashes.quality,
             classic: classic_hashes(&box_averaged(&planes.rgb, CLASSIC_LONG_SIDE).0),
-            document: DocumentPrint::compute(planes, layout),
+            document: DocumentPrint::at(planes, location, layout),
         }
     }
 

@@ -5,24 +5,60 @@ use imageproc::distance_transform::{Norm, distance_transform};
 use imageproc::region_labelling::{Connectivity, connected_components};
 
 /// Side of the square tiles the focus measure is taken over.
-const FOCUS_TILE: u32 = 32;
+pub(super) const FOCUS_TILE: u32 = 32;
 
-/// Focus and flatness from the 4-neighbour Laplacian.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The 4-neighbour Laplacian's variance per square tile of a plane, and the plane's flatness.
+#[derive(Debug, Clone, PartialEq)]
 pub struct LaplacianStats {
-    /// 90th percentile over tiles of the Laplacian's variance: the focus of the sharpest content,
-    /// so plain backgrounds and blank card areas do not pull it down (after Pech-Pacheco et al.,
-    /// "Diatom autofocusing in brightfield microscopy", ICPR 2000, taken per tile).
-    pub focus: f64,
+    /// Tiles across.
+    pub tiles_x: u32,
+    /// Tiles down.
+    pub tiles_y: u32,
+    /// Plane width.
+    pub width: u32,
+    /// Plane height.
+    pub height: u32,
+    /// The Laplacian's variance per tile, row by row.
+    pub variances: Vec<f64>,
     /// Share of interior pixels equal to all four neighbours (flat fills, as in user interfaces).
     pub flat_share: f64,
+}
+
+impl LaplacianStats {
+    /// Pixel bounds of tile (`i`, `j`): x0, y0, x1, y1 (exclusive). The last tile of a row or
+    /// column takes the remainder.
+    pub fn tile_bounds(&self, i: u32, j: u32) -> (u32, u32, u32, u32) {
+        let x1 = if i + 1 == self.tiles_x { self.width - 1 } else { 1 + (i + 1) * FOCUS_TILE };
+        let y1 = if j + 1 == self.tiles_y { self.height - 1 } else { 1 + (j + 1) * FOCUS_TILE };
+        (1 + i * FOCUS_TILE, 1 + j * FOCUS_TILE, x1, y1)
+    }
+
+    /// Focus over the tiles `keep` selects: the 90th percentile of their Laplacian variance, the
+    /// focus of the sharpest content, so blank areas do not pull it down (after Pech-Pacheco et
+    /// al., "Diatom autofocusing in brightfield microscopy", ICPR 2000, taken per tile).
+    pub fn focus(&self, keep: impl Fn(u32, u32) -> bool) -> f64 {
+        let mut variances: Vec<f64> = (0..self.tiles_y)
+            .flat_map(|j| (0..self.tiles_x).map(move |i| (i, j)))
+            .filter(|&(i, j)| keep(i, j))
+            .map(|(i, j)| self.variances[(j * self.tiles_x + i) as usize])
+            .collect();
+        variances.sort_by(f64::total_cmp);
+        percentile_sorted(&variances, 0.90)
+    }
 }
 
 /// Laplacian statistics of a luma plane.
 pub fn laplacian_stats(luma: &GrayImage) -> LaplacianStats {
     let (width, height) = luma.dimensions();
     if width < 3 || height < 3 {
-        return LaplacianStats { focus: 0.0, flat_share: 0.0 };
+        return LaplacianStats {
+            tiles_x: 0,
+            tiles_y: 0,
+            width,
+            height,
+            variances: Vec::new(),
+            flat_share: 0.0,
+        };
     }
     let tiles_x = ((width - 2) / FOCUS_TILE).max(1);
     let tiles_y = ((height - 2) / FOCUS_TILE).max(1);
@@ -49,19 +85,19 @@ pub fn laplacian_stats(luma: &GrayImage) -> LaplacianStats {
             tile.2 += 1;
         }
     }
-    let mut variances: Vec<f64> = sums
+    let variances = sums
         .iter()
-        .filter(|(_, _, n)| *n > 0)
         .map(|&(sum, sum_sq, n)| {
+            if n == 0 {
+                return 0.0;
+            }
             let n = f64::from(n);
             let mean = sum as f64 / n;
             sum_sq as f64 / n - mean * mean
         })
         .collect();
-    variances.sort_by(f64::total_cmp);
-    let focus = percentile_sorted(&variances, 0.90);
     let interior = ((width - 2) as u64 * (height - 2) as u64) as f64;
-    LaplacianStats { focus, flat_share: flat as f64 / interior }
+    LaplacianStats { tiles_x, tiles_y, width, height, variances, flat_share: flat as f64 / interior }
 }
 
 fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
@@ -147,8 +183,16 @@ pub struct GlareCriteria {
     pub max_area: u32,
     /// Least drop in mean luma from the ring just outside the blob to a ring further out: a
     /// reflection fades into its surroundings, a white printed field or label stops at an edge.
-    /// On bright surroundings the drop asked for is at most half the headroom left above them.
+    /// On bright surroundings the drop asked for is at most `halo_headroom_share` of the headroom
+    /// left above them.
     pub min_halo_falloff: f64,
+    /// See `min_halo_falloff`.
+    pub halo_headroom_share: f64,
+    /// Luma of a clipped pixel: a reflection's core is clipped...
+    pub core_luma: u8,
+    /// ... over at least this share of the blob (bright paper with sensor noise has only a few
+    /// clipped pixels).
+    pub min_core_share: f64,
 }
 
 /// Mean luma of the pixels at a chessboard distance in `from..=to` from a blob's own pixels
@@ -180,25 +224,40 @@ fn ring_mean(
     (count > 0).then(|| sum as f64 / count as f64)
 }
 
-/// Connected blobs of near-saturated, colourless pixels that do not touch the border, within the
-/// size bounds, and fade into their surroundings (see [`GlareCriteria`]).
-pub fn glare_blobs(rgb: &RgbImage, luma: &GrayImage, criteria: &GlareCriteria) -> Vec<GlareBlob> {
-    let GlareCriteria { min_luma, max_chroma, min_area, max_area, min_halo_falloff } = *criteria;
+/// Connected blobs of near-saturated, colourless pixels `inside` the document (so a spot does not
+/// merge with a white background) that do not touch the border, within the size bounds, and fade
+/// into their surroundings (see [`GlareCriteria`]).
+pub fn glare_blobs(
+    rgb: &RgbImage,
+    luma: &GrayImage,
+    criteria: &GlareCriteria,
+    inside: impl Fn(u32, u32) -> bool,
+) -> Vec<GlareBlob> {
+    let GlareCriteria {
+        min_luma,
+        max_chroma,
+        min_area,
+        max_area,
+        min_halo_falloff,
+        halo_headroom_share,
+        core_luma,
+        min_core_share,
+    } = *criteria;
     let (width, height) = luma.dimensions();
     let mask = GrayImage::from_fn(width, height, |x, y| {
-        let bright = luma.get_pixel(x, y)[0] >= min_luma;
+        let bright = luma.get_pixel(x, y)[0] >= min_luma && inside(x, y);
         Luma([if bright && chroma(rgb.get_pixel(x, y)) <= max_chroma { 255 } else { 0 }])
     });
     let labels = connected_components(&mask, Connectivity::Eight, Luma([0]));
-    // Per label: min x, min y, max x, max y, area, touches border.
-    let mut blobs: Vec<(u32, u32, u32, u32, u32, bool)> = Vec::new();
+    // Per label: min x, min y, max x, max y, area, touches border, clipped pixels.
+    let mut blobs: Vec<(u32, u32, u32, u32, u32, bool, u32)> = Vec::new();
     for (x, y, label) in labels.enumerate_pixels() {
         let label = label[0] as usize;
         if label == 0 {
             continue;
         }
         if blobs.len() < label {
-            blobs.resize(label, (u32::MAX, u32::MAX, 0, 0, 0, false));
+            blobs.resize(label, (u32::MAX, u32::MAX, 0, 0, 0, false, 0));
         }
         let blob = &mut blobs[label - 1];
         blob.0 = blob.0.min(x);
@@ -207,12 +266,17 @@ pub fn glare_blobs(rgb: &RgbImage, luma: &GrayImage, criteria: &GlareCriteria) -
         blob.3 = blob.3.max(y);
         blob.4 += 1;
         blob.5 |= x == 0 || y == 0 || x + 1 == width || y + 1 == height;
+        blob.6 += u32::from(luma.get_pixel(x, y)[0] >= core_luma);
     }
     blobs
         .into_iter()
         .enumerate()
-        .filter(|&(_, (.., area, touches_border))| (min_area..=max_area).contains(&area) && !touches_border)
-        .map(|(index, (x0, y0, x1, y1, area, _))| {
+        .filter(|&(_, (.., area, touches_border, clipped))| {
+            (min_area..=max_area).contains(&area)
+                && !touches_border
+                && f64::from(clipped) >= min_core_share * f64::from(area)
+        })
+        .map(|(index, (x0, y0, x1, y1, area, ..))| {
             (index as u32 + 1, GlareBlob { bounds: (x0, y0, x1 - x0 + 1, y1 - y0 + 1), area })
         })
         .filter(|(label, blob)| {
@@ -222,7 +286,7 @@ pub fn glare_blobs(rgb: &RgbImage, luma: &GrayImage, criteria: &GlareCriteria) -
             let far = ring_mean(luma, &labels, *label, blob.bounds, 2 * step, 3 * step);
             match (near, far) {
                 (Some(near_mean), Some(far_mean)) => {
-                    near_mean - far_mean >= min_halo_falloff.min(0.5 * (255.0 - far_mean))
+                    near_mean - far_mean >= min_halo_falloff.min(halo_headroom_share * (255.0 - far_mean))
                 }
                 _ => false,
             }
@@ -240,10 +304,11 @@ mod tests {
     fn focus_is_high_for_edges_and_zero_for_flat() {
         let flat = GrayImage::from_pixel(100, 100, Luma([128]));
         let stats = laplacian_stats(&flat);
-        assert_eq!(stats.focus, 0.0);
+        assert_eq!(stats.focus(|_, _| true), 0.0);
         assert_eq!(stats.flat_share, 1.0);
         let stripes = GrayImage::from_fn(100, 100, |x, _| Luma([if x % 4 < 2 { 0 } else { 255 }]));
-        assert!(laplacian_stats(&stripes).focus > 1000.0);
+        assert!(laplacian_stats(&stripes).focus(|_, _| true) > 1000.0);
+        assert_eq!(laplacian_stats(&stripes).focus(|_, _| false), 0.0);
     }
 
     #[test]
@@ -290,8 +355,11 @@ mod tests {
             min_area: 10,
             max_area: 1000,
             min_halo_falloff: 20.0,
+            halo_headroom_share: 0.5,
+            core_luma: 253,
+            min_core_share: 0.3,
         };
-        let blobs = glare_blobs(&rgb, &luma, &criteria);
+        let blobs = glare_blobs(&rgb, &luma, &criteria, |_, _| true);
         assert_eq!(blobs, vec![GlareBlob { bounds: (20, 20, 10, 10), area: 100 }]);
     }
 }

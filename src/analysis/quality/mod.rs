@@ -1,11 +1,16 @@
 //! The quality gate: is the image good enough to verify a document from?
 //!
-//! Every measure is taken once on a working plane (see [`crate::analysis::decode::planes`]) and reported as a metric, fired or
-//! not; findings carry the measured value, the threshold and a hint for the user. Thresholds and
-//! their calibration notes live in `models/quality.toml`.
+//! Every measure is taken once on a working plane (see [`crate::analysis::decode::planes`]), inside
+//! the document's area (see [`document`]: the located outline, else where the print lies, else the
+//! frame, reported as `measured_on`), and reported as a metric, fired or not; findings carry the
+//! measured value, the threshold and a hint for the user. Thresholds and their calibration notes
+//! live in `models/quality.toml`.
 
 pub mod compression;
+pub mod document;
 pub mod measures;
+pub mod motion;
+pub mod screen;
 
 use std::path::Path;
 
@@ -15,7 +20,11 @@ use crate::analysis::decode::planes::WorkingPlanes;
 use crate::analysis::decode::{DecodedDocument, ImageFormat};
 use crate::domain::findings::{Evidence, Finding, ReasonCode, Region};
 use compression::QualityEstimate;
+pub use document::DocumentThresholds;
+use document::{DocumentArea, MeasuredOn};
 use measures::{GlareBlob, GlareCriteria, Histogram, chroma, glare_blobs, laplacian_stats};
+use motion::{DirectionalSharpness, directional_sharpness};
+use screen::{ScreenPattern, screen_pattern};
 
 /// The thresholds shipped in `models/quality.toml`.
 const EMBEDDED_THRESHOLDS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/quality.toml"));
@@ -28,6 +37,9 @@ pub struct QualityThresholds {
     pub version: String,
     /// Long side of the working plane.
     pub working_long_side: u32,
+    /// Where the document lies and when it is cut off.
+    #[serde(default = "shipped::document")]
+    pub document: DocumentThresholds,
     /// Resolution gate.
     pub resolution: ResolutionThresholds,
     /// Focus gate.
@@ -44,13 +56,26 @@ pub struct QualityThresholds {
     pub compression: CompressionThresholds,
     /// Screenshot detector.
     pub screenshot: ScreenshotThresholds,
+    /// Photo-of-a-screen detector.
+    #[serde(default = "shipped::screen_recapture")]
+    pub screen_recapture: ScreenRecaptureThresholds,
+}
+
+/// See `models/quality.toml`, `[screen_recapture]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreenRecaptureThresholds {
+    /// Least median spectral peak (see [`screen::ScreenPattern::peak`]).
+    pub min_peak: f64,
+    /// User hint.
+    pub hint: String,
 }
 
 /// See `models/quality.toml`, `[resolution]`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResolutionThresholds {
-    /// Fewest pixels along the long side.
+    /// Fewest pixels along the document's long side.
     pub min_long_side: u32,
     /// User hint.
     pub hint: String,
@@ -68,6 +93,13 @@ pub struct BlurThresholds {
     /// Below this spread the image is flat and normalising would only amplify noise.
     #[serde(default = "shipped::min_normalising_spread")]
     pub min_normalising_spread: f64,
+    /// Lowest acceptable sharpness in the least sharp direction (see
+    /// [`motion::DirectionalSharpness::sharpness`]).
+    #[serde(default = "shipped::min_directional_sharpness")]
+    pub min_directional_sharpness: f64,
+    /// ... when the least sharp direction is at most this share as sharp as the sharpest.
+    #[serde(default = "shipped::max_streak_anisotropy")]
+    pub max_streak_anisotropy: f64,
     /// User hint.
     pub hint: String,
 }
@@ -106,6 +138,15 @@ pub struct GlareThresholds {
     pub max_blob_share: f64,
     /// Least luma drop from the ring just outside a blob to a ring further out.
     pub min_halo_falloff: f64,
+    /// On bright surroundings, the drop asked for is at most this share of the headroom above them.
+    #[serde(default = "shipped::halo_headroom_share")]
+    pub halo_headroom_share: f64,
+    /// Luma of a clipped pixel.
+    #[serde(default = "shipped::core_luma")]
+    pub core_luma: u8,
+    /// Least share of a blob's pixels that are clipped.
+    #[serde(default = "shipped::min_core_share")]
+    pub min_core_share: f64,
     /// Total blob share that makes a finding.
     pub min_share: f64,
     /// Blob share at which the finding's score reaches 1.
@@ -176,6 +217,27 @@ mod shipped {
     pub(super) fn score_full_share() -> f64 {
         QualityThresholds::embedded().glare.score_full_share
     }
+    pub(super) fn halo_headroom_share() -> f64 {
+        QualityThresholds::embedded().glare.halo_headroom_share
+    }
+    pub(super) fn core_luma() -> u8 {
+        QualityThresholds::embedded().glare.core_luma
+    }
+    pub(super) fn min_core_share() -> f64 {
+        QualityThresholds::embedded().glare.min_core_share
+    }
+    pub(super) fn min_directional_sharpness() -> f64 {
+        QualityThresholds::embedded().blur.min_directional_sharpness
+    }
+    pub(super) fn max_streak_anisotropy() -> f64 {
+        QualityThresholds::embedded().blur.max_streak_anisotropy
+    }
+    pub(super) fn document() -> super::DocumentThresholds {
+        QualityThresholds::embedded().document
+    }
+    pub(super) fn screen_recapture() -> super::ScreenRecaptureThresholds {
+        QualityThresholds::embedded().screen_recapture
+    }
 }
 
 /// A thresholds file that cannot be used.
@@ -241,14 +303,24 @@ fn quality_finding(
     finding
 }
 
+/// Fewest spectral patches the screen measure is read on inside the document before it falls back
+/// to the frame.
+const MIN_SCREEN_PATCHES: usize = 4;
+
 /// Everything the checks read, measured once per upload.
 struct Measures {
     width: u32,
     height: u32,
     /// Box-averaging factor of the working plane.
     factor: u32,
+    /// Where the measures were taken.
+    area: DocumentArea,
+    /// The document's long side, image pixels.
+    document_long_side: f64,
     /// Laplacian focus normalised to a nominal contrast.
     focus: f64,
+    /// Sharpness in the least sharp direction (`None`: no print to read it on).
+    directional: Option<DirectionalSharpness>,
     /// Share of perfectly flat working-plane pixels.
     flat_share: f64,
     luma_median: f64,
@@ -258,40 +330,91 @@ struct Measures {
     clipped_bright: f64,
     glare_blobs: Vec<GlareBlob>,
     glare_share: f64,
+    /// Some glare blob lies on or next to print.
+    glare_on_print: bool,
     chroma_mean: f64,
     chroma_p99: f64,
+    screen: ScreenPattern,
     jpeg_quality: Option<QualityEstimate>,
     camera_make: Option<String>,
     lossless: bool,
 }
 
 impl Measures {
-    fn take(document: &DecodedDocument, planes: &WorkingPlanes, thresholds: &QualityThresholds) -> Self {
+    fn take(
+        document: &DecodedDocument,
+        planes: &WorkingPlanes,
+        outline: Option<&[(f32, f32); 4]>,
+        thresholds: &QualityThresholds,
+    ) -> Self {
         let (width, height) = document.rgb.dimensions();
         let laplacian = laplacian_stats(&planes.luma);
-        let luma = Histogram::of(planes.luma.pixels().map(|p| p[0]));
+        let area = DocumentArea::find(outline, &laplacian, &thresholds.document);
+        let mut luma_values = Vec::with_capacity(area.pixels as usize);
+        let mut chroma_values = Vec::with_capacity(area.pixels as usize);
+        for y in 0..planes.luma.height() {
+            if let Some((x0, x1)) = area.row_span(y) {
+                luma_values.extend((x0..x1).map(|x| planes.luma.get_pixel(x, y)[0]));
+                chroma_values.extend((x0..x1).map(|x| chroma(planes.rgb.get_pixel(x, y))));
+            }
+        }
+        let luma = Histogram::of(luma_values.into_iter());
         let spread = luma.percentile(0.95) - luma.percentile(0.05);
+        // The document's tiles; their sharpest tenth holds its print.
+        let inside = |i: u32, j: u32| area.contains_box(laplacian.tile_bounds(i, j));
         // The Laplacian's variance grows with the square of contrast; normalised to a nominal 5-95 %
         // spread, focus says how sharp the image is, not how contrasty.
         let blur = &thresholds.blur;
-        let focus = laplacian.focus * (blur.nominal_spread / spread.max(blur.min_normalising_spread)).powi(2);
-        let chromas = Histogram::of(planes.rgb.pixels().map(chroma));
+        let raw_focus = laplacian.focus(inside);
+        let focus = raw_focus * (blur.nominal_spread / spread.max(blur.min_normalising_spread)).powi(2);
+        let print_boxes: Vec<_> = (0..laplacian.tiles_y)
+            .flat_map(|j| (0..laplacian.tiles_x).map(move |i| (i, j)))
+            .filter(|&(i, j)| {
+                inside(i, j)
+                    && raw_focus > 0.0
+                    && laplacian.variances[(j * laplacian.tiles_x + i) as usize] >= raw_focus
+            })
+            .map(|(i, j)| laplacian.tile_bounds(i, j))
+            .collect();
+        let directional = directional_sharpness(&planes.luma, &print_boxes);
+        let chromas = Histogram::of(chroma_values.into_iter());
         let working_area = f64::from(planes.luma.width()) * f64::from(planes.luma.height());
         let glare = &thresholds.glare;
         let criteria = GlareCriteria {
             min_luma: glare.min_luma,
             max_chroma: glare.max_chroma,
-            min_area: (glare.min_blob_share * working_area).ceil().max(1.0) as u32,
+            min_area: (glare.min_blob_share * area.pixels as f64).ceil().max(1.0) as u32,
             max_area: (glare.max_blob_share * working_area) as u32,
             min_halo_falloff: glare.min_halo_falloff,
+            halo_headroom_share: glare.halo_headroom_share,
+            core_luma: glare.core_luma,
+            min_core_share: glare.min_core_share,
         };
-        let glare_blobs = glare_blobs(&planes.rgb, &planes.luma, &criteria);
-        let glare_share = glare_blobs.iter().map(|blob| f64::from(blob.area)).sum::<f64>() / working_area;
+        let glare_blobs = glare_blobs(&planes.rgb, &planes.luma, &criteria, |x, y| area.contains_point(x, y));
+        let glare_share =
+            glare_blobs.iter().map(|blob| f64::from(blob.area)).sum::<f64>() / area.pixels as f64;
+        let glare_on_print = glare_blobs.iter().any(|blob| {
+            let (x, y, w, h) = blob.bounds;
+            area.print_near(x + w / 2, y + h / 2)
+        });
+        let factor = planes.factor;
+        let (ax0, ay0, ax1, ay1) = area.bounds();
+        let mut screen = screen_pattern(
+            &document.rgb,
+            (ax0 * factor, ay0 * factor, (ax1 * factor).min(width), (ay1 * factor).min(height)),
+        );
+        if screen.patches < MIN_SCREEN_PATCHES {
+            // A print box too small to read (a dim screen's faint print): the frame's middle.
+            screen = screen_pattern(&document.rgb, (0, 0, width, height));
+        }
         Measures {
             width,
             height,
-            factor: planes.factor,
+            factor,
+            document_long_side: area.long_side() * f64::from(factor),
+            area,
             focus,
+            directional,
             flat_share: laplacian.flat_share,
             luma_median: luma.percentile(0.5),
             luma_p95: luma.percentile(0.95),
@@ -299,8 +422,10 @@ impl Measures {
             clipped_bright: luma.share_at_least(thresholds.exposure.clipped_luma),
             glare_blobs,
             glare_share,
+            glare_on_print,
             chroma_mean: chromas.mean(),
             chroma_p99: chromas.percentile(0.99),
+            screen,
             jpeg_quality: document
                 .container
                 .jpeg
@@ -320,7 +445,9 @@ impl Measures {
     /// Every measurement, reported whether or not a check fires.
     fn metrics(&self) -> Vec<Evidence> {
         let mut metrics = vec![
+            Evidence::text("measured_on", self.area.measured_on.as_str()),
             Evidence::number("long_side_px", f64::from(self.long_side())),
+            Evidence::number("document_long_side_px", self.document_long_side),
             Evidence::number("working_factor", f64::from(self.factor)),
             Evidence::number("focus", self.focus),
             Evidence::number("luma_median", self.luma_median),
@@ -331,12 +458,27 @@ impl Measures {
             Evidence::number("chroma_mean", self.chroma_mean),
             Evidence::number("chroma_p99", self.chroma_p99),
             Evidence::number("flat_share", self.flat_share),
+            Evidence::number("screen_peak", self.screen.peak),
         ];
+        if self.area.measured_on == MeasuredOn::DocumentOutline {
+            // An ID-1 card is 85.6 mm wide.
+            metrics.push(Evidence::number("document_px_per_mm_id1", self.document_long_side / 85.6));
+        }
+        if let Some(directional) = self.directional {
+            metrics.push(Evidence::number("directional_sharpness", directional.sharpness));
+            metrics.push(Evidence::number("blur_anisotropy", directional.anisotropy));
+            metrics.push(Evidence::number("blur_length_px", self.streak_length(&directional)));
+        }
         if let Some(estimate) = self.jpeg_quality {
             metrics.push(Evidence::number("jpeg_quality_estimate", f64::from(estimate.quality)));
             metrics.push(Evidence::flag("jpeg_tables_ijg_exact", estimate.exact_ijg));
         }
         metrics
+    }
+
+    /// A streak's length in image pixels.
+    fn streak_length(&self, directional: &DirectionalSharpness) -> f64 {
+        directional.streak_length * f64::from(self.factor)
     }
 
     fn long_side(&self) -> u32 {
@@ -361,7 +503,8 @@ impl Measures {
 type Check = fn(&Measures, &QualityThresholds) -> Option<Finding>;
 
 /// The checks, in the order their findings are reported.
-const CHECKS: [Check; 9] = [
+const CHECKS: [Check; 11] = [
+    document_cut_off,
     low_resolution,
     dark,
     overexposed,
@@ -371,19 +514,44 @@ const CHECKS: [Check; 9] = [
     grayscale_copy,
     heavy_compression,
     screenshot,
+    screen_recapture,
 ];
 
+fn document_cut_off(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
+    if m.area.cut_off.is_empty() {
+        return None;
+    }
+    let sides: Vec<&str> = m.area.cut_off.iter().map(|side| side.as_str()).collect();
+    let sides = sides.join(" and ");
+    let corners =
+        m.area.corners.map(|(x, y)| format!("({:.0}, {:.0})", x * m.factor as f32, y * m.factor as f32));
+    Some(quality_finding(
+        ReasonCode::QualityDocumentCutOff,
+        0.5 + 0.25 * m.area.cut_off.len().min(2) as f64,
+        "part of the document is outside the photo",
+        &t.document.cut_off_hint.replace("{sides}", &sides),
+        vec![
+            Evidence::text("sides_cut_off", sides),
+            Evidence::text("measured_on", m.area.measured_on.as_str()),
+            Evidence::text("document_corners_px", corners.join(" ")),
+        ],
+    ))
+}
+
 fn low_resolution(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
-    let min_long = t.resolution.min_long_side;
-    (m.long_side() < min_long).then(|| {
+    let min_long = f64::from(t.resolution.min_long_side);
+    // On a badly exposed image the print is faint and its box too small; the exposure finding says why.
+    let trusted = m.area.measured_on != MeasuredOn::PrintArea || m.well_exposed(&t.exposure);
+    (trusted && m.document_long_side < min_long).then(|| {
         quality_finding(
             ReasonCode::QualityLowResolution,
-            score_past(f64::from(m.long_side()), f64::from(min_long), f64::from(min_long) / 2.0),
+            score_past(m.document_long_side, min_long, min_long / 2.0),
             "too few pixels across the document to read it",
             &t.resolution.hint,
             vec![
-                Evidence::number("long_side_px", f64::from(m.long_side())),
-                Evidence::number("threshold", f64::from(min_long)),
+                Evidence::number("document_long_side_px", m.document_long_side),
+                Evidence::text("measured_on", m.area.measured_on.as_str()),
+                Evidence::number("threshold", min_long),
             ],
         )
     })
@@ -428,20 +596,47 @@ fn overexposed(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
 }
 
 fn blur(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
-    let min_focus = t.blur.min_focus;
-    (m.well_exposed(&t.exposure) && m.focus < min_focus).then(|| {
-        quality_finding(
-            ReasonCode::QualityBlur,
-            score_past(m.focus, min_focus, min_focus),
-            "the image is out of focus or motion-blurred",
-            &t.blur.hint,
-            vec![
-                Evidence::number("focus", m.focus),
-                Evidence::number("threshold", min_focus),
-                Evidence::number("working_factor", f64::from(m.factor)),
-            ],
-        )
-    })
+    let blur = &t.blur;
+    if !m.well_exposed(&t.exposure) {
+        return None;
+    }
+    // A streak: unsharp in one direction, much sharper across it (defocus is the same every way and
+    // is the Laplacian focus's to find).
+    let smeared = m.directional.filter(|d| {
+        d.sharpness < blur.min_directional_sharpness && d.anisotropy < blur.max_streak_anisotropy
+    });
+    if m.focus >= blur.min_focus && smeared.is_none() {
+        return None;
+    }
+    let mut evidence = vec![
+        Evidence::number("focus", m.focus),
+        Evidence::number("threshold", blur.min_focus),
+        Evidence::number("working_factor", f64::from(m.factor)),
+        Evidence::text("measured_on", m.area.measured_on.as_str()),
+    ];
+    if let Some(directional) = m.directional {
+        evidence.extend([
+            Evidence::number("directional_sharpness", directional.sharpness),
+            Evidence::number("threshold_directional_sharpness", blur.min_directional_sharpness),
+            Evidence::number("threshold_anisotropy", blur.max_streak_anisotropy),
+            Evidence::number("blur_anisotropy", directional.anisotropy),
+            Evidence::number("blur_direction_degrees", directional.direction_degrees),
+            Evidence::number("blur_length_px", m.streak_length(&directional)),
+        ]);
+    }
+    let score = match smeared {
+        Some(directional) => {
+            score_past(directional.sharpness, blur.min_directional_sharpness, blur.min_directional_sharpness)
+        }
+        None => score_past(m.focus, blur.min_focus, blur.min_focus),
+    };
+    Some(quality_finding(
+        ReasonCode::QualityBlur,
+        score,
+        "the document is out of focus or motion-blurred",
+        &blur.hint,
+        evidence,
+    ))
 }
 
 fn low_contrast(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
@@ -465,12 +660,14 @@ fn glare(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
     let mut finding = quality_finding(
         ReasonCode::QualityGlare,
         score_past(m.glare_share, glare.min_share, glare.score_full_share),
-        "light reflections cover part of the document",
+        "a light reflection covers part of the document",
         &glare.hint,
         vec![
             Evidence::number("glare_share", m.glare_share),
             Evidence::number("threshold", glare.min_share),
             Evidence::number("blobs", m.glare_blobs.len() as f64),
+            Evidence::flag("on_print", m.glare_on_print),
+            Evidence::text("measured_on", m.area.measured_on.as_str()),
         ],
     );
     let factor = m.factor;
@@ -550,14 +747,36 @@ fn screenshot(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
     })
 }
 
-/// Runs every quality check on a decoded upload and its working planes (made with
-/// `thresholds.working_long_side`).
+fn screen_recapture(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
+    let screen = &t.screen_recapture;
+    // A display's sub-pixels are coloured; a grey photocopy's halftone peaks too, but without colour.
+    let coloured = m.chroma_p99 > t.grayscale.max_p99_chroma;
+    (coloured && m.screen.peak >= screen.min_peak).then(|| {
+        quality_finding(
+            ReasonCode::QualityScreenRecapture,
+            score_past(m.screen.peak, screen.min_peak, screen.min_peak),
+            "a photo of a screen showing the document, not of the document itself",
+            &screen.hint,
+            vec![
+                Evidence::number("screen_peak", m.screen.peak),
+                Evidence::number("threshold", screen.min_peak),
+                Evidence::number("patches", m.screen.patches as f64),
+                Evidence::number("chroma_p99", m.chroma_p99),
+            ],
+        )
+    })
+}
+
+/// Runs every quality check on a decoded upload, its working planes (made with
+/// `thresholds.working_long_side`) and the located document's `outline` on them (`None`: not
+/// located).
 pub fn assess_quality(
     document: &DecodedDocument,
     planes: &WorkingPlanes,
+    outline: Option<&[(f32, f32); 4]>,
     thresholds: &QualityThresholds,
 ) -> QualityReport {
-    let measures = Measures::take(document, planes, thresholds);
+    let measures = Measures::take(document, planes, outline, thresholds);
     QualityReport {
         metrics: measures.metrics(),
         findings: CHECKS.iter().filter_map(|check| check(&measures, thresholds)).collect(),

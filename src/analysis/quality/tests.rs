@@ -5,6 +5,8 @@ use image::{Rgb, RgbImage};
 use super::*;
 use crate::analysis::decode::planes::{luma_of, working_planes};
 use crate::analysis::decode::{DecodeLimits, decode};
+use crate::analysis::fingerprint::document::DocumentLocation;
+use crate::analysis::reuse::perceptual::ReuseModel;
 use crate::eval::synthetic::fixtures::{jpeg, png};
 
 /// A synthetic ID-like card: tinted gradient background with fine noise, rows of glyph-like strokes,
@@ -18,8 +20,12 @@ fn document_like(width: u32, height: u32) -> RgbImage {
         let noise = (state % 9) as i32 - 4;
         let (u, v) = (x * 1000 / width, y * 1000 / height);
         let in_portrait = (60..300).contains(&u) && (200..850).contains(&v);
-        let in_text_line = (360..950).contains(&u) && (v % 120) < 45 && v > 180;
-        let glyph = in_text_line && (u / 9) % 3 != 0 && (u * 7 + v) % 31 > 6;
+        // Print keeps a blank margin from the card's edge, as on a real card (print running into
+        // the frame's edge is a cut-off).
+        let in_text_line = (360..950).contains(&u) && (v % 120) < 45 && (180..900).contains(&v);
+        // Glyphs: short strokes in both directions (4 x 4 blocks, scattered without a period).
+        let scatter = ((u / 4).wrapping_mul(0x9E37_79B9) ^ (v / 6).wrapping_mul(0x85EB_CA6B)) >> 7;
+        let glyph = in_text_line && (u / 9) % 3 != 0 && scatter % 5 < 2;
         let base = if in_portrait {
             [150 + (v / 8) as i32 % 40, 110, 90]
         } else if glyph {
@@ -35,7 +41,8 @@ fn assess(bytes: &[u8]) -> QualityReport {
     let document = decode(bytes, &DecodeLimits::default()).unwrap();
     let thresholds = QualityThresholds::embedded();
     let planes = working_planes(&document.rgb, thresholds.working_long_side);
-    assess_quality(&document, &planes, &thresholds)
+    let location = DocumentLocation::find(&planes, &ReuseModel::embedded().layout);
+    assess_quality(&document, &planes, location.outline(), &thresholds)
 }
 
 fn codes_of(bytes: &[u8]) -> Vec<ReasonCode> {
@@ -66,9 +73,8 @@ fn low_resolution() {
 fn blur() {
     let card = document_like(1000, 630);
     assert_eq!(codes_of(&png(&imageproc::filter::gaussian_blur_f32(&card, 4.0))), [ReasonCode::QualityBlur]);
-    assert!(
-        !codes_of(&png(&imageproc::filter::gaussian_blur_f32(&card, 0.6))).contains(&ReasonCode::QualityBlur)
-    );
+    let slight = assess(&png(&imageproc::filter::gaussian_blur_f32(&card, 0.6)));
+    assert!(!slight.findings.iter().any(|f| f.code == ReasonCode::QualityBlur), "{:?}", slight.findings);
 }
 
 #[test]
@@ -104,9 +110,14 @@ fn glare_reports_where_it_is() {
 #[test]
 fn low_contrast() {
     let card = document_like(1000, 630);
-    assert_eq!(
-        codes_of(&png(&map_pixels(&card, |v| 0.5 + (v - 0.7) * 0.15))),
-        [ReasonCode::QualityLowContrast]
+    // Squashed this far, the colours are nearly grey too (chroma x 0.15): a grayscale finding may
+    // come with it.
+    let codes = codes_of(&png(&map_pixels(&card, |v| 0.5 + (v - 0.7) * 0.15)));
+    assert_eq!(codes[0], ReasonCode::QualityLowContrast, "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .all(|code| matches!(code, ReasonCode::QualityLowContrast | ReasonCode::QualityGrayscaleCopy))
     );
     assert!(codes_of(&png(&map_pixels(&card, |v| 0.1 + v * 0.8))).is_empty());
 }

@@ -136,18 +136,25 @@ impl DocumentPrint {
     }
 }
 
-impl DocumentPrint {
-    /// Locates, rectifies and hashes the document in the working planes.
-    pub fn compute(planes: &WorkingPlanes, layout: &DocumentLayout) -> Self {
-        let luma = &planes.luma;
-        let (width, height) = luma.dimensions();
+/// Where the document lies in the working planes: the located outline's framings, the most
+/// plausible first, then the whole frame; or the whole frame alone when no outline was found. Found
+/// once per upload and shared by the quality gate and the fingerprints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentLocation {
+    framings: Vec<(Framing, Quad)>,
+}
+
+impl DocumentLocation {
+    /// Locates the document in the working planes.
+    pub fn find(planes: &WorkingPlanes, layout: &DocumentLayout) -> Self {
+        let (width, height) = planes.luma.dimensions();
         let frame = landscape_order([
             (0.0, 0.0),
             (width as f32, 0.0),
             (width as f32, height as f32),
             (0.0, height as f32),
         ]);
-        let mut framings: Vec<(Framing, Quad)> = match locate_card(&planes.rgb, layout) {
+        let framings = match locate_card(&planes.rgb, layout) {
             Some(located) => located
                 .into_iter()
                 .map(|(framing, quad)| (framing, sharpen_outline(&planes.rgb, &quad, &layout.locator)))
@@ -155,6 +162,26 @@ impl DocumentPrint {
                 .collect(),
             None => vec![(Framing::WholeFrame, frame)],
         };
+        DocumentLocation { framings }
+    }
+
+    /// The located outline's corners (top-left, top-right, bottom-right, bottom-left of the card
+    /// read landscape) in working-plane pixels, or `None` when the whole frame is the document.
+    pub fn outline(&self) -> Option<&[(f32, f32); 4]> {
+        self.framings.first().filter(|(framing, _)| *framing != Framing::WholeFrame).map(|(_, quad)| quad)
+    }
+}
+
+impl DocumentPrint {
+    /// Locates, rectifies and hashes the document in the working planes.
+    pub fn compute(planes: &WorkingPlanes, layout: &DocumentLayout) -> Self {
+        Self::at(planes, &DocumentLocation::find(planes, layout), layout)
+    }
+
+    /// Rectifies and hashes the document found at `location`.
+    pub fn at(planes: &WorkingPlanes, location: &DocumentLocation, layout: &DocumentLayout) -> Self {
+        let luma = &planes.luma;
+        let mut framings = location.framings.clone();
         // The card as rectified, upright and turned 180°.
         let rectified = |corners: &[(f32, f32); 4]| {
             let card = rectify(luma, corners, layout);

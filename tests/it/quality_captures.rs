@@ -1,0 +1,107 @@
+//! The quality gate on phone captures of one generated card (seed 2027: not among the tuning seeds
+//! 1-3 nor the reporting seeds 4-6 of docs/quality.md): on white paper and on a dark desk it passes;
+//! cut off by the frame, motion-blurred, shown on a screen or with a glare spot over the data it
+//! fails with the right code.
+
+use idforensics::analysis::decode::DecodeLimits;
+use idforensics::domain::findings::ReasonCode;
+use idforensics::engine::{AnalyzeRequest, Engine, Models};
+use idforensics::eval::synthetic::capture::{Background, CaptureSettings, Device, capture, screen_recapture};
+use idforensics::eval::synthetic::cards::Template;
+use image::RgbImage;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+const SEED: u64 = 2027;
+
+fn card(rng: &mut StdRng) -> RgbImage {
+    let template = Template::new(1);
+    template.render(&template.holder(rng))
+}
+
+/// A phone capture: 1600 px frame, the card across 65 % of it, a little tilt and perspective.
+fn phone(background: Background) -> CaptureSettings {
+    CaptureSettings {
+        background,
+        frame_long_side: 1600,
+        card_width_share: 0.65,
+        tilt_degrees: 3.0,
+        perspective: 0.03,
+        ..CaptureSettings::draw(Device::Phone, &mut StdRng::seed_from_u64(SEED))
+    }
+}
+
+/// The quality codes of an upload.
+fn quality_codes(jpeg: &[u8]) -> Vec<ReasonCode> {
+    let engine = Engine::new(DecodeLimits::default(), Models::embedded());
+    let report = engine
+        .analyze(AnalyzeRequest {
+            image: jpeg,
+            account_id: None,
+            document_id: None,
+            register: false,
+            include_evidence_images: false,
+        })
+        .expect("a capture analyses");
+    report
+        .findings
+        .iter()
+        .map(|f| f.finding.code)
+        .filter(|code| code.as_str().starts_with("quality."))
+        .collect()
+}
+
+#[test]
+fn good_captures_on_white_paper_and_on_a_dark_desk_pass() {
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let card = card(&mut rng);
+    for background in [Background::WhitePaper, Background::DarkDesk] {
+        let shot = capture(&card, &phone(background), &mut rng);
+        assert_eq!(quality_codes(&shot.jpeg), [], "{background:?}");
+    }
+}
+
+#[test]
+fn a_card_cut_off_by_the_frame_is_document_cut_off() {
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let card = card(&mut rng);
+    for background in [Background::WhitePaper, Background::DarkDesk] {
+        // A quarter of the card past the right edge.
+        let settings =
+            CaptureSettings { centre_shift: (0.5 + 0.25 * 0.65 - 0.65 / 2.0, 0.0), ..phone(background) };
+        let codes = quality_codes(&capture(&card, &settings, &mut rng).jpeg);
+        assert!(codes.contains(&ReasonCode::QualityDocumentCutOff), "{background:?}: {codes:?}");
+    }
+}
+
+#[test]
+fn a_motion_blurred_card_is_blurred() {
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let card = card(&mut rng);
+    for (background, angle) in [(Background::WhitePaper, 0.0), (Background::DarkDesk, 60.0)] {
+        let settings =
+            CaptureSettings { motion_blur: 16.0, motion_angle_degrees: angle, ..phone(background) };
+        let codes = quality_codes(&capture(&card, &settings, &mut rng).jpeg);
+        assert!(codes.contains(&ReasonCode::QualityBlur), "{background:?}: {codes:?}");
+    }
+}
+
+#[test]
+fn a_card_shown_on_a_screen_is_a_screen_recapture() {
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let card = card(&mut rng);
+    let codes = quality_codes(&screen_recapture(&card, &mut rng).jpeg);
+    assert!(codes.contains(&ReasonCode::QualityScreenRecapture), "{codes:?}");
+}
+
+#[test]
+fn a_glare_spot_over_the_data_is_glare() {
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let card = card(&mut rng);
+    for background in [Background::WhitePaper, Background::DarkDesk] {
+        // Over the personal data, right of the portrait.
+        let settings = CaptureSettings { glare: Some(((0.65, 0.5), 0.16)), ..phone(background) };
+        let codes = quality_codes(&capture(&card, &settings, &mut rng).jpeg);
+        assert!(codes.contains(&ReasonCode::QualityGlare), "{background:?}: {codes:?}");
+    }
+}
