@@ -10,6 +10,10 @@
 //! (`testdata/quality-review.tsv`: `file`, `label`, `reason`) gives such originals the label a
 //! person gave them after looking; they are copied under that label and not degraded.
 //! Deterministic: the same sources give the same set.
+//!
+//! `--half tuning` or `--half reporting` keeps one half of the originals, split by file (the first
+//! byte of the SHA-256 of the file's path in its manifest, even or odd), so thresholds can be set on
+//! one half and reported on the other.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -20,6 +24,24 @@ use image::{Rgb, RgbImage};
 use super::synthetic::capture::encode_jpeg;
 use super::{Expectation, LabelledFile, ManifestError, expectation, read_labelled};
 use crate::analysis::decode::{DecodeLimits, decode};
+
+/// One half of the originals, split by file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Half {
+    /// Paths whose SHA-256 starts with an even byte: thresholds are set on these.
+    Tuning,
+    /// The others: figures are reported on these.
+    Reporting,
+}
+
+impl Half {
+    /// Whether the file at `path` (as its manifest lists it) belongs to this half.
+    pub fn holds(self, path: &str) -> bool {
+        use sha2::Digest;
+        let even = sha2::Sha256::digest(path.as_bytes())[0] % 2 == 0;
+        even == (self == Half::Tuning)
+    }
+}
 
 /// Originals whose long side is below this are real low-resolution images (the Acuant anchor).
 const RESOLUTION_ANCHOR: u32 = 600;
@@ -199,10 +221,12 @@ fn write_jpeg(path: &Path, image: &RgbImage, quality: u8) -> Result<(), QualityS
 }
 
 /// Builds the set from the labelled `sources` into `out` (created), with its `MANIFEST.tsv`;
-/// `review` relabels originals by file path as listed in their source manifest.
+/// `review` relabels originals by file path as listed in their source manifest; `half` keeps one half
+/// of the originals.
 pub fn make_quality_set(
     sources: &[PathBuf],
     review: Option<&Path>,
+    half: Option<Half>,
     out: &Path,
 ) -> Result<QualitySetSummary, QualitySetError> {
     let reviewed: Vec<LabelledFile> = match review {
@@ -218,7 +242,7 @@ pub fn make_quality_set(
     let mut summary = QualitySetSummary { originals: 0, files: 0 };
     for source in sources {
         for LabelledFile { file, label } in read_labelled(&source.join("MANIFEST.tsv"))? {
-            if expectation(&label) != Expectation::Clean {
+            if expectation(&label) != Expectation::Clean || half.is_some_and(|half| !half.holds(&file)) {
                 continue;
             }
             let review_label = reviewed.iter().find(|r| r.file == file).map(|r| r.label.as_str());

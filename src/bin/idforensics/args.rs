@@ -175,6 +175,9 @@ pub(crate) struct MakeQualitySetArgs {
     /// Labels given to source files after looking at them (testdata/quality-review.tsv).
     #[arg(long)]
     pub(crate) review: Option<PathBuf>,
+    /// Keep one half of the originals, split by file: tune on one, report on the other.
+    #[arg(long, value_enum)]
+    pub(crate) half: Option<idforensics::eval::quality_set::Half>,
     /// Output folder (created).
     #[arg(long)]
     pub(crate) out: PathBuf,

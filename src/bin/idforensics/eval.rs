@@ -76,8 +76,12 @@ fn image_files(dir: &Path) -> Result<Vec<PathBuf>, walkdir::Error> {
 }
 
 pub(crate) fn make_quality_set(args: MakeQualitySetArgs) -> anyhow::Result<()> {
-    let summary =
-        idforensics::eval::quality_set::make_quality_set(&args.sources, args.review.as_deref(), &args.out)?;
+    let summary = idforensics::eval::quality_set::make_quality_set(
+        &args.sources,
+        args.review.as_deref(),
+        args.half,
+        &args.out,
+    )?;
     eprintln!(
         "wrote {} files ({} good originals and their degradations) to {}",
         summary.files,
