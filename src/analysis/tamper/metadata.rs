@@ -31,6 +31,9 @@ pub struct MetadataFacts {
     pub derived_from: bool,
     /// Documents placed into this one (`photoshop:DocumentAncestors` entries).
     pub document_ancestors: usize,
+    /// Lines of Photoshop's own history log (`photoshop:History`, written when the "History Log"
+    /// preference records to metadata).
+    pub photoshop_history_entries: usize,
     /// Photoshop image-resource ids present in APP13.
     pub photoshop_resources: Vec<u16>,
     /// EXIF DateTimeOriginal, as written.
@@ -89,6 +92,16 @@ pub fn read_metadata_facts(container: &ContainerFacts) -> MetadataFacts {
             facts.traces.push(SoftwareTrace { source: "xmp.History.softwareAgent", value });
         }
         facts.history_events = xmp_values(&xmp, "action").len();
+        if let Some(log) = photoshop_history(&xmp) {
+            // Its lines are newline- and tab-separated, often as character references.
+            let log =
+                log.replace("&#xA;", "\n").replace("&#10;", "\n").replace("&#x9;", " ").replace("&#9;", " ");
+            facts.photoshop_history_entries =
+                log.lines().filter(|line| !line.trim().is_empty()).count().max(1);
+            // Only Photoshop writes this log: it names the editor even when no other field does.
+            let value = clean(&format!("Adobe Photoshop history log: {}", log.trim()));
+            facts.traces.push(SoftwareTrace { source: "xmp.photoshop.History", value });
+        }
         facts.derived_from = xmp.contains("MM:DerivedFrom");
         facts.document_ancestors = xmp_element(&xmp, "DocumentAncestors")
             .map_or(0, |inner| inner.matches("<rdf:li").count().max(usize::from(!inner.trim().is_empty())));
@@ -146,6 +159,22 @@ fn xmp_values(xmp: &str, local_name: &str) -> Vec<String> {
     }
     values.retain(|value| !value.is_empty());
     values
+}
+
+/// Photoshop's history log (`photoshop:History`, an attribute or a simple element; not the
+/// `xmpMM:History` event list), when present and not empty.
+fn photoshop_history(xmp: &str) -> Option<String> {
+    for quote in ['"', '\''] {
+        let needle = format!("photoshop:History={quote}");
+        if let Some(start) = xmp.find(&needle) {
+            let rest = &xmp[start + needle.len()..];
+            let text = &rest[..rest.find(quote)?];
+            return Some(text.to_owned()).filter(|text| !text.trim().is_empty());
+        }
+    }
+    let start = xmp.find("<photoshop:History>")? + "<photoshop:History>".len();
+    let end = start + xmp[start..].find("</photoshop:History>")?;
+    Some(xmp[start..end].to_owned()).filter(|text| !text.trim().is_empty())
 }
 
 /// The inner text of the first element with this local name, under any prefix.
@@ -227,6 +256,7 @@ mod tests {
             let _ = unicode_string(&bytes);
             let _ = xmp_values(&text, "CreatorTool");
             let _ = xmp_element(&text, "DocumentAncestors");
+            let _ = photoshop_history(&text);
         }
     }
 
@@ -251,6 +281,26 @@ mod tests {
         assert!(xmp_values("<x:xmpmeta", "CreatorTool").is_empty());
         assert!(xmp_values("xmp:CreatorTool=\"unterminated", "CreatorTool").is_empty());
         assert!(xmp_values("<xmp:CreatorTool>unterminated", "CreatorTool").is_empty());
+    }
+
+    #[test]
+    fn photoshop_history_log_is_read_and_names_photoshop() {
+        let element = "<rdf:Description><xmpMM:History><rdf:Seq/></xmpMM:History>\
+            <photoshop:History>2024-03-01T10:02:11+09:00&#x9;File scan.jpg opened&#xA;2024-03-01T10:04:40+09:00&#x9;File scan.jpg saved\n2024-03-01 Type layer edited\n</photoshop:History></rdf:Description>";
+        assert!(photoshop_history(element).unwrap().contains("scan.jpg opened"));
+        assert_eq!(
+            photoshop_history("<x photoshop:History='File a.jpg opened'/>").as_deref(),
+            Some("File a.jpg opened")
+        );
+        assert_eq!(photoshop_history("<photoshop:History> </photoshop:History>"), None);
+        assert_eq!(photoshop_history("<xmpMM:History><rdf:Seq/></xmpMM:History>"), None);
+        let container =
+            ContainerFacts { xmp: Some(element.as_bytes().to_vec()), ..ContainerFacts::default() };
+        let facts = read_metadata_facts(&container);
+        assert_eq!(facts.photoshop_history_entries, 3);
+        assert_eq!(facts.traces.len(), 1);
+        assert_eq!(facts.traces[0].source, "xmp.photoshop.History");
+        assert!(facts.traces[0].value.starts_with("Adobe Photoshop history log: 2024-03-01"));
     }
 
     fn resource(id: u16, data: &[u8]) -> Vec<u8> {

@@ -248,7 +248,11 @@ pub fn assess_tamper(
     if let Some(finding) = software_finding(&facts, models) {
         findings.push(finding);
     }
-    if facts.history_events > 0 || facts.derived_from || facts.document_ancestors > 0 {
+    if facts.history_events > 0
+        || facts.derived_from
+        || facts.document_ancestors > 0
+        || facts.photoshop_history_entries > 0
+    {
         findings.push(Finding::new(
             ReasonCode::TamperEditHistory,
             1.0,
@@ -257,6 +261,7 @@ pub fn assess_tamper(
                 Evidence::number("xmp_history_events", facts.history_events as f64),
                 Evidence::flag("derived_from", facts.derived_from),
                 Evidence::number("document_ancestors", facts.document_ancestors as f64),
+                Evidence::number("photoshop_history_entries", facts.photoshop_history_entries as f64),
             ],
         ));
     }
@@ -472,6 +477,35 @@ mod tests {
             ifd_num: exif::In::PRIMARY,
             value: exif::Value::Ascii(vec![value.as_bytes().to_vec()]),
         }
+    }
+
+    /// `jpeg` with an XMP packet in an APP1 segment right after SOI.
+    fn with_xmp(jpeg: &[u8], xmp: &str) -> Vec<u8> {
+        let mut payload = b"http://ns.adobe.com/xap/1.0/\0".to_vec();
+        payload.extend_from_slice(xmp.as_bytes());
+        let mut out = jpeg[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(&payload);
+        out.extend_from_slice(&jpeg[2..]);
+        out
+    }
+
+    #[test]
+    fn adobe_bridge_as_the_writer_and_a_photoshop_history_log_are_editor_traces() {
+        let capture = [ascii(exif::Tag::DateTimeOriginal, "2025:05:01 10:00:00")];
+        let bridge = with_xmp(
+            &jpeg_with_exif(64, 48, &capture),
+            r#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description xmp:CreatorTool="Adobe Bridge 2024"/></rdf:RDF></x:xmpmeta>"#,
+        );
+        assert_eq!(codes_of(&bridge), [ReasonCode::TamperEditingSoftware]);
+        let logged = with_xmp(
+            &jpeg_with_exif(64, 48, &capture),
+            "<x:xmpmeta><rdf:RDF><rdf:Description><photoshop:History>2025-05-02T09:00:00+09:00&#x9;File id.jpg opened&#xA;2025-05-02T09:03:12+09:00&#x9;File id.jpg saved&#xA;</photoshop:History></rdf:Description></rdf:RDF></x:xmpmeta>",
+        );
+        let codes = codes_of(&logged);
+        assert!(codes.contains(&ReasonCode::TamperEditingSoftware), "{codes:?}");
+        assert!(codes.contains(&ReasonCode::TamperEditHistory), "{codes:?}");
     }
 
     fn codes_of(bytes: &[u8]) -> Vec<ReasonCode> {
