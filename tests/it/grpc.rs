@@ -38,7 +38,10 @@ async fn registration_reuse_and_erasure_over_grpc() {
     assert!(image.has_exif && image.has_exif_thumbnail);
     assert!(!first.policy_version.is_empty());
     let stages: Vec<&str> = first.timings.iter().map(|t| t.stage.as_str()).collect();
-    assert_eq!(stages, ["decode", "planes", "quality", "tamper", "fingerprint", "match", "policy", "store"]);
+    assert_eq!(
+        stages,
+        ["decode", "planes", "locate", "quality", "tamper", "fingerprint", "match", "policy", "store"]
+    );
     let metrics = &first.quality.as_ref().unwrap().metrics;
     assert!(metrics.iter().any(|m| m.name == "jpeg_quality_estimate"), "every JPEG gets a quality estimate");
 

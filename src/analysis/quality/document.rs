@@ -7,6 +7,9 @@ use serde::Deserialize;
 
 use super::measures::{FOCUS_TILE, LaplacianStats};
 
+/// Four corners, clockwise from the top left, in working-plane pixels.
+type Quad = [(f32, f32); 4];
+
 /// What the quality measures were taken on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MeasuredOn {
@@ -277,7 +280,7 @@ fn print_box(
     tiles: &LaplacianStats,
     content: f64,
     settings: &DocumentThresholds,
-) -> Option<([(f32, f32); 4], Vec<FrameSide>)> {
+) -> Option<(Quad, Vec<FrameSide>)> {
     let (tx, ty) = (tiles.tiles_x, tiles.tiles_y);
     let (mut i0, mut j0, mut i1, mut j1) = (u32::MAX, u32::MAX, 0, 0);
     for (index, _) in print_tiles.iter().enumerate().filter(|(_, print)| **print) {

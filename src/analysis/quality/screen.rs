@@ -19,6 +19,8 @@ use crate::analysis::decode::planes::luma_of;
 const PATCH: usize = 128;
 /// Most patches read per image.
 const MAX_PATCHES: usize = 16;
+/// The ring around a bin reaches this many bins out (bins 2..=RING away count).
+const RING: usize = 4;
 /// Frequencies below this share of the patch (cycles per patch over its side) are the content's.
 const LOWEST_FREQUENCY: f64 = 0.12;
 
@@ -44,10 +46,10 @@ pub fn screen_pattern(rgb: &RgbImage, bounds: (u32, u32, u32, u32)) -> ScreenPat
         return ScreenPattern { peak: 0.0, patches: 0 };
     }
     let stride = ((across * down) as f64 / MAX_PATCHES as f64).sqrt().ceil().max(1.0) as usize;
-    let mut planner = FftPlanner::<f64>::new();
+    let mut planner = FftPlanner::<f32>::new();
     let fft = planner.plan_fft_forward(PATCH);
-    let window: Vec<f64> = (0..PATCH)
-        .map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / PATCH as f64).cos())
+    let window: Vec<f32> = (0..PATCH)
+        .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / PATCH as f32).cos())
         .collect();
     let mut peaks = Vec::new();
     for j in (0..down).step_by(stride) {
@@ -62,22 +64,21 @@ pub fn screen_pattern(rgb: &RgbImage, bounds: (u32, u32, u32, u32)) -> ScreenPat
 }
 
 /// The strongest isolated spectral peak of one patch.
-fn patch_peak(rgb: &RgbImage, px: usize, py: usize, window: &[f64], fft: &dyn rustfft::Fft<f64>) -> f64 {
-    let mut values: Vec<Complex<f64>> = (0..PATCH * PATCH)
-        .map(|index| {
-            let (x, y) = (index % PATCH, index / PATCH);
-            let [r, g, b] = rgb.get_pixel((px + x) as u32, (py + y) as u32).0;
-            Complex::new(f64::from(luma_of(r, g, b)), 0.0)
-        })
-        .collect();
-    let mean = values.iter().map(|v| v.re).sum::<f64>() / values.len() as f64;
+fn patch_peak(rgb: &RgbImage, px: usize, py: usize, window: &[f32], fft: &dyn rustfft::Fft<f32>) -> f64 {
+    let (width, raw) = (rgb.width() as usize, rgb.as_raw());
+    let mut values: Vec<Complex<f32>> = Vec::with_capacity(PATCH * PATCH);
+    for y in py..py + PATCH {
+        let row = &raw[3 * (y * width + px)..3 * (y * width + px + PATCH)];
+        values.extend(row.chunks_exact(3).map(|p| Complex::new(f32::from(luma_of(p[0], p[1], p[2])), 0.0)));
+    }
+    let mean = values.iter().map(|v| v.re).sum::<f32>() / values.len() as f32;
     for (index, value) in values.iter_mut().enumerate() {
         value.re = (value.re - mean) * window[index % PATCH] * window[index / PATCH];
     }
     for row in values.chunks_exact_mut(PATCH) {
         fft.process(row);
     }
-    let mut column = vec![Complex::new(0.0, 0.0); PATCH];
+    let mut column = vec![Complex::new(0.0f32, 0.0); PATCH];
     for x in 0..PATCH {
         for y in 0..PATCH {
             column[y] = values[y * PATCH + x];
@@ -87,39 +88,49 @@ fn patch_peak(rgb: &RgbImage, px: usize, py: usize, window: &[f64], fft: &dyn ru
             values[y * PATCH + x] = column[y];
         }
     }
-    let power: Vec<f64> = values.iter().map(|v| v.norm_sqr() + 1e-9).collect();
-    // Signed frequency of bin k.
-    let signed = |k: usize| if k > PATCH / 2 { k as i64 - PATCH as i64 } else { k as i64 };
-    let at = |u: i64, v: i64| {
-        power[(v.rem_euclid(PATCH as i64) as usize) * PATCH + u.rem_euclid(PATCH as i64) as usize]
+    let power: Vec<f64> = values.iter().map(|v| f64::from(v.norm_sqr()) + 1e-9).collect();
+    // Box sums of the power over wrapped neighbourhoods from a summed-area table of the spectrum
+    // padded by RING bins on every side.
+    let side = PATCH + 2 * RING;
+    let mut table = vec![0.0f64; (side + 1) * (side + 1)];
+    for y in 0..side {
+        let v = (y + PATCH - RING) % PATCH;
+        let mut row = 0.0;
+        for x in 0..side {
+            let u = (x + PATCH - RING) % PATCH;
+            row += power[v * PATCH + u];
+            table[(y + 1) * (side + 1) + x + 1] = table[y * (side + 1) + x + 1] + row;
+        }
+    }
+    // Sum over bins u - reach..=u + reach, v - reach..=v + reach (u, v in 0..PATCH).
+    let box_sum = |u: usize, v: usize, reach: usize| {
+        let (x0, y0) = (u + RING - reach, v + RING - reach);
+        let (x1, y1) = (u + RING + reach + 1, v + RING + reach + 1);
+        let at = |x: usize, y: usize| table[y * (side + 1) + x];
+        at(x1, y1) - at(x0, y1) - at(x1, y0) + at(x0, y0)
     };
+    let ring_bins = ((2 * RING + 1) * (2 * RING + 1) - 9) as f64;
     let block = (PATCH / 8) as i64;
     let on_block_grid = |u: i64, v: i64| {
         let near = |f: i64| (f.rem_euclid(block)).min(block - f.rem_euclid(block)) <= 1;
         near(u) && near(v)
     };
-    let mut best = f64::NEG_INFINITY;
+    let lowest = (LOWEST_FREQUENCY * PATCH as f64).powi(2);
+    let highest = (PATCH as f64 / 2.0).powi(2);
+    let mut best = 1.0f64;
     // Half the plane: the spectrum of a real patch is symmetric.
-    for v in 0..=PATCH as i64 / 2 {
+    for v in 0..=PATCH / 2 {
         for k in 0..PATCH {
-            let u = signed(k);
-            let radius = ((u * u + v * v) as f64).sqrt() / PATCH as f64;
-            if !(LOWEST_FREQUENCY..0.5).contains(&radius) || on_block_grid(u, v) {
+            let u = if k > PATCH / 2 { k as i64 - PATCH as i64 } else { k as i64 };
+            let radius_squared = (u * u + (v * v) as i64) as f64;
+            if radius_squared < lowest || radius_squared >= highest || on_block_grid(u, v as i64) {
                 continue;
             }
-            let (mut ring, mut count) = (0.0, 0.0);
-            for dv in -4i64..=4 {
-                for du in -4i64..=4 {
-                    if du.abs().max(dv.abs()) >= 2 {
-                        ring += at(u + du, v + dv);
-                        count += 1.0;
-                    }
-                }
-            }
-            best = best.max((at(u, v) / (ring / count)).ln());
+            let ring = (box_sum(k, v, RING) - box_sum(k, v, 1)) / ring_bins;
+            best = best.max(power[v * PATCH + k] / ring);
         }
     }
-    best
+    best.ln()
 }
 
 #[cfg(test)]
