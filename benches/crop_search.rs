@@ -1,4 +1,5 @@
-//! Searching the perceptual index for a cropped capture: 300 generated cards of one template
+//! The perceptual index proposing candidates for a cropped capture (verification, which follows on
+//! the candidates only, is in `benches/analyze.rs`): 300 generated cards of one template
 //! registered (the first stores the layout's keypoints), then a 10 % crop of one of them searched
 //! (zone indexes, keypoint matching, frame fitting and refinement, inner zones read and searched),
 //! and an unrelated card of another template searched (no layout fits: the crop path's cost for a
@@ -41,7 +42,7 @@ fn crop_search(c: &mut Criterion) {
     for card in 0..CARDS {
         let image = template.render(&template.holder(&mut rng));
         let print = print_of(&image, &models);
-        let crop = index.crop_print_to_store(&print, &models.reuse);
+        let crop = index.crop_print_to_store(&print, &models.reuse, false);
         index.insert(IndexedDocument {
             account_id: AccountId::new(format!("holder-{card}")).expect("valid id"),
             document_id: DocumentId::new("licence").expect("valid id"),
@@ -61,16 +62,17 @@ fn crop_search(c: &mut Criterion) {
     )
     .to_image();
     let crop_query = print_of(&cropped, &models);
-    assert!(!index.search(&crop_query, None, &models.reuse).is_empty(), "the crop is found");
+    let proposals = index.propose(&crop_query, None, &models.reuse);
+    assert!(proposals.iter().any(|proposal| proposal.judged), "the crop is proposed");
     let stranger = Template::new(1).render(&Template::new(1).holder(&mut rng));
     let new_query = print_of(&stranger, &models);
 
     let mut group = c.benchmark_group("crop_search");
     group.bench_function(format!("crop_of_a_stored_card/{CARDS}_cards"), |b| {
-        b.iter(|| index.search(black_box(&crop_query), None, &models.reuse))
+        b.iter(|| index.propose(black_box(&crop_query), None, &models.reuse))
     });
     group.bench_function(format!("card_of_an_unknown_layout/{CARDS}_cards"), |b| {
-        b.iter(|| index.search(black_box(&new_query), None, &models.reuse))
+        b.iter(|| index.propose(black_box(&new_query), None, &models.reuse))
     });
     group.finish();
 }

@@ -12,9 +12,11 @@ use crate::analysis::fingerprint::document::{DocumentLocation, DocumentPrint};
 use crate::analysis::fingerprint::{ExactFingerprints, Fingerprints};
 use crate::analysis::quality::{QualityThresholds, assess_quality};
 use crate::analysis::reuse;
+use crate::analysis::reuse::confirm::confirm;
 use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualIndex, ReuseModel};
+use crate::analysis::reuse::verify::keypoints_to_verify;
 use crate::analysis::tamper::{TamperModels, assess_tamper};
-use crate::domain::findings::Finding;
+use crate::domain::findings::{Finding, ReasonCode};
 use crate::domain::ids::{AccountId, DocumentId, IdError};
 use crate::domain::links::{self, AccountCluster};
 use crate::domain::policy::Policy;
@@ -258,9 +260,15 @@ impl Engine {
             .is_some()
             .then(|| self.registering.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let matches = self.matches(&fingerprints.exact, &fingerprints.document, request.account_id)?;
-        let crop_print = registration_target
-            .is_some()
-            .then(|| self.read_index().crop_print_to_store(&fingerprints.document, &self.models.reuse));
+        let crop_print = registration_target.is_some().then(|| {
+            let reused = matches.iter().any(|m| {
+                matches!(
+                    m.kind,
+                    ReasonCode::ReuseSameFile | ReasonCode::ReuseSameImage | ReasonCode::ReuseSameDocument
+                )
+            });
+            self.read_index().crop_print_to_store(&fingerprints.document, &self.models.reuse, reused)
+        });
         stopwatch.lap("match");
 
         let mut findings = quality.findings;
@@ -281,6 +289,11 @@ impl Engine {
                     policy_version: self.models.policy.version(),
                     zone_hashes: Some(&fingerprints.document.upright),
                     crop_print: crop_print.as_ref(),
+                    verification_keypoints: Some(&keypoints_to_verify(
+                        &fingerprints.document,
+                        &self.models.reuse.layout,
+                        &self.models.reuse.verification,
+                    )),
                     links: matches
                         .iter()
                         .filter(|m| reuse::is_perceptual(m.kind))
@@ -375,7 +388,14 @@ impl Engine {
         };
         let mut matches = reuse::exact_matches(store.find_exact(exact, account_id, MAX_MATCHES)?);
         let index = self.read_index();
-        let perceptual = index.search(print, account_id, &self.models.reuse);
+        let proposals = index.propose(print, account_id, &self.models.reuse);
+        let perceptual = confirm(
+            proposals,
+            print,
+            &index,
+            |document| store.verification_keypoints(&document.account_id, &document.document_id),
+            &self.models.reuse,
+        )?;
         for hit in perceptual {
             let already = matches.iter().any(|m| {
                 m.account_id == hit.document.account_id && m.document_id == hit.document.document_id

@@ -12,7 +12,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::analysis::fingerprint::ExactFingerprints;
 use crate::analysis::fingerprint::document::{CropPrint, ZoneHashes};
+use crate::analysis::fingerprint::keypoints::Keypoint;
 use crate::analysis::reuse::perceptual::IndexedDocument;
+use crate::analysis::reuse::verify::{keypoints_from_bytes, keypoints_to_bytes};
 use crate::domain::findings::ReasonCode;
 use crate::domain::ids::{AccountId, DocumentId};
 use crate::domain::links::{ExactHit, ExactLink, StoredLink};
@@ -60,6 +62,12 @@ const MIGRATIONS: &[&str] = &[
     -- and, for a card of a layout not stored before, its keypoints. NULL for documents registered
     -- before; they are not found from crops.
     ALTER TABLE documents ADD COLUMN crop_print BLOB;
+",
+    "
+    -- Keypoints of the rectified card that verify a candidate match (reuse::verify::keypoints_to_bytes,
+    -- 36 bytes each), read only for candidates. NULL for documents registered before verification:
+    -- they are then matched exactly only.
+    ALTER TABLE documents ADD COLUMN verification_keypoints BLOB;
 ",
 ];
 
@@ -126,6 +134,8 @@ pub struct NewRegistration<'a> {
     pub zone_hashes: Option<&'a ZoneHashes>,
     /// Inner-zone hashes and keypoints for finding crops.
     pub crop_print: Option<&'a CropPrint>,
+    /// Keypoints that verify candidate matches against it.
+    pub verification_keypoints: Option<&'a [Keypoint]>,
     /// Perceptual reuse of earlier registrations found for it: (account, document, kind, distance).
     pub links: Vec<(&'a AccountId, &'a DocumentId, ReasonCode, u32)>,
 }
@@ -228,8 +238,8 @@ impl Store {
         transaction.execute(
             "INSERT INTO documents (account_id, document_id, file_sha256, pixel_sha256, decision,
                                     risk_score, reason_codes, policy_version, registered_at_ms,
-                                    zone_hashes, crop_print)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                    zone_hashes, crop_print, verification_keypoints)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 registration.account_id.as_str(),
                 registration.document_id.as_str(),
@@ -242,6 +252,7 @@ impl Store {
                 registered_at_ms,
                 registration.zone_hashes.map(|hashes| hashes.to_bytes()),
                 registration.crop_print.map(CropPrint::to_bytes),
+                registration.verification_keypoints.map(keypoints_to_bytes),
             ],
         )?;
         for (other_account, other_document, kind, distance) in &registration.links {
@@ -312,6 +323,29 @@ impl Store {
             })
         })
         .collect()
+    }
+
+    /// The verification keypoints stored with a document; `None` when it has none (registered
+    /// before verification) or is no longer stored.
+    pub fn verification_keypoints(
+        &self,
+        account_id: &AccountId,
+        document_id: &DocumentId,
+    ) -> Result<Option<Vec<Keypoint>>, StoreError> {
+        let connection = self.lock();
+        let bytes: Option<Option<Vec<u8>>> = connection
+            .prepare_cached(
+                "SELECT verification_keypoints FROM documents WHERE account_id = ?1 AND document_id = ?2",
+            )?
+            .query_row(params![account_id.as_str(), document_id.as_str()], |row| row.get(0))
+            .optional()?;
+        bytes
+            .flatten()
+            .map(|bytes| {
+                keypoints_from_bytes(&bytes)
+                    .ok_or_else(|| damaged("verification_keypoints of the wrong length"))
+            })
+            .transpose()
     }
 
     /// Every stored perceptual link, in key order.
@@ -438,6 +472,7 @@ mod tests {
             policy_version: "test",
             zone_hashes: None,
             crop_print: None,
+            verification_keypoints: None,
             links: Vec::new(),
         })
     }

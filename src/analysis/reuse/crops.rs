@@ -142,6 +142,38 @@ impl CropIndex {
         card: (u32, u32),
         margin: f32,
     ) -> Vec<CropFrame> {
+        let mut frames: Vec<CropFrame> = Vec::new();
+        for (_, frame) in self.fitting(keypoints, model, card, margin) {
+            if frames.len() == model.max_frames {
+                break;
+            }
+            if !frames.iter().any(|kept| alike(kept, &frame, card)) {
+                frames.push(frame);
+            }
+        }
+        frames
+    }
+
+    /// The stored cards whose keypoints fit `keypoints` in some frame (as for [`Self::frames`]),
+    /// best supported first, by document number.
+    pub fn fitting_documents(
+        &self,
+        keypoints: &[Keypoint],
+        model: &CropModel,
+        card: (u32, u32),
+        margin: f32,
+    ) -> Vec<u32> {
+        self.fitting(keypoints, model, card, margin).into_iter().map(|(document, _)| document).collect()
+    }
+
+    /// Every stored card's frame on the query, best supported first.
+    fn fitting(
+        &self,
+        keypoints: &[Keypoint],
+        model: &CropModel,
+        card: (u32, u32),
+        margin: f32,
+    ) -> Vec<(u32, CropFrame)> {
         let mut by_document: BTreeMap<u32, Vec<Correspondence>> = BTreeMap::new();
         let small = self.keypoints.len() < SCAN_BELOW;
         for keypoint in keypoints {
@@ -166,26 +198,18 @@ impl CropIndex {
                 by_document.entry(document).or_default().push((stored.x, stored.y, keypoint.x, keypoint.y));
             }
         }
-        let mut fitted: Vec<(f32, CropFrame)> = by_document
+        let mut fitted: Vec<(f32, u32, CropFrame)> = by_document
             .iter()
             .filter(|(_, matches)| matches.len() >= model.min_inliers)
             .filter_map(|(document, matches)| {
                 let (_, rough) = fit_frame(matches, model, card, margin)?;
                 refine_guided(&self.layouts[document], keypoints, rough, model)
                     .filter(|(_, frame)| frame.is_crop(card, margin))
+                    .map(|(support, frame)| (support, *document, frame))
             })
             .collect();
         fitted.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut frames: Vec<CropFrame> = Vec::new();
-        for (_, frame) in fitted {
-            if frames.len() == model.max_frames {
-                break;
-            }
-            if !frames.iter().any(|kept| alike(kept, &frame, card)) {
-                frames.push(frame);
-            }
-        }
-        frames
+        fitted.into_iter().map(|(_, document, frame)| (document, frame)).collect()
     }
 
     /// Bytes held by the three hash indexes.
@@ -276,7 +300,7 @@ fn fit_frame(
 }
 
 /// The next number of a SplitMix64 sequence.
-fn split_mix(state: &mut u64) -> u64 {
+pub(super) fn split_mix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

@@ -4,11 +4,15 @@
 //! re-uploaded, or the same image re-encoded losslessly (metadata stripped, PNG re-save, orientation
 //! baked in). Perceptual reuse ([`perceptual`]) compares the zone hashes of the rectified document:
 //! another capture of the same card, or one zone of it (portrait or personal data) reused; a
-//! cropped capture is read in a frame fitted from keypoints ([`crops`]).
+//! cropped capture is read in a frame fitted from keypoints ([`crops`]). The indexes only propose:
+//! a proposal is a match once the two cards' keypoints agree under one homography ([`confirm`],
+//! [`verify`]).
 
+pub mod confirm;
 pub mod crops;
 pub mod hamming_index;
 pub mod perceptual;
+pub mod verify;
 
 use std::collections::BTreeSet;
 
@@ -53,6 +57,12 @@ pub fn perceptual_match(hit: &PerceptualHit<'_>, model: &ReuseModel) -> Match {
             verdict.colour_distance.map(|distance| Evidence::number("colour_distance", f64::from(distance))),
         )
         .chain([
+            Evidence::number("verification_inliers", hit.verification.card.inliers as f64),
+            Evidence::number("verification_inlier_ratio", round3(hit.verification.card.inlier_ratio())),
+            Evidence::number("verification_residual_px", round3(hit.verification.card.residual_px)),
+            Evidence::number("portrait_inliers", hit.verification.portrait.inliers as f64),
+            Evidence::number("data_inliers", hit.verification.data.inliers as f64),
+            Evidence::text("verified_zones", hit.verification.verified_zones(&model.verification)),
             Evidence::text("orientation", if verdict.turned { "turned_180" } else { "as_registered" }),
             Evidence::text("framing", verdict.framing.as_str()),
             Evidence::text("model_version", model.version.clone()),
@@ -60,6 +70,10 @@ pub fn perceptual_match(hit: &PerceptualHit<'_>, model: &ReuseModel) -> Match {
         .collect(),
         registered_at_unix_ms: hit.document.registered_at_ms,
     }
+}
+
+fn round3(value: f32) -> f64 {
+    (f64::from(value) * 1000.0).round() / 1000.0
 }
 
 /// Stored perceptual links as account links.

@@ -11,10 +11,12 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::crops::{CropIndex, CropModel};
+use super::verify::{Verification, VerificationModel};
 use crate::analysis::fingerprint::document::{
     CropFrame, CropPrint, DocumentLayout, DocumentPrint, Framing, InnerHashes, Reading, ZoneColour,
     ZoneHashes,
 };
+use crate::analysis::fingerprint::keypoints::Keypoint;
 use crate::analysis::reuse::hamming_index::HammingIndex;
 use crate::domain::findings::ReasonCode;
 use crate::domain::ids::{AccountId, DocumentId};
@@ -33,6 +35,8 @@ pub struct ReuseModel {
     pub matching: MatchThresholds,
     /// How cropped captures are found.
     pub crops: CropModel,
+    /// How candidates are verified.
+    pub verification: VerificationModel,
 }
 
 /// Distances (of 256 bits) that decide each match kind.
@@ -168,6 +172,27 @@ impl ReuseModel {
         })
     }
 
+    /// The query's reading closest to a stored document the hashes do not judge reused, as the
+    /// only kind verification can make of it alone: the same document.
+    fn unjudged(&self, query: &DocumentPrint, stored: &ZoneHashes) -> Verdict {
+        query
+            .readings()
+            .map(|reading| {
+                let hashes = reading.hashes;
+                Verdict {
+                    kind: ReasonCode::ReuseSameDocument,
+                    portrait_distance: hashes.portrait.hamming_distance(&stored.portrait),
+                    data_distance: hashes.data.hamming_distance(&stored.data),
+                    card_distance: hashes.card.hamming_distance(&stored.card),
+                    turned: reading.turned,
+                    framing: reading.framing,
+                    colour_distance: None,
+                }
+            })
+            .min_by_key(|verdict| verdict.portrait_distance + verdict.data_distance)
+            .expect("a print has readings")
+    }
+
     fn judge_one(&self, reading: Reading<'_>, stored: &ZoneHashes) -> Option<Verdict> {
         let m = &self.matching;
         let query = reading.hashes;
@@ -253,8 +278,12 @@ impl ReuseModel {
     }
 }
 
+/// Stored cards per layout that keep their keypoints: two, so that a query of one of them can be
+/// masked by the other.
+pub const TEMPLATE_REFERENCES: usize = 2;
+
 /// Whole-document reuse outranks partial reuse when both orientations match.
-fn kind_rank(kind: ReasonCode) -> u8 {
+pub(super) fn kind_rank(kind: ReasonCode) -> u8 {
     match kind {
         ReasonCode::ReuseSameDocument => 0,
         _ => 1,
@@ -276,13 +305,28 @@ pub struct IndexedDocument {
     pub crop: Option<CropPrint>,
 }
 
-/// A stored document judged to be reused by the query.
+/// A stored document the indexes propose: judged reused by its zone hashes, or only near enough on
+/// one zone for verification to decide.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proposal<'a> {
+    /// The stored document.
+    pub document: &'a IndexedDocument,
+    /// How the hashes compare: the kind they judge, or for an unjudged candidate its closest
+    /// reading as `same_document`, the only kind verification can make of it.
+    pub verdict: Verdict,
+    /// The zone hashes judged it reused.
+    pub judged: bool,
+}
+
+/// A stored document the query reuses: proposed by the indexes and verified on its keypoints.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PerceptualHit<'a> {
     /// The stored document.
     pub document: &'a IndexedDocument,
-    /// How it matched.
+    /// How it matched (its kind set by verification).
     pub verdict: Verdict,
+    /// The geometric agreement of the two cards' keypoints.
+    pub verification: Verification,
 }
 
 /// The in-memory perceptual index of every registered document: rebuilt from the store at start-up,
@@ -301,6 +345,12 @@ impl PerceptualIndex {
     /// An empty index.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The document filed under `number` (numbers are given in order of insertion and reused after
+    /// an erasure).
+    pub fn document(&self, number: u32) -> Option<&IndexedDocument> {
+        self.documents.get(number as usize)?.as_ref()
     }
 
     /// Documents indexed.
@@ -372,13 +422,15 @@ impl PerceptualIndex {
         numbers.len()
     }
 
-    /// Every stored document of another account that the query reuses, closest first.
-    pub fn search(
+    /// Every stored document of another account the indexes propose for the query: those the zone
+    /// hashes judge reused first (closest first), then the other documents either zone found
+    /// within the search radius, for verification to decide.
+    pub fn propose(
         &self,
         query: &DocumentPrint,
         exclude_account: Option<&AccountId>,
         model: &ReuseModel,
-    ) -> Vec<PerceptualHit<'_>> {
+    ) -> Vec<Proposal<'_>> {
         let radius = model.matching.search_radius;
         let mut candidates: Vec<u32> = Vec::new();
         for Reading { hashes, .. } in query.readings() {
@@ -392,31 +444,40 @@ impl PerceptualIndex {
                 .as_ref()
                 .filter(|document| Some(&document.account_id) != exclude_account)
         };
-        let mut verdicts: BTreeMap<u32, Verdict> = candidates
-            .into_iter()
-            .filter_map(|number| {
-                model.judge(query, &other_account(number)?.hashes).map(|verdict| (number, verdict))
-            })
-            .collect();
+        let mut verdicts: BTreeMap<u32, Verdict> = BTreeMap::new();
+        let mut unjudged: BTreeMap<u32, Verdict> = BTreeMap::new();
+        for number in candidates {
+            let Some(document) = other_account(number) else { continue };
+            match model.judge(query, &document.hashes) {
+                Some(verdict) => verdicts.insert(number, verdict),
+                None => unjudged.insert(number, model.unjudged(query, &document.hashes)),
+            };
+        }
         if !verdicts.values().any(|verdict| verdict.kind == ReasonCode::ReuseSameDocument) {
             for (number, crop) in self.crop_verdicts(query, model) {
                 if verdicts.get(&number).is_none_or(|partial| model.crop_overturns(partial, &crop)) {
+                    unjudged.remove(&number);
                     verdicts.insert(number, crop);
                 }
             }
         }
-        let mut hits: Vec<PerceptualHit<'_>> = verdicts
+        let mut proposals: Vec<Proposal<'_>> = verdicts
             .into_iter()
-            .filter_map(|(number, verdict)| Some(PerceptualHit { document: other_account(number)?, verdict }))
+            .map(|(number, verdict)| (number, verdict, true))
+            .chain(unjudged.into_iter().map(|(number, verdict)| (number, verdict, false)))
+            .filter_map(|(number, verdict, judged)| {
+                Some(Proposal { document: other_account(number)?, verdict, judged })
+            })
             .collect();
-        hits.sort_by_key(|hit| {
+        proposals.sort_by_key(|proposal| {
             (
-                kind_rank(hit.verdict.kind),
-                hit.verdict.portrait_distance + hit.verdict.data_distance,
-                hit.document.registered_at_ms,
+                !proposal.judged,
+                kind_rank(proposal.verdict.kind),
+                proposal.verdict.portrait_distance + proposal.verdict.data_distance,
+                proposal.document.registered_at_ms,
             )
         });
-        hits
+        proposals
     }
 
     /// Stored documents the query is a crop of: the query's card (each way up) read in every frame
@@ -477,10 +538,12 @@ impl PerceptualIndex {
 
     /// What a registration of `query` stores for finding crops of it. When its keypoints fit a
     /// stored layout (either way up), its inner-zone hashes are taken in that layout's frame, where
-    /// a crop of it will be read, and no keypoints are stored: a capture framed a few pixels off, or
-    /// itself cropped, is then still found. Otherwise its card starts a new layout: its own
-    /// inner-zone hashes and its keypoints.
-    pub fn crop_print_to_store(&self, query: &DocumentPrint, model: &ReuseModel) -> CropPrint {
+    /// a crop of it will be read: a capture framed a few pixels off, or itself cropped, is then
+    /// still found. Otherwise its card starts a new layout: its own inner-zone hashes and its
+    /// keypoints. A card that fits a layout fewer than [`TEMPLATE_REFERENCES`] stored cards give
+    /// stores its keypoints too, unless it reuses one of them (`reused`): verification masks what a
+    /// query shares with one such card of another holder, the template's print.
+    pub fn crop_print_to_store(&self, query: &DocumentPrint, model: &ReuseModel, reused: bool) -> CropPrint {
         let fitted = [false, true].into_iter().find_map(|turned| {
             let frames = self.crops.frames(
                 &query.keypoints[usize::from(turned)],
@@ -493,16 +556,33 @@ impl PerceptualIndex {
             let in_place = frames.iter().find(|frame| !turned && frame.in_place(&model.layout));
             in_place.or(frames.first()).map(|frame| (*frame, turned))
         });
-        match fitted {
-            Some((frame, false)) if frame.in_place(&model.layout) => {
-                CropPrint { inner: query.inner, keypoints: Vec::new() }
-            }
-            Some((frame, turned)) => CropPrint {
-                inner: query.inner_hashes_in_frame(&frame, turned, &model.layout),
-                keypoints: Vec::new(),
-            },
-            None => CropPrint { inner: query.inner, keypoints: query.keypoints_to_store(&model.layout) },
-        }
+        let inner = match fitted {
+            Some((frame, false)) if frame.in_place(&model.layout) => query.inner,
+            Some((frame, turned)) => query.inner_hashes_in_frame(&frame, turned, &model.layout),
+            None => query.inner,
+        };
+        let references = self.template_references(&query.keypoints[0], model).len();
+        let keypoints = if fitted.is_none() || (references < TEMPLATE_REFERENCES && !reused) {
+            query.keypoints_to_store(&model.layout)
+        } else {
+            Vec::new()
+        };
+        CropPrint { inner, keypoints }
+    }
+
+    /// The stored cards that give the layout of a card with `keypoints`: those whose keypoints
+    /// fit it, best fit first. Verification reads the template's print from them.
+    pub fn template_references(&self, keypoints: &[Keypoint], model: &ReuseModel) -> Vec<&IndexedDocument> {
+        self.crops
+            .fitting_documents(
+                keypoints,
+                &model.crops,
+                model.layout.card_size(),
+                model.crops.search_frame_margin,
+            )
+            .into_iter()
+            .filter_map(|number| self.documents[number as usize].as_ref())
+            .collect()
     }
 
     /// Keypoints stored for known layouts.
@@ -541,6 +621,15 @@ mod tests {
             out.0[bit % 16] ^= 1 << (bit / 16);
         }
         out
+    }
+
+    /// The proposals the zone hashes judge reused.
+    fn judged<'a>(
+        index: &'a PerceptualIndex,
+        query: &DocumentPrint,
+        model: &ReuseModel,
+    ) -> Vec<Proposal<'a>> {
+        index.propose(query, None, model).into_iter().filter(|proposal| proposal.judged).collect()
     }
 
     fn zones(portrait: Pdq, data: Pdq) -> ZoneHashes {
@@ -592,8 +681,7 @@ mod tests {
         index.insert(document("holder", zones(hash(1), hash(2))));
         index.insert(document("stranger", zones(hash(3), hash(4))));
         let kinds = |query: ZoneHashes| -> Vec<(String, ReasonCode)> {
-            index
-                .search(&print(query), None, &model)
+            judged(&index, &print(query), &model)
                 .iter()
                 .map(|hit| (hit.document.account_id.as_str().to_owned(), hit.verdict.kind))
                 .collect()
@@ -615,7 +703,7 @@ mod tests {
     /// An index holding `registered` as "holder"'s document, crop print included.
     fn holding_with_its_crop_print(registered: &DocumentPrint, model: &ReuseModel) -> PerceptualIndex {
         let mut index = PerceptualIndex::new();
-        let crop = index.crop_print_to_store(registered, model);
+        let crop = index.crop_print_to_store(registered, model, false);
         index.insert(IndexedDocument { crop: Some(crop), ..document("holder", registered.upright) });
         index
     }
@@ -631,7 +719,7 @@ mod tests {
         let whole = model.judge(&photo, &registered.upright).map(|verdict| verdict.kind);
         assert_eq!(whole, Some(ReasonCode::ReuseSamePersonalData));
         let index = holding_with_its_crop_print(&registered, &model);
-        let hits = index.search(&photo, None, &model);
+        let hits = judged(&index, &photo, &model);
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].verdict.kind, ReasonCode::ReuseSameDocument);
         assert_eq!(hits[0].verdict.framing, Framing::CropFrame);
@@ -646,7 +734,7 @@ mod tests {
         let (registered, swapped) = evaluation_card_with_another_portrait(2016);
         let (registered, swapped) = (document_print(&registered), document_print(&swapped));
         let index = holding_with_its_crop_print(&registered, &model);
-        let hits = index.search(&swapped, None, &model);
+        let hits = judged(&index, &swapped, &model);
         let kinds: Vec<ReasonCode> = hits.iter().map(|hit| hit.verdict.kind).collect();
         assert_eq!(kinds, [ReasonCode::ReuseSamePersonalData]);
         // The data zone agrees in colour as well as in luma.
@@ -666,7 +754,7 @@ mod tests {
         let (first, second) =
             (document_print(&evaluation_upload(790)), document_print(&evaluation_upload(1130)));
         let index = holding_with_its_crop_print(&first, &model);
-        assert!(index.search(&second, None, &model).is_empty());
+        assert!(judged(&index, &second, &model).is_empty());
         // Without the colours (as for a document stored before them) luma alone links them.
         let mut colourless = second.clone();
         let readings = [&mut colourless.upright, &mut colourless.turned].into_iter().chain(
@@ -676,7 +764,7 @@ mod tests {
             (hashes.portrait_colour, hashes.data_colour) = (None, None);
         }
         let kinds: Vec<ReasonCode> =
-            index.search(&colourless, None, &model).iter().map(|hit| hit.verdict.kind).collect();
+            judged(&index, &colourless, &model).iter().map(|hit| hit.verdict.kind).collect();
         assert_eq!(kinds, [ReasonCode::ReuseSamePortrait]);
     }
 
@@ -687,7 +775,7 @@ mod tests {
         index.insert(document("a", zones(hash(1), hash(2))));
         index.insert(document("b", zones(hash(1), hash(2))));
         assert_eq!(index.remove_account(&AccountId::new("a").unwrap()), 1);
-        let hits = index.search(&print(zones(hash(1), hash(2))), None, &model);
+        let hits = judged(&index, &print(zones(hash(1), hash(2))), &model);
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].document.account_id.as_str(), "b");
         assert_eq!(index.len(), 1);

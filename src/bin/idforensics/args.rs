@@ -138,6 +138,15 @@ pub(crate) struct EvalReuseArgs {
     /// Portrait swaps and data swaps per template (each).
     #[arg(long, default_value_t = 250)]
     pub(crate) swaps_per_template: usize,
+    /// Add each template printed in other colours as a template of its own.
+    #[arg(long)]
+    pub(crate) recoloured: bool,
+    /// Every this many cards has a low-detail portrait (blurred, dim or washed out); 0 for none.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) low_detail_every: usize,
+    /// Cards per template captured again (the first ones; default all).
+    #[arg(long)]
+    pub(crate) captured_per_template: Option<usize>,
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,

@@ -54,6 +54,9 @@ pub(crate) fn eval_reuse(config: Option<&Path>, args: EvalReuseArgs) -> anyhow::
         cards_per_template: args.cards_per_template,
         swaps_per_template: args.swaps_per_template,
         seed: args.seed,
+        recoloured: args.recoloured,
+        low_detail_every: args.low_detail_every,
+        captured_per_template: args.captured_per_template.unwrap_or(usize::MAX),
         photos,
         photos_root: args.photos.clone(),
     };

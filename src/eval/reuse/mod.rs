@@ -8,6 +8,7 @@
 //!   searched: detection of `same_portrait` and `same_personal_data`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 
 use rand::rngs::StdRng;
@@ -23,16 +24,24 @@ use crate::analysis::decode::planes::working_planes;
 use crate::analysis::decode::{DecodeLimits, decode};
 use crate::analysis::fingerprint::Fingerprints;
 use crate::analysis::fingerprint::document::{DocumentLocation, DocumentPrint, InnerHashes};
+use crate::analysis::fingerprint::keypoints::Keypoint;
 use crate::analysis::fingerprint::pdq::Pdq;
+use crate::analysis::reuse::confirm::{Verifier, confirm};
 use crate::analysis::reuse::hamming_index::HammingIndex;
 use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualHit, PerceptualIndex};
+use crate::analysis::reuse::verify::keypoints_to_verify;
 use crate::domain::findings::ReasonCode;
 use crate::domain::ids::{AccountId, DocumentId};
 use crate::domain::links::{self, AccountLink};
 use crate::engine::Models;
 
+mod report;
+
 /// Real photos smaller than this (long side, pixels) are left out of the evaluation.
 const MIN_PHOTO_SIDE: u32 = 256;
+
+/// Distinct cards of one template sampled for the distance and verification table.
+const DISTINCT_PAIRS_MEASURED: usize = 5_000;
 
 /// PDQ's customary match threshold, the baseline.
 pub const BASELINE_PDQ_RADIUS: u32 = 31;
@@ -48,6 +57,14 @@ pub struct ReuseEvalConfig {
     pub swaps_per_template: usize,
     /// Random seed: the same seed gives the same cards and captures.
     pub seed: u64,
+    /// Add each template printed in other colours ([`Template::recoloured`]) as a template of its
+    /// own: cards of one layout but different colours are different documents.
+    pub recoloured: bool,
+    /// Every this many cards (the last of each run) has a low-detail portrait; 0 for none.
+    pub low_detail_every: usize,
+    /// Cards per template captured again (the first ones); the rest are registered only, to
+    /// compare more distinct pairs in the same time.
+    pub captured_per_template: usize,
     /// Real photos to register and capture again, besides the cards.
     pub photos: Vec<PathBuf>,
     /// The folder the photos were listed from (reports name files relative to it).
@@ -87,6 +104,12 @@ pub struct DistanceSummary {
     pub inner_portrait: [u32; 5],
     /// Inner data-zone distance quantiles, likewise.
     pub inner_data: [u32; 5],
+    /// Verification against the source: inlier quantiles of the whole card, template masked.
+    pub card_inliers: [u32; 5],
+    /// Likewise, of the portrait zone.
+    pub portrait_inliers: [u32; 5],
+    /// Likewise, of the personal-data zone.
+    pub data_inliers: [u32; 5],
 }
 
 /// The evaluation's results.
@@ -102,6 +125,9 @@ pub struct ReuseEvaluation {
     pub card_pairs: u64,
     /// Of which pairs within one template.
     pub same_template_pairs: u64,
+    /// Distinct-card pairs and false matches per kind of pair: `same_template`,
+    /// `same_layout_other_colours`, `other_template`, and (across those) `both_low_detail_portraits`.
+    pub pair_classes: BTreeMap<String, PairClass>,
     /// Distinct-card pairs reported as reuse by idforensics.
     pub false_match_pairs: usize,
     /// The same, per reported kind.
@@ -128,6 +154,19 @@ pub struct ReuseEvaluation {
     pub distances: BTreeMap<String, DistanceSummary>,
     /// Keypoints stored for the cards' layouts (registrations that started a layout).
     pub stored_keypoints: usize,
+    /// Distinct cards of one template verified against each other directly (not only when the
+    /// indexes propose them): pairs measured, and pairs whose zones all agree as a same-document
+    /// match needs.
+    pub distinct_pairs_verified: [usize; 2],
+}
+
+/// Distinct-card pairs of one kind and how many were reported as reuse.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PairClass {
+    /// Pairs of this kind compared.
+    pub pairs: u64,
+    /// Of which reported as reuse.
+    pub false_matches: usize,
 }
 
 /// Real photos linked to each other.
@@ -173,12 +212,18 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
         templates: config.templates,
         ..ReuseEvaluation::default()
     };
-    let templates: Vec<Template> = (0..config.templates).map(Template::new).collect();
+    let mut templates: Vec<Template> = (0..config.templates).map(Template::new).collect();
+    if config.recoloured {
+        templates.extend((0..config.templates).map(Template::recoloured));
+    }
+    let template_count = templates.len() as u64;
     let jobs: Vec<(u64, usize)> =
-        (0..config.templates).flat_map(|t| (0..config.cards_per_template).map(move |c| (t, c))).collect();
+        (0..template_count).flat_map(|t| (0..config.cards_per_template).map(move |c| (t, c))).collect();
     let originals: Vec<Original> = parallel_map(&jobs, |&(template, card)| {
         let mut rng = StdRng::seed_from_u64(config.seed ^ (template << 32) ^ card as u64);
-        let holder = templates[template as usize].holder(&mut rng);
+        let mut holder = templates[template as usize].holder(&mut rng);
+        holder.low_detail_portrait =
+            config.low_detail_every > 0 && card % config.low_detail_every == config.low_detail_every - 1;
         let bytes = encode_jpeg(&templates[template as usize].render(&holder), 92);
         let prints = prints_of(&bytes, models).expect("a generated card decodes");
         let account = AccountId::new(format!("t{template}-c{card}")).expect("valid id");
@@ -188,15 +233,20 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
     result.cards = originals.len();
     result.stored_keypoints = registered.index.stored_keypoints();
     result.card_pairs = pairs(originals.len());
-    result.same_template_pairs = config.templates * pairs(config.cards_per_template);
+    result.same_template_pairs = template_count * pairs(config.cards_per_template);
+    result.pair_classes = pair_classes(&originals, config.templates);
 
     // Distinct cards against each other.
     let mut false_pairs = BTreeSet::new();
     let mut baseline_false_pairs = BTreeSet::new();
     for (number, original) in originals.iter().enumerate() {
         for hit in registered.search_original(number, models) {
-            if false_pairs.insert(ordered(&original.account, &hit.document.account_id)) {
+            let other = registered.numbers[&hit.document.account_id];
+            if false_pairs.insert((number.min(other), number.max(other))) {
                 *result.false_match_kinds.entry(hit.verdict.kind.as_str().to_owned()).or_default() += 1;
+                for class in classes_of(&originals[number], &originals[other], config.templates) {
+                    result.pair_classes.entry(class.to_owned()).or_default().false_matches += 1;
+                }
             }
         }
         for hit in registered.pdq_index.search(&original.prints.pdq, BASELINE_PDQ_RADIUS) {
@@ -209,17 +259,19 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
     result.baseline_false_match_pairs = baseline_false_pairs.len();
 
     // Captures of registered cards.
-    let capture_jobs: Vec<usize> = (0..originals.len()).collect();
-    let captured: Vec<(Capture, Option<Prints>)> = parallel_map(&capture_jobs, |&number| {
+    let capture_jobs: Vec<usize> = (0..originals.len())
+        .filter(|number| number % config.cards_per_template.max(1) < config.captured_per_template)
+        .collect();
+    let captured: Vec<(usize, Capture, Option<Prints>)> = parallel_map(&capture_jobs, |&number| {
         let original = &originals[number];
         let capture = Capture::ALL[number % Capture::ALL.len()];
         let mut rng = StdRng::seed_from_u64(config.seed ^ 0xCA97 ^ (number as u64) << 8);
         let template = &templates[original.template as usize];
         let bytes = capture.apply(&template.render(&original.holder), &mut rng);
-        (capture, prints_of(&bytes, models))
+        (number, capture, prints_of(&bytes, models))
     });
     let mut distances: BTreeMap<String, Vec<Distances>> = BTreeMap::new();
-    for (number, (capture, prints)) in captured.iter().enumerate() {
+    for &(number, capture, ref prints) in &captured {
         let Some(prints) = prints else { continue };
         let detection = result.captures.entry(capture.name().to_owned()).or_default();
         registered.score(detection, prints, number, ReasonCode::ReuseSameDocument, models);
@@ -234,7 +286,7 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
 
     // Captures through the whole chain, each card one way, on a random stream of their own (the
     // single transforms above keep their figures).
-    let chained: Vec<(&'static str, Option<Prints>)> = parallel_map(&capture_jobs, |&number| {
+    let chained: Vec<(usize, &'static str, Option<Prints>)> = parallel_map(&capture_jobs, |&number| {
         let original = &originals[number];
         let card = templates[original.template as usize].render(&original.holder);
         let mut rng = StdRng::seed_from_u64(config.seed ^ 0xC4A1 ^ (number as u64) << 8);
@@ -254,12 +306,16 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
             3 => ("screen_recapture", screen_recapture(&card, &mut rng).jpeg),
             _ => ("print_recapture", print_recapture(&card, &mut rng).jpeg),
         };
-        (name, prints_of(&bytes, models))
+        (number, name, prints_of(&bytes, models))
     });
-    for (number, (name, prints)) in chained.iter().enumerate() {
+    for &(number, name, ref prints) in &chained {
         let Some(prints) = prints else { continue };
         let detection = result.chain_captures.entry((*name).to_owned()).or_default();
         registered.score(detection, prints, number, ReasonCode::ReuseSameDocument, models);
+        distances
+            .entry(format!("chain_{name}"))
+            .or_default()
+            .push(registered.distances(prints, number, models));
     }
 
     // Swapped portraits and swapped data.
@@ -274,9 +330,9 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
             StdRng::seed_from_u64(config.seed ^ 0x5A ^ (number as u64) << 12 ^ u64::from(keep_portrait));
         let fresh = template.holder(&mut rng);
         let holder = if keep_portrait {
-            Holder { portrait_seed: source.holder.portrait_seed, fields: fresh.fields }
+            Holder { fields: fresh.fields, ..source.holder.clone() }
         } else {
-            Holder { portrait_seed: fresh.portrait_seed, fields: source.holder.fields.clone() }
+            Holder { fields: source.holder.fields.clone(), ..fresh }
         };
         (number, keep_portrait, prints_of(&encode_jpeg(&template.render(&holder), 90), models))
     });
@@ -295,8 +351,8 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
     let mut rng = StdRng::seed_from_u64(config.seed ^ 0xD1);
     let per_template = config.cards_per_template;
     if per_template >= 2 {
-        for _ in 0..20_000.min(result.same_template_pairs as usize) {
-            let template = rng.random_range(0..config.templates as usize);
+        for _ in 0..DISTINCT_PAIRS_MEASURED.min(result.same_template_pairs as usize) {
+            let template = rng.random_range(0..template_count as usize);
             let a = template * per_template + rng.random_range(0..per_template);
             let b = template * per_template + rng.random_range(0..per_template);
             if a != b {
@@ -307,6 +363,15 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
                 ));
             }
         }
+    }
+    let checks = &models.reuse.verification;
+    if let Some(distinct) = distances.get("distinct_same_template") {
+        let passing = distinct.iter().filter(|v| {
+            v[5] as usize >= checks.card_min_inliers
+                && v[6] as usize >= checks.portrait_min_inliers
+                && v[7] as usize >= checks.data_min_inliers
+        });
+        result.distinct_pairs_verified = [distinct.len(), passing.count()];
     }
     result.distances = distances.into_iter().map(|(name, values)| (name, summarise(values))).collect();
 
@@ -340,7 +405,7 @@ fn evaluate_photos(config: &ReuseEvalConfig, models: &Models, result: &mut Reuse
             photo.as_ref().map(|(_, prints)| Original {
                 account: AccountId::new(format!("photo-{number}")).expect("valid id"),
                 template: u64::MAX,
-                holder: Holder { portrait_seed: 0, fields: Vec::new() },
+                holder: Holder { portrait_seed: 0, fields: Vec::new(), low_detail_portrait: false },
                 prints: Prints { document: prints.document.clone(), pdq: prints.pdq },
             })
         })
@@ -406,6 +471,8 @@ struct Registered<'a> {
     duplicates: Vec<BTreeSet<usize>>,
     /// Per original, the inner-zone hashes it was registered with.
     stored_inner: Vec<InnerHashes>,
+    /// Per original, the keypoints stored to verify matches (the store's column, held in memory).
+    verification_keypoints: Vec<Vec<Keypoint>>,
 }
 
 impl<'a> Registered<'a> {
@@ -414,7 +481,7 @@ impl<'a> Registered<'a> {
         let mut pdq_index = HammingIndex::new();
         let mut stored_inner = Vec::with_capacity(originals.len());
         for (number, original) in originals.iter().enumerate() {
-            let crop = index.crop_print_to_store(&original.prints.document, &models.reuse);
+            let crop = index.crop_print_to_store(&original.prints.document, &models.reuse, false);
             stored_inner.push(crop.inner);
             index.insert(IndexedDocument {
                 account_id: original.account.clone(),
@@ -427,7 +494,17 @@ impl<'a> Registered<'a> {
         }
         let numbers = originals.iter().enumerate().map(|(number, o)| (o.account.clone(), number)).collect();
         let duplicates = vec![BTreeSet::new(); originals.len()];
-        Registered { originals, index, pdq_index, numbers, duplicates, stored_inner }
+        let verification_keypoints = originals
+            .iter()
+            .map(|original| {
+                keypoints_to_verify(
+                    &original.prints.document,
+                    &models.reuse.layout,
+                    &models.reuse.verification,
+                )
+            })
+            .collect();
+        Registered { originals, index, pdq_index, numbers, duplicates, stored_inner, verification_keypoints }
     }
 
     /// Distances of `query` to original `source` as registered, each in the query's best reading.
@@ -461,13 +538,60 @@ impl<'a> Registered<'a> {
             })
             .min_by_key(|(portrait, data)| portrait + data)
             .expect("the reading in place");
-        [portrait, data, query.pdq.hamming_distance(&source_prints.pdq), inner_portrait, inner_data]
+        let verification = self
+            .verifier(&query.document, models)
+            .verify(self.index.document(source as u32).expect("originals are never removed"), false);
+        let verification = match verification {
+            Ok(verification) => verification.expect("every original has keypoints"),
+            Err(never) => match never {},
+        };
+        [
+            portrait,
+            data,
+            query.pdq.hamming_distance(&source_prints.pdq),
+            inner_portrait,
+            inner_data,
+            verification.card.inliers as u32,
+            verification.portrait.inliers as u32,
+            verification.data.inliers as u32,
+        ]
+    }
+
+    /// A verifier of `query` on the originals' stored keypoints (the store's column, in memory).
+    fn verifier<'s>(
+        &'s self,
+        query: &DocumentPrint,
+        models: &'s Models,
+    ) -> Verifier<'s, 's, impl FnMut(&IndexedDocument) -> Result<Option<Vec<Keypoint>>, Infallible> + 's>
+    {
+        let stored = |document: &IndexedDocument| {
+            Ok(Some(self.verification_keypoints[self.numbers[&document.account_id]].clone()))
+        };
+        Verifier::new(query, &self.index, stored, &models.reuse)
+    }
+
+    /// The registered originals `query` reuses, as the engine finds them: proposed by the index,
+    /// verified on the stored keypoints.
+    fn search(
+        &self,
+        query: &DocumentPrint,
+        exclude: Option<&AccountId>,
+        models: &Models,
+    ) -> Vec<PerceptualHit<'_>> {
+        let proposals = self.index.propose(query, exclude, &models.reuse);
+        let stored = |document: &IndexedDocument| {
+            Ok::<_, Infallible>(Some(self.verification_keypoints[self.numbers[&document.account_id]].clone()))
+        };
+        match confirm(proposals, query, &self.index, stored, &models.reuse) {
+            Ok(hits) => hits,
+            Err(never) => match never {},
+        }
     }
 
     /// Every other original the one numbered `number` is judged to reuse.
     fn search_original(&self, number: usize, models: &Models) -> Vec<PerceptualHit<'_>> {
         let original = &self.originals[number];
-        self.index.search(&original.prints.document, Some(&original.account), &models.reuse)
+        self.search(&original.prints.document, Some(&original.account), models)
     }
 
     /// Scores one query whose true source is original `source`.
@@ -481,7 +605,7 @@ impl<'a> Registered<'a> {
     ) {
         let wrong = |number: usize| number != source && !self.duplicates[source].contains(&number);
         detection.queries += 1;
-        let hits = self.index.search(&query.document, None, &models.reuse);
+        let hits = self.search(&query.document, None, models);
         match hits.iter().find(|hit| self.numbers[&hit.document.account_id] == source) {
             Some(hit) if hit.verdict.kind == expected => detection.detected += 1,
             Some(_) => detection.detected_other_kind += 1,
@@ -510,8 +634,8 @@ fn add(total: &mut Detection, part: &Detection) {
 }
 
 /// Distances of a query to its source: portrait zone, data zone, global PDQ, inner portrait zone,
-/// inner data zone.
-type Distances = [u32; 5];
+/// inner data zone; then its verification inliers: card, portrait zone, data zone.
+type Distances = [u32; 8];
 
 fn summarise(values: Vec<Distances>) -> DistanceSummary {
     let quantiles = |column: usize| {
@@ -527,6 +651,9 @@ fn summarise(values: Vec<Distances>) -> DistanceSummary {
         global_pdq: quantiles(2),
         inner_portrait: quantiles(3),
         inner_data: quantiles(4),
+        card_inliers: quantiles(5),
+        portrait_inliers: quantiles(6),
+        data_inliers: quantiles(7),
     }
 }
 
@@ -535,9 +662,48 @@ fn pairs(count: usize) -> u64 {
     count * count.saturating_sub(1) / 2
 }
 
-fn ordered(a: &AccountId, b: &AccountId) -> (String, String) {
-    let (a, b) = (a.as_str().to_owned(), b.as_str().to_owned());
-    if a <= b { (a, b) } else { (b, a) }
+/// The kinds of pair two distinct originals make (see [`ReuseEvaluation::pair_classes`]);
+/// templates from `base_templates` on are the recoloured ones.
+fn classes_of(a: &Original, b: &Original, base_templates: u64) -> Vec<&'static str> {
+    let layout = |original: &Original| original.template % base_templates.max(1);
+    let mut classes = vec![if a.template == b.template {
+        "same_template"
+    } else if layout(a) == layout(b) {
+        "same_layout_other_colours"
+    } else {
+        "other_template"
+    }];
+    if a.holder.low_detail_portrait && b.holder.low_detail_portrait {
+        classes.push("both_low_detail_portraits");
+    }
+    classes
+}
+
+/// How many distinct pairs of each kind the originals make (counted per template, not per pair).
+fn pair_classes(originals: &[Original], base_templates: u64) -> BTreeMap<String, PairClass> {
+    let mut cards: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut low_detail = 0u64;
+    for original in originals {
+        *cards.entry(original.template).or_default() += 1;
+        low_detail += u64::from(original.holder.low_detail_portrait);
+    }
+    let total = pairs(originals.len());
+    let same_template: u64 = cards.values().map(|&n| pairs(n as usize)).sum();
+    let same_layout: u64 = cards
+        .iter()
+        .flat_map(|(&a, &m)| cards.iter().filter(move |&(&b, _)| a < b).map(move |(&b, &n)| (a, b, m * n)))
+        .filter(|&(a, b, _)| a % base_templates.max(1) == b % base_templates.max(1))
+        .map(|(_, _, count)| count)
+        .sum();
+    [
+        ("same_template", same_template),
+        ("same_layout_other_colours", same_layout),
+        ("other_template", total - same_template - same_layout),
+        ("both_low_detail_portraits", pairs(low_detail as usize)),
+    ]
+    .into_iter()
+    .map(|(name, pairs)| (name.to_owned(), PairClass { pairs, false_matches: 0 }))
+    .collect()
 }
 
 /// Maps `items` with `f` on every core, keeping order.
@@ -549,111 +715,4 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
             items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
         handles.into_iter().flat_map(|handle| handle.join().expect("evaluation worker panicked")).collect()
     })
-}
-
-impl ReuseEvaluation {
-    /// The report as Markdown tables.
-    pub fn to_markdown(&self) -> String {
-        use std::fmt::Write;
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "Reuse model {}: {} templates, {} distinct cards, {} pairs ({} within one template)\n",
-            self.model_version, self.templates, self.cards, self.card_pairs, self.same_template_pairs
-        );
-        let _ = writeln!(out, "Keypoints stored for the cards' layouts: {}\n", self.stored_keypoints);
-        let _ = writeln!(
-            out,
-            "| distinct-card pairs reported as reuse | idforensics | plain PDQ ≤ 31 |\n|---|---|---|"
-        );
-        let kinds: Vec<String> =
-            self.false_match_kinds.iter().map(|(kind, n)| format!("{kind}: {n}")).collect();
-        let _ = writeln!(
-            out,
-            "| false matches | {} {} | {} |\n",
-            self.false_match_pairs,
-            if kinds.is_empty() { String::new() } else { format!("({})", kinds.join(", ")) },
-            self.baseline_false_match_pairs
-        );
-        let _ = writeln!(
-            out,
-            "| query | n | detected (expected kind) | other kind | wrong doc matched | PDQ ≤ 31 detected | PDQ ≤ 31 wrong doc |\n|---|---|---|---|---|---|---|"
-        );
-        for (name, detection) in &self.captures {
-            detection_row(&mut out, name, detection);
-        }
-        detection_row(&mut out, "**all captures**", &self.captures_total);
-        for (name, detection) in &self.chain_captures {
-            detection_row(&mut out, &format!("chain: {name}"), detection);
-        }
-        detection_row(&mut out, "same portrait, new data", &self.same_portrait);
-        detection_row(&mut out, "same data, new portrait", &self.same_personal_data);
-        if !self.photos.is_empty() {
-            let _ = writeln!(
-                out,
-                "\nReal photos linked to each other ({} groups; check by eye, a corpus holds true duplicates):\n",
-                self.photo_groups.len()
-            );
-            for group in &self.photo_groups {
-                let shown: Vec<&str> = group.files.iter().take(4).map(String::as_str).collect();
-                let more = group.files.len() - shown.len();
-                let kinds: Vec<&str> = group.kinds.iter().map(String::as_str).collect();
-                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
-                let _ = writeln!(
-                    out,
-                    "- {} files, {}: {}{more}",
-                    group.files.len(),
-                    kinds.join(", "),
-                    shown.join(", ")
-                );
-            }
-            let _ = writeln!(out);
-            let _ = writeln!(
-                out,
-                "| photo capture | n | detected | other kind | wrong doc | PDQ ≤ 31 detected | PDQ ≤ 31 wrong |\n|---|---|---|---|---|---|---|"
-            );
-            for (name, detection) in &self.photos {
-                detection_row(&mut out, name, detection);
-            }
-        }
-        let _ = writeln!(
-            out,
-            "\nDistances to the source (min / p5 / median / p95 / max)\n\n| pairs | n | portrait zone | data zone | global PDQ | inner portrait (as a crop) | inner data (as a crop) |\n|---|---|---|---|---|---|---|"
-        );
-        let fmt = |q: &[u32; 5]| q.iter().map(u32::to_string).collect::<Vec<_>>().join(" / ");
-        for (name, summary) in &self.distances {
-            let _ = writeln!(
-                out,
-                "| {name} | {} | {} | {} | {} | {} | {} |",
-                summary.pairs,
-                fmt(&summary.portrait),
-                fmt(&summary.data),
-                fmt(&summary.global_pdq),
-                fmt(&summary.inner_portrait),
-                fmt(&summary.inner_data)
-            );
-        }
-        out
-    }
-}
-
-/// One Markdown table row of detection counts.
-fn detection_row(out: &mut String, name: &str, d: &Detection) {
-    use std::fmt::Write;
-    let _ = writeln!(
-        out,
-        "| {name} | {} | {} ({}) | {} | {} | {} ({}) | {} |",
-        d.queries,
-        d.detected,
-        percent(d.detected, d.queries),
-        d.detected_other_kind,
-        d.wrong_matches,
-        d.baseline_detected,
-        percent(d.baseline_detected, d.queries),
-        d.baseline_wrong_matches
-    );
-}
-
-fn percent(part: usize, whole: usize) -> String {
-    if whole == 0 { "n/a".to_owned() } else { format!("{:.1} %", 100.0 * part as f64 / whole as f64) }
 }

@@ -44,6 +44,9 @@ pub struct Holder {
     pub portrait_seed: u64,
     /// Field values, one per template label.
     pub fields: Vec<String>,
+    /// The portrait is a low-detail photo: blurred, dim or washed out (which, drawn from the
+    /// portrait seed), as many real ID photos are.
+    pub low_detail_portrait: bool,
 }
 
 impl Template {
@@ -85,6 +88,20 @@ impl Template {
         }
     }
 
+    /// Template `id` printed in other colours (paper, guilloche and header drawn from another
+    /// seed): the same layout, labels and title, as one issuer's series or two issuers sharing a
+    /// design. `same layout, different colours` is not the same document.
+    pub fn recoloured(id: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(0x7E3A_C000 + id);
+        let paper = Rgb([rng.random_range(200..250), rng.random_range(200..250), rng.random_range(200..250)]);
+        Template {
+            paper,
+            pattern: Rgb(paper.0.map(|c: u8| c.saturating_sub(rng.random_range(25..60)))),
+            header: Rgb([rng.random_range(20..120), rng.random_range(20..120), rng.random_range(60..160)]),
+            ..Template::new(id)
+        }
+    }
+
     /// A random holder for this template: a new face and new field values.
     pub fn holder(&self, rng: &mut StdRng) -> Holder {
         let fields = self
@@ -102,7 +119,7 @@ impl Template {
                 _ => random_text(rng, 6..16, true),
             })
             .collect();
-        Holder { portrait_seed: rng.random(), fields }
+        Holder { portrait_seed: rng.random(), fields, low_detail_portrait: false }
     }
 
     /// Renders a card of this template for `holder`.
@@ -130,6 +147,9 @@ impl Template {
             draw_text(&mut card, value_left, y + 24, 4, self.ink, value);
         }
         draw_portrait(&mut card, self.portrait_box, holder.portrait_seed);
+        if holder.low_detail_portrait {
+            lose_detail(&mut card, self.portrait_box, holder.portrait_seed);
+        }
         card
     }
 }
@@ -236,6 +256,25 @@ fn draw_portrait(card: &mut RgbImage, area: Rect, seed: u64) {
             pixel.0 = pixel.0.map(|c| (f32::from(c) * gain + grain).clamp(0.0, 255.0) as u8);
         }
     }
+}
+
+/// Makes the portrait in `area` a low-detail photo, one of three ways drawn from `seed`: heavily
+/// blurred, dim (a dark room) or washed out (overexposed on a pale backdrop).
+fn lose_detail(card: &mut RgbImage, area: Rect, seed: u64) {
+    let (left, top) = (area.left().max(0) as u32, area.top().max(0) as u32);
+    let width = area.width().min(card.width() - left);
+    let height = area.height().min(card.height() - top);
+    let portrait = image::imageops::crop_imm(card, left, top, width, height).to_image();
+    let (sigma, gain, lift) = match seed % 3 {
+        0 => (6.0, 1.0, 0.0),
+        1 => (2.5, 0.4, 10.0),
+        _ => (3.0, 0.3, 165.0),
+    };
+    let mut soft = imageproc::filter::gaussian_blur_f32(&portrait, sigma);
+    for pixel in soft.pixels_mut() {
+        pixel.0 = pixel.0.map(|c| (f32::from(c) * gain + lift).clamp(0.0, 255.0) as u8);
+    }
+    image::imageops::replace(card, &soft, i64::from(left), i64::from(top));
 }
 
 /// Draws `text` in the pseudo-glyph font with blocks of `scale` pixels.

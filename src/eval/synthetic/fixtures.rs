@@ -79,7 +79,7 @@ pub(crate) fn evaluation_card_on_a_table(number: u64) -> (Vec<u8>, Vec<u8>) {
 pub(crate) fn evaluation_card_with_another_portrait(number: u64) -> (Vec<u8>, Vec<u8>) {
     let (template, holder) = evaluation_card(number);
     let fresh = template.holder(&mut StdRng::seed_from_u64(1 ^ 0x5A ^ (number << 12)));
-    let swapped = Holder { portrait_seed: fresh.portrait_seed, fields: holder.fields.clone() };
+    let swapped = Holder { fields: holder.fields.clone(), ..fresh };
     (as_registered(&template.render(&holder)), encode_jpeg(&template.render(&swapped), 90))
 }
 

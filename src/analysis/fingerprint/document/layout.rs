@@ -124,7 +124,8 @@ impl DocumentLayout {
         (self.card_width, self.card_height)
     }
 
-    pub(super) fn keypoint_parameters(&self) -> KeypointParameters {
+    /// How keypoints are taken on the rectified card.
+    pub fn keypoint_parameters(&self) -> KeypointParameters {
         KeypointParameters {
             threshold: self.keypoint_threshold,
             max: self.max_keypoints,

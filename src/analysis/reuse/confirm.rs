@@ -1,0 +1,276 @@
+//! Confirming proposals: each candidate the zone indexes propose is verified on its stored keypoints
+//! ([`super::verify`]) with the template's print masked out, and kept as a match of the kind its
+//! agreeing zones support.
+
+use super::perceptual::{
+    IndexedDocument, PerceptualHit, PerceptualIndex, Proposal, ReuseModel, TEMPLATE_REFERENCES, kind_rank,
+};
+use super::verify::{Verification, query_keypoints, verify, without_template};
+use crate::analysis::fingerprint::document::{DocumentPrint, ZoneHashes};
+use crate::analysis::fingerprint::keypoints::Keypoint;
+use crate::domain::findings::ReasonCode;
+
+/// The proposals whose pixels agree, as hits, closest first: at most `max_candidates` proposals are
+/// verified (those the hashes judged reused first), each on the keypoints `stored_keypoints` reads
+/// for it (a document stored before verification has none and is not matched).
+///
+/// Both cards' keypoints are first masked by the template: those agreeing with another stored card
+/// of the query's layout ([`PerceptualIndex::template_references`], never the candidate itself) are
+/// the template's print, shared by every holder, and are left out. A same-document proposal is
+/// confirmed when the personal data and the whole card agree ([`Verification::document_verified`]),
+/// and a candidate the hashes did not judge (it can only be the same document) when the portrait
+/// agrees too; a portrait (or personal-data) reuse, which the hashes judged on the other zone
+/// differing by half its bits, when its own zone agrees.
+pub fn confirm<'a, E>(
+    proposals: Vec<Proposal<'a>>,
+    query: &DocumentPrint,
+    index: &'a PerceptualIndex,
+    stored_keypoints: impl FnMut(&IndexedDocument) -> Result<Option<Vec<Keypoint>>, E>,
+    model: &ReuseModel,
+) -> Result<Vec<PerceptualHit<'a>>, E> {
+    let checks = &model.verification;
+    let proposals: Vec<Proposal<'a>> = proposals.into_iter().take(checks.max_candidates).collect();
+    if proposals.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut verifier = Verifier::new(query, index, stored_keypoints, model);
+    let mut hits = Vec::new();
+    for proposal in proposals {
+        let Some(verification) = verifier.verify(proposal.document, proposal.verdict.turned)? else {
+            continue;
+        };
+        let confirmed = match proposal.verdict.kind {
+            ReasonCode::ReuseSamePortrait if proposal.judged => verification.portrait_verified(checks),
+            ReasonCode::ReuseSamePersonalData if proposal.judged => verification.data_verified(checks),
+            _ => verification.document_verified(checks, proposal.judged),
+        };
+        if confirmed {
+            hits.push(PerceptualHit { document: proposal.document, verdict: proposal.verdict, verification });
+        }
+    }
+    hits.sort_by_key(|hit| {
+        (
+            kind_rank(hit.verdict.kind),
+            hit.verdict.portrait_distance + hit.verdict.data_distance,
+            hit.document.registered_at_ms,
+        )
+    });
+    Ok(hits)
+}
+
+/// Verifies stored documents against one query: its keypoints both ways up, the stored cards that
+/// give its layout, and the keypoints read so far.
+pub struct Verifier<'a, 'm, L> {
+    ways: [Vec<Keypoint>; 2],
+    /// The query's zone hashes, every reading.
+    query: Vec<ZoneHashes>,
+    references: [Vec<&'a IndexedDocument>; 2],
+    read: Vec<(&'a IndexedDocument, Option<Vec<Keypoint>>)>,
+    stored_keypoints: L,
+    model: &'m ReuseModel,
+}
+
+impl<'a, 'm, L, E> Verifier<'a, 'm, L>
+where
+    L: FnMut(&IndexedDocument) -> Result<Option<Vec<Keypoint>>, E>,
+{
+    /// A verifier of `query`, reading stored keypoints with `stored_keypoints`.
+    pub fn new(
+        query: &DocumentPrint,
+        index: &'a PerceptualIndex,
+        stored_keypoints: L,
+        model: &'m ReuseModel,
+    ) -> Self {
+        Verifier {
+            ways: query_keypoints(query, &model.layout, &model.verification),
+            query: query.readings().map(|reading| *reading.hashes).collect(),
+            references: [
+                index.template_references(&query.keypoints[0], model),
+                index.template_references(&query.keypoints[1], model),
+            ],
+            read: Vec::new(),
+            stored_keypoints,
+            model,
+        }
+    }
+
+    /// How `document`'s keypoints agree with the query's, both with the template's print masked
+    /// out (what they share with the other stored cards that give the layout, at most
+    /// [`TEMPLATE_REFERENCES`], of holders other than theirs); `None` when it has no stored
+    /// keypoints.
+    pub fn verify(
+        &mut self,
+        document: &'a IndexedDocument,
+        turned_first: bool,
+    ) -> Result<Option<Verification>, E> {
+        let Some(stored) = self.keypoints_of(document)?.map(<[Keypoint]>::to_vec) else { return Ok(None) };
+        let (layout, checks) = (&self.model.layout, &self.model.verification);
+        let mut personal: [Vec<Keypoint>; 2] = self.ways.clone();
+        let mut stored_personal = [stored.clone(), stored];
+        for way in 0..2 {
+            let radius = self.model.matching.search_radius;
+            let near = |a: &ZoneHashes, b: &ZoneHashes| {
+                a.portrait.hamming_distance(&b.portrait) <= radius
+                    || a.data.hamming_distance(&b.data) <= radius
+            };
+            // A reference must be another holder's card: one the indexes would propose for the
+            // candidate or the query (a copy of it, or its portrait or data) would mask the very
+            // print that is being compared.
+            let references: Vec<&'a IndexedDocument> = self.references[way]
+                .iter()
+                .copied()
+                .filter(|r| {
+                    !std::ptr::eq(*r, document)
+                        && !near(&r.hashes, &document.hashes)
+                        && !self.query.iter().any(|query| near(&r.hashes, query))
+                })
+                .take(TEMPLATE_REFERENCES)
+                .collect();
+            for reference in references {
+                if let Some(template) = self.keypoints_of(reference)?.map(<[Keypoint]>::to_vec) {
+                    personal[way] = without_template(&personal[way], &template, layout, checks);
+                    stored_personal[way] = without_template(&stored_personal[way], &template, layout, checks);
+                }
+            }
+        }
+        Ok(Some(verify(&personal, &stored_personal, turned_first, layout, checks)))
+    }
+
+    fn keypoints_of(&mut self, document: &'a IndexedDocument) -> Result<Option<&[Keypoint]>, E> {
+        let at = match self.read.iter().position(|(r, _)| std::ptr::eq(*r, document)) {
+            Some(at) => at,
+            None => {
+                let keypoints = (self.stored_keypoints)(document)?;
+                self.read.push((document, keypoints));
+                self.read.len() - 1
+            }
+        };
+        Ok(self.read[at].1.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::reuse::verify::keypoints_to_verify;
+    use crate::domain::ids::{AccountId, DocumentId};
+    use crate::eval::synthetic::capture::encode_jpeg;
+    use crate::eval::synthetic::cards::{CARD_HEIGHT, CARD_WIDTH, Template};
+    use crate::eval::synthetic::fixtures::document_print;
+    use crate::eval::synthetic::transforms::Capture;
+    use image::{Rgb, RgbImage};
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+    use std::convert::Infallible;
+
+    /// The portrait zone painted with what a washed-out, out-of-focus ID photo leaves: a pale,
+    /// softly clouded backdrop and a blurred head and shoulders, the same for every card.
+    fn with_low_detail_portrait(mut card: RgbImage) -> RgbImage {
+        let (right, top) = (CARD_WIDTH * 34 / 100, CARD_HEIGHT * 15 / 100);
+        let (cx, cy) = (right as f32 * 0.5, top as f32 + (CARD_HEIGHT - top) as f32 * 0.42);
+        for y in top..CARD_HEIGHT {
+            for x in 0..right {
+                let backdrop = 236.0 - 30.0 * (y - top) as f32 / (CARD_HEIGHT - top) as f32;
+                let head = ((x as f32 - cx) / 95.0).powi(2) + ((y as f32 - cy) / 125.0).powi(2);
+                let shoulders =
+                    ((x as f32 - cx) / 170.0).powi(2) + ((y as f32 - CARD_HEIGHT as f32) / 120.0).powi(2);
+                let shade =
+                    (1.0 - head).clamp(0.0, 1.0).sqrt() * 45.0 + (1.0 - shoulders).clamp(0.0, 1.0) * 60.0;
+                // Soft clouds in the backdrop: shading with no corner in it.
+                let (u, v) = (x as f32, y as f32);
+                let clouds = 14.0 * ((u / 37.0).sin() * (v / 53.0).cos() + (u / 71.0 + v / 29.0).sin());
+                let value = (backdrop - shade + clouds).clamp(0.0, 255.0) as u8;
+                card.put_pixel(x, y, Rgb([value, value.saturating_sub(6), value.saturating_sub(12)]));
+            }
+        }
+        card
+    }
+
+    fn indexed(
+        account: &str,
+        print: &DocumentPrint,
+        index: &PerceptualIndex,
+        model: &ReuseModel,
+    ) -> IndexedDocument {
+        IndexedDocument {
+            account_id: AccountId::new(account).unwrap(),
+            document_id: DocumentId::new("front").unwrap(),
+            registered_at_ms: 1,
+            hashes: print.upright,
+            crop: Some(index.crop_print_to_store(print, model, false)),
+        }
+    }
+
+    /// Registers `prints` in order (accounts `holder-0`, `holder-1`, …) and returns what a query's
+    /// proposals and verified hits are, as (account, kind).
+    fn search(
+        prints: &[DocumentPrint],
+        query: &DocumentPrint,
+    ) -> (Vec<(String, ReasonCode)>, Vec<PerceptualHit<'static>>) {
+        let model: &'static ReuseModel = Box::leak(Box::new(ReuseModel::embedded()));
+        let mut index = PerceptualIndex::new();
+        let mut stored = std::collections::HashMap::new();
+        for (number, print) in prints.iter().enumerate() {
+            let account = format!("holder-{number}");
+            let document = indexed(&account, print, &index, model);
+            stored.insert(account, keypoints_to_verify(print, &model.layout, &model.verification));
+            index.insert(document);
+        }
+        let index: &'static PerceptualIndex = Box::leak(Box::new(index));
+        let proposals = index.propose(query, None, model);
+        let judged = proposals
+            .iter()
+            .filter(|proposal| proposal.judged)
+            .map(|proposal| (proposal.document.account_id.as_str().to_owned(), proposal.verdict.kind))
+            .collect();
+        let read = |document: &IndexedDocument| {
+            Ok::<_, Infallible>(stored.get(document.account_id.as_str()).cloned())
+        };
+        let hits = match confirm(proposals, query, index, read, model) {
+            Ok(hits) => hits,
+            Err(never) => match never {},
+        };
+        (judged, hits)
+    }
+
+    /// The outside evaluation's commonest false link: two holders of one template whose portraits
+    /// are low-detail hash alike. Verification links neither; a perspective photo of one card is
+    /// still found, on its personal data and the whole card.
+    #[test]
+    fn two_holders_low_detail_portraits_are_not_linked_and_a_perspective_photo_is() {
+        let template = Template::new(2);
+        let mut rng = StdRng::seed_from_u64(4711);
+        let holders: Vec<_> = (0..3).map(|_| template.holder(&mut rng)).collect();
+        let cards: Vec<RgbImage> =
+            holders.iter().map(|holder| with_low_detail_portrait(template.render(holder))).collect();
+        let prints: Vec<DocumentPrint> =
+            cards.iter().map(|card| document_print(&encode_jpeg(card, 92))).collect();
+
+        // A third holder's card with the same low-detail portrait: the hashes call it the same
+        // portrait as both others; verification finds too few agreeing corners in it.
+        let (judged, hits) = search(&prints[..2], &prints[2]);
+        assert!(
+            judged.iter().any(|(_, kind)| *kind == ReasonCode::ReuseSamePortrait),
+            "the zone hashes alone would link them: {judged:?}"
+        );
+        assert!(
+            hits.is_empty(),
+            "{:?}",
+            hits.iter().map(|h| (h.verdict.kind, h.verification)).collect::<Vec<_>>()
+        );
+
+        // A perspective photo of the first holder's card is that card.
+        let photo = Capture::Perspective.apply(&cards[0], &mut StdRng::seed_from_u64(99));
+        let (_, hits) = search(&prints, &document_print(&photo));
+        let kinds: Vec<(&str, ReasonCode)> =
+            hits.iter().map(|hit| (hit.document.account_id.as_str(), hit.verdict.kind)).collect();
+        assert_eq!(kinds, [("holder-0", ReasonCode::ReuseSameDocument)]);
+        let model = ReuseModel::embedded();
+        let verification = hits[0].verification;
+        assert!(verification.data_verified(&model.verification), "{verification:?}");
+        assert!(
+            !verification.portrait_verified(&model.verification),
+            "a low-detail portrait: {verification:?}"
+        );
+    }
+}
