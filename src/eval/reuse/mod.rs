@@ -29,7 +29,7 @@ use crate::analysis::fingerprint::pdq::Pdq;
 use crate::analysis::reuse::confirm::{Verifier, confirm};
 use crate::analysis::reuse::hamming_index::HammingIndex;
 use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualHit, PerceptualIndex};
-use crate::analysis::reuse::verify::keypoints_to_verify;
+use crate::analysis::reuse::verify::{STORED_KEYPOINT_BYTES, keypoints_to_verify};
 use crate::domain::findings::ReasonCode;
 use crate::domain::ids::{AccountId, DocumentId};
 use crate::domain::links::{self, AccountLink};
@@ -154,6 +154,9 @@ pub struct ReuseEvaluation {
     pub distances: BTreeMap<String, DistanceSummary>,
     /// Keypoints stored for the cards' layouts (registrations that started a layout).
     pub stored_keypoints: usize,
+    /// Mean bytes of verification keypoints a registration stores (the store's
+    /// `verification_keypoints` column).
+    pub verification_bytes_per_document: usize,
     /// Distinct cards of one template verified against each other directly (not only when the
     /// indexes propose them): pairs measured, and pairs whose zones all agree as a same-document
     /// match needs.
@@ -232,6 +235,9 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
     let registered = Registered::new(&originals, models);
     result.cards = originals.len();
     result.stored_keypoints = registered.index.stored_keypoints();
+    let verification_keypoints: usize = registered.verification_keypoints.iter().map(Vec::len).sum();
+    result.verification_bytes_per_document =
+        verification_keypoints * STORED_KEYPOINT_BYTES / originals.len().max(1);
     result.card_pairs = pairs(originals.len());
     result.same_template_pairs = template_count * pairs(config.cards_per_template);
     result.pair_classes = pair_classes(&originals, config.templates);

@@ -12,7 +12,11 @@ impl ReuseEvaluation {
             "Reuse model {}: {} templates, {} distinct cards, {} pairs ({} within one template)\n",
             self.model_version, self.templates, self.cards, self.card_pairs, self.same_template_pairs
         );
-        let _ = writeln!(out, "Keypoints stored for the cards' layouts: {}\n", self.stored_keypoints);
+        let _ = writeln!(
+            out,
+            "Keypoints stored for the cards' layouts: {}; verification keypoints per document: {} bytes on average\n",
+            self.stored_keypoints, self.verification_bytes_per_document
+        );
         let _ = writeln!(
             out,
             "| distinct-card pairs reported as reuse | idforensics | plain PDQ ≤ 31 |\n|---|---|---|"
