@@ -31,6 +31,7 @@ use crate::analysis::decode::planes::{WorkingPlanes, luma_of};
 mod layout;
 mod locate;
 mod print;
+mod print_box;
 mod rectify;
 
 pub use layout::{DocumentLayout, LocatorTuning, ZoneBox};
@@ -57,6 +58,8 @@ pub enum Framing {
     ExtendedDown,
     /// The whole frame, read as a crop of a stored card in a frame fitted from keypoints.
     CropFrame,
+    /// No outline was found: the box of the frame's print (a pale card on a white bed).
+    PrintBox,
 }
 
 impl Framing {
@@ -68,6 +71,7 @@ impl Framing {
             Framing::ExtendedUp => "outline_extended_up",
             Framing::ExtendedDown => "outline_extended_down",
             Framing::CropFrame => "crop_fitted_from_keypoints",
+            Framing::PrintBox => "print_box",
         }
     }
 }
@@ -137,7 +141,8 @@ impl DocumentPrint {
 }
 
 /// Where the document lies in the working planes: the located outline's framings, the most
-/// plausible first, then the whole frame; or the whole frame alone when no outline was found. Found
+/// plausible first, then the whole frame; or, when no outline was found, the whole frame and the
+/// box of its print. Found
 /// once per upload and shared by the quality gate and the fingerprints.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DocumentLocation {
@@ -160,7 +165,12 @@ impl DocumentLocation {
                 .map(|(framing, quad)| (framing, sharpen_outline(&planes.rgb, &quad, &layout.locator)))
                 .chain([(Framing::WholeFrame, frame)])
                 .collect(),
-            None => vec![(Framing::WholeFrame, frame)],
+            // Unlocated: the whole frame, and the box of its print searched besides.
+            None => std::iter::once((Framing::WholeFrame, frame))
+                .chain(
+                    print_box::print_box(&planes.luma).map(|quad| (Framing::PrintBox, landscape_order(quad))),
+                )
+                .collect(),
         };
         DocumentLocation { framings }
     }
