@@ -107,12 +107,11 @@ where
         let (layout, checks) = (&self.model.layout, &self.model.verification);
         let mut personal: [Vec<Keypoint>; 2] = self.ways.clone();
         let mut stored_personal = [stored.clone(), stored];
+        let radius = self.model.matching.search_radius;
+        let near = |a: &ZoneHashes, b: &ZoneHashes| {
+            a.portrait.hamming_distance(&b.portrait) <= radius || a.data.hamming_distance(&b.data) <= radius
+        };
         for way in 0..2 {
-            let radius = self.model.matching.search_radius;
-            let near = |a: &ZoneHashes, b: &ZoneHashes| {
-                a.portrait.hamming_distance(&b.portrait) <= radius
-                    || a.data.hamming_distance(&b.data) <= radius
-            };
             // A reference must be another holder's card: one the indexes would propose for the
             // candidate or the query (a copy of it, or its portrait or data) would mask the very
             // print that is being compared.

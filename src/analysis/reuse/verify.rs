@@ -58,8 +58,6 @@ pub struct VerificationModel {
 /// One homography fit.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Fit {
-    /// The stored card's keypoints in the region (template masked): how much detail it has.
-    pub keypoints: usize,
     /// Descriptor pairs offered to the fit.
     pub pairs: usize,
     /// Pairs agreeing with the best homography.
@@ -301,16 +299,10 @@ fn verify_one(
     };
     let (portrait, portrait_box) = zone_pairs(layout.portrait);
     let (data, data_box) = zone_pairs(layout.data);
-    let card_box = [0.0, 0.0, size.0, size.1];
-    let fit = |pairs: &[Pair], region: [f32; 4]| {
-        let inside =
-            |k: &&Keypoint| (region[0]..region[2]).contains(&k.x) && (region[1]..region[3]).contains(&k.y);
-        Fit { keypoints: stored.iter().filter(inside).count(), ..fit_homography(pairs, region, model) }
-    };
     Verification {
-        card: fit(&pairs, card_box),
-        portrait: fit(&portrait, portrait_box),
-        data: fit(&data, data_box),
+        card: fit_homography(&pairs, [0.0, 0.0, size.0, size.1], model),
+        portrait: fit_homography(&portrait, portrait_box, model),
+        data: fit_homography(&data, data_box, model),
         turned: false,
     }
 }
