@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 
+use super::border::{ForeignRuns, FrameBorderThresholds};
 use super::measures::{FOCUS_TILE, LaplacianStats};
 
 /// Four corners, clockwise from the top left, in working-plane pixels.
@@ -34,7 +35,7 @@ impl MeasuredOn {
 }
 
 /// A side of the frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FrameSide {
     /// The left edge.
     Left,
@@ -106,6 +107,9 @@ pub struct DocumentArea {
     pub corners: [(f32, f32); 4],
     /// Frame sides the document runs past.
     pub cut_off: Vec<FrameSide>,
+    /// Of those, the longest run of the document's colours along the frame's border (0 when the
+    /// outline or print box alone showed the cut).
+    pub border_run: f64,
     /// Pixels inside.
     pub pixels: u64,
     /// Per row, the pixels inside (`x0..x1`).
@@ -119,10 +123,13 @@ pub struct DocumentArea {
 
 impl DocumentArea {
     /// The area from the locator's `outline` (working-plane corners) when there is one, otherwise
-    /// from where the frame's print lies, otherwise the frame.
+    /// from where the frame's print lies, otherwise the frame. It is cut off where its corners reach
+    /// an edge, or where it comes near an edge along which the border shows foreign colours
+    /// (`border`, see [`super::border`]).
     pub fn find(
         outline: Option<&[(f32, f32); 4]>,
         tiles: &LaplacianStats,
+        border: (&ForeignRuns, &FrameBorderThresholds),
         settings: &DocumentThresholds,
     ) -> Self {
         let (width, height) = (tiles.width, tiles.height);
@@ -154,6 +161,7 @@ impl DocumentArea {
             measured_on,
             corners,
             cut_off,
+            border_run: 0.0,
             pixels: 0,
             spans: Vec::new(),
             print_tiles,
@@ -170,7 +178,43 @@ impl DocumentArea {
             area.spans = vec![Some((0, width)); height as usize];
             area.pixels = u64::from(width) * u64::from(height);
         }
+        if area.measured_on != MeasuredOn::Frame {
+            area.add_cut_off_at_border(border.0, border.1, settings.min_opposite_margin);
+        }
         area
+    }
+
+    /// Adds the sides the area comes near while foreign colours run along the border there and at
+    /// least `min_opposite_margin` of the frame is clear on the opposite side (a document filling
+    /// the frame, as in a tight scan, is not cut off).
+    fn add_cut_off_at_border(
+        &mut self,
+        runs: &ForeignRuns,
+        settings: &FrameBorderThresholds,
+        min_opposite_margin: f64,
+    ) {
+        let (x0, y0, x1, y1) = self.bounds();
+        let (width, height) = (f64::from(self.width), f64::from(self.height));
+        let gaps = [
+            (FrameSide::Left, f64::from(x0) / width),
+            (FrameSide::Top, f64::from(y0) / height),
+            (FrameSide::Right, (width - f64::from(x1)) / width),
+            (FrameSide::Bottom, (height - f64::from(y1)) / height),
+        ];
+        for (index, (side, gap)) in gaps.into_iter().enumerate() {
+            let run = runs.along(side);
+            let opposite_gap = gaps[(index + 2) % 4].1;
+            if gap <= settings.max_area_gap
+                && opposite_gap >= min_opposite_margin
+                && run >= settings.min_foreign_run
+            {
+                self.border_run = self.border_run.max(run);
+                if !self.cut_off.contains(&side) {
+                    self.cut_off.push(side);
+                }
+            }
+        }
+        self.cut_off.sort();
     }
 
     /// The pixels of row `y` inside the area, as `x0..x1`.
@@ -401,6 +445,21 @@ mod tests {
         }
     }
 
+    /// A border showing nothing but the surface.
+    fn no_border() -> (&'static ForeignRuns, &'static FrameBorderThresholds) {
+        static RUNS: ForeignRuns = ForeignRuns([0.0; 4]);
+        static SETTINGS: FrameBorderThresholds = FrameBorderThresholds {
+            strip_depth_px: 4,
+            colour_step: 8,
+            colour_tolerance_bins: 2,
+            segments: 16,
+            foreign_pixel_share: 0.5,
+            min_foreign_run: 0.25,
+            max_area_gap: 0.1,
+        };
+        (&RUNS, &SETTINGS)
+    }
+
     /// A plain plane with "print" (a checkerboard) in the given box.
     fn plane_with_print(x0: u32, y0: u32, x1: u32, y1: u32) -> GrayImage {
         GrayImage::from_fn(640, 480, |x, y| {
@@ -413,7 +472,7 @@ mod tests {
     fn an_outline_inside_the_frame_is_measured_on_and_not_cut_off() {
         let tiles = laplacian_stats(&plane_with_print(100, 100, 500, 350));
         let quad = [(90.0, 90.0), (510.0, 95.0), (505.0, 360.0), (95.0, 355.0)];
-        let area = DocumentArea::find(Some(&quad), &tiles, &settings());
+        let area = DocumentArea::find(Some(&quad), &tiles, no_border(), &settings());
         assert_eq!((area.measured_on, area.cut_off.clone()), (MeasuredOn::DocumentOutline, vec![]));
         assert!(area.contains_point(300, 200) && !area.contains_point(20, 20));
         assert!((area.pixels as f64 - 415.0 * 265.0).abs() < 415.0 * 265.0 * 0.03, "{}", area.pixels);
@@ -423,21 +482,48 @@ mod tests {
     fn an_outline_past_an_edge_is_cut_off_there() {
         let tiles = laplacian_stats(&plane_with_print(0, 100, 400, 350));
         let quad = [(-40.0, 90.0), (410.0, 95.0), (405.0, 360.0), (-45.0, 355.0)];
-        let area = DocumentArea::find(Some(&quad), &tiles, &settings());
+        let area = DocumentArea::find(Some(&quad), &tiles, no_border(), &settings());
         assert_eq!(area.cut_off, vec![FrameSide::Left]);
     }
 
     #[test]
+    fn an_outline_stopping_short_of_an_edge_the_border_shows_the_card_at_is_cut_off_there() {
+        let tiles = laplacian_stats(&plane_with_print(0, 100, 400, 350));
+        let quad = [(6.0, 90.0), (410.0, 95.0), (405.0, 360.0), (7.0, 355.0)];
+        assert_eq!(DocumentArea::find(Some(&quad), &tiles, no_border(), &settings()).cut_off, vec![]);
+        let (_, border) = no_border();
+        let left = ForeignRuns([0.5, 0.0, 0.0, 0.0]);
+        let area = DocumentArea::find(Some(&quad), &tiles, (&left, border), &settings());
+        assert_eq!((area.cut_off, area.border_run), (vec![FrameSide::Left], 0.5));
+        // The same run on the far side, which the outline does not come near, is something else.
+        let right = ForeignRuns([0.0, 0.0, 0.5, 0.0]);
+        assert_eq!(DocumentArea::find(Some(&quad), &tiles, (&right, border), &settings()).cut_off, vec![]);
+    }
+
+    #[test]
     fn without_an_outline_print_running_into_one_edge_is_cut_off_and_centred_print_is_not() {
-        let centred =
-            DocumentArea::find(None, &laplacian_stats(&plane_with_print(150, 120, 500, 360)), &settings());
+        let centred = DocumentArea::find(
+            None,
+            &laplacian_stats(&plane_with_print(150, 120, 500, 360)),
+            no_border(),
+            &settings(),
+        );
         assert_eq!((centred.measured_on, centred.cut_off.clone()), (MeasuredOn::PrintArea, vec![]));
         assert!(!centred.contains_point(30, 30) && centred.contains_point(300, 200));
-        let cut =
-            DocumentArea::find(None, &laplacian_stats(&plane_with_print(250, 120, 640, 360)), &settings());
+        let cut = DocumentArea::find(
+            None,
+            &laplacian_stats(&plane_with_print(250, 120, 640, 360)),
+            no_border(),
+            &settings(),
+        );
         assert_eq!(cut.cut_off, vec![FrameSide::Right]);
         // Print over the whole frame: the frame is the document, and nothing is cut off.
-        let full = DocumentArea::find(None, &laplacian_stats(&plane_with_print(0, 0, 640, 480)), &settings());
+        let full = DocumentArea::find(
+            None,
+            &laplacian_stats(&plane_with_print(0, 0, 640, 480)),
+            no_border(),
+            &settings(),
+        );
         assert_eq!((full.measured_on, full.cut_off), (MeasuredOn::Frame, vec![]));
     }
 }

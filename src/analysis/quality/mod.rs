@@ -6,6 +6,7 @@
 //! measured value, the threshold and a hint for the user. Thresholds and their calibration notes
 //! live in `models/quality.toml`.
 
+pub mod border;
 pub mod compression;
 pub mod document;
 pub mod measures;
@@ -18,6 +19,7 @@ use image::Pixel as _;
 
 use crate::analysis::decode::{DecodedDocument, ImageFormat};
 use crate::domain::findings::{Evidence, Finding, ReasonCode, Region};
+use border::foreign_runs;
 use compression::QualityEstimate;
 use document::{DocumentArea, MeasuredOn};
 use measures::{GlareBlob, GlareCriteria, Histogram, chroma, glare_blobs, laplacian_stats};
@@ -25,8 +27,8 @@ use motion::{DirectionalSharpness, directional_sharpness};
 use screen::{ScreenPattern, screen_pattern};
 pub use thresholds::{
     BlurThresholds, CompressionThresholds, ContrastThresholds, DocumentThresholds, ExposureThresholds,
-    GlareThresholds, GrayscaleThresholds, QualityConfigError, QualityThresholds, ResolutionThresholds,
-    ScreenRecaptureThresholds, ScreenshotThresholds,
+    FrameBorderThresholds, GlareThresholds, GrayscaleThresholds, QualityConfigError, QualityThresholds,
+    ResolutionThresholds, ScreenRecaptureThresholds, ScreenshotThresholds,
 };
 
 /// Every quality measurement and the findings they produced.
@@ -103,7 +105,13 @@ impl Measures {
     ) -> Self {
         let (width, height) = document.rgb.dimensions();
         let laplacian = laplacian_stats(&planes.luma);
-        let area = DocumentArea::find(outline, &laplacian, &thresholds.document);
+        let border = foreign_runs(&planes.rgb, &thresholds.frame_border);
+        let area = DocumentArea::find(
+            outline,
+            &laplacian,
+            (&border, &thresholds.frame_border),
+            &thresholds.document,
+        );
         let plane_width = planes.luma.width() as usize;
         let inside_rows = || {
             (0..planes.luma.height())
@@ -281,7 +289,8 @@ const CHECKS: [Check; 11] = [
 ];
 
 fn document_cut_off(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
-    if m.area.cut_off.is_empty() || !m.area_trusted(&t.exposure) {
+    // The border's colours show a cut whatever the exposure did to the print box.
+    if m.area.cut_off.is_empty() || (m.area.border_run == 0.0 && !m.area_trusted(&t.exposure)) {
         return None;
     }
     let sides: Vec<&str> = m.area.cut_off.iter().map(|side| side.as_str()).collect();
@@ -297,6 +306,7 @@ fn document_cut_off(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
             Evidence::text("sides_cut_off", sides),
             Evidence::text("measured_on", m.area.measured_on.as_str()),
             Evidence::text("document_corners_px", corners.join(" ")),
+            Evidence::number("border_foreign_run", m.area.border_run),
         ],
     ))
 }

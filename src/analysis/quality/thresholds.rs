@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+pub use super::border::FrameBorderThresholds;
 pub use super::document::DocumentThresholds;
 
 /// The thresholds shipped in `models/quality.toml`.
@@ -20,6 +21,9 @@ pub struct QualityThresholds {
     /// Where the document lies and when it is cut off.
     #[serde(default = "shipped::document")]
     pub document: DocumentThresholds,
+    /// Where the document's colours run into the frame's border.
+    #[serde(default = "shipped::frame_border")]
+    pub frame_border: FrameBorderThresholds,
     /// Resolution gate.
     pub resolution: ResolutionThresholds,
     /// Focus gate.
@@ -214,6 +218,9 @@ mod shipped {
     }
     pub(super) fn document() -> super::DocumentThresholds {
         QualityThresholds::embedded().document
+    }
+    pub(super) fn frame_border() -> super::FrameBorderThresholds {
+        QualityThresholds::embedded().frame_border
     }
     pub(super) fn screen_recapture() -> super::ScreenRecaptureThresholds {
         QualityThresholds::embedded().screen_recapture

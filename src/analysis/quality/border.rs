@@ -1,0 +1,237 @@
+//! Where something other than the surface runs into the frame's border. A card cut off by the frame
+//! leaves its own colours along that edge of the photo, where a whole card leaves the table's or
+//! paper's. The locator's outline or the print box can stop short of the edge (the frame cuts the
+//! card's shape, so the outline is taken from a part of it; the card's blank margin holds no print),
+//! so the border is read directly.
+//!
+//! Hand-written: it is a colour-occupancy test over four thin strips, which no image crate offers.
+
+use image::RgbImage;
+use serde::Deserialize;
+
+use super::document::FrameSide;
+
+/// See `models/quality.toml`, `[frame_border]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameBorderThresholds {
+    /// Depth of the strip read along each edge, working-plane pixels (the outermost row is skipped:
+    /// resampling and JPEG blocks smear it).
+    pub strip_depth_px: u32,
+    /// Colour quantisation step, luma levels per bin on each channel.
+    pub colour_step: u8,
+    /// A strip pixel is the surface's when a surface colour lies within this many bins on every
+    /// channel (noise, shading, a table's grain).
+    pub colour_tolerance_bins: u8,
+    /// Each side is read in this many equal segments.
+    pub segments: u32,
+    /// A segment is foreign when at least this share of its pixels has no surface colour near it.
+    pub foreign_pixel_share: f64,
+    /// The document runs into a side when foreign segments in a row cover at least this share of it.
+    pub min_foreign_run: f64,
+    /// ... and the document's area comes within this share of the frame's width or height of it.
+    pub max_area_gap: f64,
+}
+
+/// Per frame side (left, top, right, bottom), the longest run of foreign segments as a share of the
+/// side.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ForeignRuns(pub [f64; 4]);
+
+impl ForeignRuns {
+    /// The run along `side`.
+    pub fn along(&self, side: FrameSide) -> f64 {
+        self.0[side_index(side)]
+    }
+}
+
+const SIDES: [FrameSide; 4] = [FrameSide::Left, FrameSide::Top, FrameSide::Right, FrameSide::Bottom];
+
+fn side_index(side: FrameSide) -> usize {
+    SIDES.iter().position(|&s| s == side).unwrap_or(0)
+}
+
+/// Reads the four border strips of the working plane. The surface's colours for one side are those
+/// of the other three strips, less the half of the two adjacent strips nearest the side tested (a
+/// card cut off at a corner colours both of its edges there).
+pub fn foreign_runs(rgb: &RgbImage, settings: &FrameBorderThresholds) -> ForeignRuns {
+    let (width, height) = rgb.dimensions();
+    let depth = settings.strip_depth_px.max(1);
+    let segments = settings.segments.max(1);
+    if width < 2 * (depth + 1) || height < 2 * (depth + 1) || width < segments || height < segments {
+        return ForeignRuns::default();
+    }
+    let strips = SIDES.map(|side| strip(rgb, side, depth));
+    let bins = usize::from(u8::MAX / settings.colour_step.max(1)) + 1;
+    let mut runs = [0.0; 4];
+    for (tested, side) in SIDES.iter().enumerate() {
+        let mut palette = Palette::new(bins, settings);
+        for (other, pixels) in strips.iter().enumerate().filter(|(other, _)| *other != tested) {
+            let adjacent = other % 2 != tested % 2;
+            let far_half = if !adjacent {
+                &pixels[..]
+            } else if tested < 2 {
+                // Left or top: the adjacent strips' far half is their second half.
+                &pixels[pixels.len() / 2..]
+            } else {
+                &pixels[..pixels.len() / 2]
+            };
+            far_half.iter().flatten().for_each(|&colour| palette.add(colour));
+        }
+        palette.close();
+        let foreign: Vec<bool> = strips[tested]
+            .iter()
+            .map(|across| {
+                let strange = across.iter().filter(|&&colour| !palette.holds(colour)).count();
+                strange as f64 >= settings.foreign_pixel_share * across.len() as f64
+            })
+            .collect();
+        runs[side_index(*side)] = longest_run(&foreign, segments, settings.foreign_pixel_share);
+    }
+    ForeignRuns(runs)
+}
+
+/// The strip along `side`: for each position along it (top to bottom, left to right), the pixels
+/// across its depth.
+fn strip(rgb: &RgbImage, side: FrameSide, depth: u32) -> Vec<Vec<[u8; 3]>> {
+    let (width, height) = rgb.dimensions();
+    let at = |x: u32, y: u32| rgb.get_pixel(x, y).0;
+    let across = 1..=depth;
+    match side {
+        FrameSide::Left => (0..height).map(|y| across.clone().map(|x| at(x, y)).collect()).collect(),
+        FrameSide::Right => {
+            (0..height).map(|y| across.clone().map(|d| at(width - 1 - d, y)).collect()).collect()
+        }
+        FrameSide::Top => (0..width).map(|x| across.clone().map(|y| at(x, y)).collect()).collect(),
+        FrameSide::Bottom => {
+            (0..width).map(|x| across.clone().map(|d| at(x, height - 1 - d)).collect()).collect()
+        }
+    }
+}
+
+/// The longest run of foreign segments, as a share of all: a segment is foreign when at least
+/// `share` of its positions are.
+fn longest_run(foreign: &[bool], segments: u32, share: f64) -> f64 {
+    let n = foreign.len();
+    let segments = segments as usize;
+    let (mut run, mut best) = (0usize, 0usize);
+    for index in 0..segments {
+        let part = &foreign[index * n / segments..(index + 1) * n / segments];
+        let hits = part.iter().filter(|&&f| f).count();
+        run = if !part.is_empty() && hits as f64 >= share * part.len() as f64 { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    best as f64 / segments as f64
+}
+
+/// The surface's colours: a coarse RGB occupancy grid, widened by the tolerance.
+struct Palette {
+    bins: usize,
+    step: u8,
+    tolerance: usize,
+    counts: Vec<u16>,
+    occupied: Vec<bool>,
+}
+
+impl Palette {
+    fn new(bins: usize, settings: &FrameBorderThresholds) -> Self {
+        Palette {
+            bins,
+            step: settings.colour_step.max(1),
+            tolerance: usize::from(settings.colour_tolerance_bins),
+            counts: vec![0; bins * bins * bins],
+            occupied: vec![false; bins * bins * bins],
+        }
+    }
+
+    fn bin(&self, [r, g, b]: [u8; 3]) -> [usize; 3] {
+        [r, g, b].map(|c| usize::from(c / self.step))
+    }
+
+    fn index(&self, [r, g, b]: [usize; 3]) -> usize {
+        (r * self.bins + g) * self.bins + b
+    }
+
+    fn add(&mut self, colour: [u8; 3]) {
+        let index = self.index(self.bin(colour));
+        self.counts[index] = self.counts[index].saturating_add(1);
+    }
+
+    /// Marks every bin within the tolerance of a colour seen at least twice (a lone pixel is noise).
+    fn close(&mut self) {
+        let (bins, tolerance) = (self.bins, self.tolerance);
+        let around = |c: usize| c.saturating_sub(tolerance)..(c + tolerance + 1).min(bins);
+        for r in 0..bins {
+            for g in 0..bins {
+                for b in 0..bins {
+                    if self.counts[self.index([r, g, b])] < 2 {
+                        continue;
+                    }
+                    for nr in around(r) {
+                        for ng in around(g) {
+                            for nb in around(b) {
+                                let index = self.index([nr, ng, nb]);
+                                self.occupied[index] = true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn holds(&self, colour: [u8; 3]) -> bool {
+        self.occupied[self.index(self.bin(colour))]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgb;
+
+    fn settings() -> FrameBorderThresholds {
+        FrameBorderThresholds {
+            strip_depth_px: 4,
+            colour_step: 8,
+            colour_tolerance_bins: 2,
+            segments: 16,
+            foreign_pixel_share: 0.5,
+            min_foreign_run: 0.25,
+            max_area_gap: 0.1,
+        }
+    }
+
+    /// Wood-like vertical stripes with a pale card at `x0..x1`, `y0..y1`.
+    fn striped_table_with_card(x0: u32, y0: u32, x1: u32, y1: u32) -> RgbImage {
+        RgbImage::from_fn(400, 300, |x, y| {
+            if (x0..x1).contains(&x) && (y0..y1).contains(&y) {
+                Rgb([235, 215, 225])
+            } else if (x / 12) % 2 == 0 {
+                Rgb([120, 80, 40])
+            } else {
+                Rgb([160, 110, 60])
+            }
+        })
+    }
+
+    #[test]
+    fn a_card_inside_the_frame_leaves_the_border_to_the_table() {
+        let runs = foreign_runs(&striped_table_with_card(60, 50, 340, 250), &settings());
+        assert_eq!(runs, ForeignRuns([0.0; 4]));
+    }
+
+    #[test]
+    fn a_card_cut_off_on_the_right_colours_the_right_border_only() {
+        let runs = foreign_runs(&striped_table_with_card(150, 60, 400, 240), &settings());
+        assert!(runs.along(FrameSide::Right) >= 0.5, "{runs:?}");
+        for side in [FrameSide::Left, FrameSide::Top, FrameSide::Bottom] {
+            assert_eq!(runs.along(side), 0.0, "{side:?} {runs:?}");
+        }
+    }
+
+    #[test]
+    fn a_frame_too_small_to_read_has_no_runs() {
+        assert_eq!(foreign_runs(&RgbImage::new(8, 8), &settings()), ForeignRuns::default());
+    }
+}
