@@ -130,6 +130,8 @@ struct Palette {
     step: u8,
     tolerance: usize,
     counts: Vec<u16>,
+    /// Bins seen twice, in the order first seen so.
+    seen: Vec<usize>,
     occupied: Vec<bool>,
 }
 
@@ -140,6 +142,7 @@ impl Palette {
             step: settings.colour_step.max(1),
             tolerance: usize::from(settings.colour_tolerance_bins),
             counts: vec![0; bins * bins * bins],
+            seen: Vec::new(),
             occupied: vec![false; bins * bins * bins],
         }
     }
@@ -155,25 +158,21 @@ impl Palette {
     fn add(&mut self, colour: [u8; 3]) {
         let index = self.index(self.bin(colour));
         self.counts[index] = self.counts[index].saturating_add(1);
+        if self.counts[index] == 2 {
+            self.seen.push(index);
+        }
     }
 
     /// Marks every bin within the tolerance of a colour seen at least twice (a lone pixel is noise).
     fn close(&mut self) {
         let (bins, tolerance) = (self.bins, self.tolerance);
         let around = |c: usize| c.saturating_sub(tolerance)..(c + tolerance + 1).min(bins);
-        for r in 0..bins {
-            for g in 0..bins {
-                for b in 0..bins {
-                    if self.counts[self.index([r, g, b])] < 2 {
-                        continue;
-                    }
-                    for nr in around(r) {
-                        for ng in around(g) {
-                            for nb in around(b) {
-                                let index = self.index([nr, ng, nb]);
-                                self.occupied[index] = true;
-                            }
-                        }
+        for &index in &self.seen {
+            let (r, g, b) = (index / (bins * bins), index / bins % bins, index % bins);
+            for nr in around(r) {
+                for ng in around(g) {
+                    for nb in around(b) {
+                        self.occupied[(nr * bins + ng) * bins + nb] = true;
                     }
                 }
             }

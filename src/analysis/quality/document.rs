@@ -124,12 +124,12 @@ pub struct DocumentArea {
 impl DocumentArea {
     /// The area from the locator's `outline` (working-plane corners) when there is one, otherwise
     /// from where the frame's print lies, otherwise the frame. It is cut off where its corners reach
-    /// an edge, or where it comes near an edge along which the border shows foreign colours
-    /// (`border`, see [`super::border`]).
+    /// an edge, or where an outline comes near an edge along which the border shows foreign colours
+    /// (`border` reads them, only then: see [`super::border`]).
     pub fn find(
         outline: Option<&[(f32, f32); 4]>,
         tiles: &LaplacianStats,
-        border: (&ForeignRuns, &FrameBorderThresholds),
+        border: (&dyn Fn() -> ForeignRuns, &FrameBorderThresholds),
         settings: &DocumentThresholds,
     ) -> Self {
         let (width, height) = (tiles.width, tiles.height);
@@ -178,15 +178,20 @@ impl DocumentArea {
             area.spans = vec![Some((0, width)); height as usize];
             area.pixels = u64::from(width) * u64::from(height);
         }
-        if area.measured_on != MeasuredOn::Frame {
-            area.add_cut_off_at_border(border.0, border.1, settings.min_opposite_margin);
+        // Only an outline shows a card's edge against a surface on its other sides. A print box may
+        // sit inside a document that fills the frame (a tight crop, the portrait too plain to count
+        // as print), whose tint changes across it so that its own edges differ from each other:
+        // neither the opposite margin's colours, the share of the side, nor the surface's colours
+        // inside the box told that apart from a cut card on white paper (tried 2026-12-06).
+        if area.measured_on == MeasuredOn::DocumentOutline {
+            area.add_cut_off_at_border(&border.0(), border.1, settings.min_opposite_margin);
         }
         area
     }
 
     /// Adds the sides the area comes near while foreign colours run along the border there and at
     /// least `min_opposite_margin` of the frame is clear on the opposite side (a document filling
-    /// the frame, as in a tight scan, is not cut off).
+    /// the frame, as in a tight scan, is not cut off). Only around an outline.
     fn add_cut_off_at_border(
         &mut self,
         runs: &ForeignRuns,
@@ -446,8 +451,10 @@ mod tests {
     }
 
     /// A border showing nothing but the surface.
-    fn no_border() -> (&'static ForeignRuns, &'static FrameBorderThresholds) {
-        static RUNS: ForeignRuns = ForeignRuns([0.0; 4]);
+    fn no_border() -> (&'static dyn Fn() -> ForeignRuns, &'static FrameBorderThresholds) {
+        fn surface_only() -> ForeignRuns {
+            ForeignRuns([0.0; 4])
+        }
         static SETTINGS: FrameBorderThresholds = FrameBorderThresholds {
             strip_depth_px: 4,
             colour_step: 8,
@@ -457,7 +464,7 @@ mod tests {
             min_foreign_run: 0.25,
             max_area_gap: 0.1,
         };
-        (&RUNS, &SETTINGS)
+        (&surface_only, &SETTINGS)
     }
 
     /// A plain plane with "print" (a checkerboard) in the given box.
@@ -492,12 +499,23 @@ mod tests {
         let quad = [(6.0, 90.0), (410.0, 95.0), (405.0, 360.0), (7.0, 355.0)];
         assert_eq!(DocumentArea::find(Some(&quad), &tiles, no_border(), &settings()).cut_off, vec![]);
         let (_, border) = no_border();
-        let left = ForeignRuns([0.5, 0.0, 0.0, 0.0]);
+        let left = || ForeignRuns([0.5, 0.0, 0.0, 0.0]);
         let area = DocumentArea::find(Some(&quad), &tiles, (&left, border), &settings());
         assert_eq!((area.cut_off, area.border_run), (vec![FrameSide::Left], 0.5));
         // The same run on the far side, which the outline does not come near, is something else.
-        let right = ForeignRuns([0.0, 0.0, 0.5, 0.0]);
+        let right = || ForeignRuns([0.0, 0.0, 0.5, 0.0]);
         assert_eq!(DocumentArea::find(Some(&quad), &tiles, (&right, border), &settings()).cut_off, vec![]);
+    }
+
+    #[test]
+    fn the_border_is_not_read_around_a_print_box() {
+        // Print stopping 80 px short of the right edge: it may be inside a document filling the
+        // frame whose right edge is tinted unlike its others.
+        let tiles = laplacian_stats(&plane_with_print(250, 120, 560, 360));
+        let (_, border) = no_border();
+        let right = || ForeignRuns([0.0, 0.0, 0.5, 0.0]);
+        let area = DocumentArea::find(None, &tiles, (&right, border), &settings());
+        assert_eq!((area.measured_on, area.cut_off), (MeasuredOn::PrintArea, vec![]));
     }
 
     #[test]

@@ -105,7 +105,7 @@ impl Measures {
     ) -> Self {
         let (width, height) = document.rgb.dimensions();
         let laplacian = laplacian_stats(&planes.luma);
-        let border = foreign_runs(&planes.rgb, &thresholds.frame_border);
+        let border = || foreign_runs(&planes.rgb, &thresholds.frame_border);
         let area = DocumentArea::find(
             outline,
             &laplacian,
@@ -289,8 +289,7 @@ const CHECKS: [Check; 11] = [
 ];
 
 fn document_cut_off(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
-    // The border's colours show a cut whatever the exposure did to the print box.
-    if m.area.cut_off.is_empty() || (m.area.border_run == 0.0 && !m.area_trusted(&t.exposure)) {
+    if m.area.cut_off.is_empty() || !m.area_trusted(&t.exposure) {
         return None;
     }
     let sides: Vec<&str> = m.area.cut_off.iter().map(|side| side.as_str()).collect();
