@@ -46,8 +46,11 @@ pub enum ReasonCode {
     TamperMetadataStripped,
     /// The embedded EXIF thumbnail shows a different picture than the image.
     TamperThumbnailMismatch,
-    /// The JPEG was re-saved: an editor's quantization tables, or double quantization in the pixels.
+    /// The JPEG was last saved by an editor's encoder (its quantization tables).
     TamperRequantized,
+    /// The pixels were quantized twice under standard tables: decoded and saved again once (an app,
+    /// a messaging service, an editor). Context: an innocent re-save is common.
+    TamperResaved,
     /// A region's error level differs from the rest of the image.
     TamperErrorLevelAnomaly,
     /// A region's compression history (double quantization, block grid) differs from the rest.
@@ -90,6 +93,7 @@ impl ReasonCode {
         ReasonCode::TamperMetadataStripped,
         ReasonCode::TamperThumbnailMismatch,
         ReasonCode::TamperRequantized,
+        ReasonCode::TamperResaved,
         ReasonCode::TamperErrorLevelAnomaly,
         ReasonCode::TamperDoubleCompressionLocal,
         ReasonCode::TamperNoiseInconsistency,
@@ -122,6 +126,7 @@ impl ReasonCode {
             ReasonCode::TamperMetadataStripped => "tamper.metadata_stripped",
             ReasonCode::TamperThumbnailMismatch => "tamper.thumbnail_mismatch",
             ReasonCode::TamperRequantized => "tamper.requantized",
+            ReasonCode::TamperResaved => "tamper.resaved",
             ReasonCode::TamperErrorLevelAnomaly => "tamper.error_level_anomaly",
             ReasonCode::TamperDoubleCompressionLocal => "tamper.double_compression_local",
             ReasonCode::TamperNoiseInconsistency => "tamper.noise_inconsistency",

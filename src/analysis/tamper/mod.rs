@@ -352,8 +352,9 @@ pub fn assess_tamper(
         metrics.extend(double.iter().cloned());
         match findings.iter_mut().find(|f| f.code == ReasonCode::TamperRequantized) {
             Some(finding) => finding.evidence.extend(double),
+            // Standard tables: a re-save, which apps and messaging services make of honest uploads too.
             None => findings.push(Finding::new(
-                ReasonCode::TamperRequantized,
+                ReasonCode::TamperResaved,
                 0.8,
                 "the pixels were quantized twice: the JPEG was decoded and saved again",
                 double,
@@ -626,6 +627,24 @@ mod tests {
             [ReasonCode::TamperRequantized, ReasonCode::TamperMetadataInconsistent],
             "a camera's Make over an editor's tables"
         );
+    }
+
+    #[test]
+    fn one_innocent_re_save_is_resaved_and_never_a_review_on_its_own() {
+        // A camera original (its own tables), re-saved once at quality 85 with IJG tables, as an app
+        // would.
+        let first = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/camera-sony-cybershot.jpg"))
+            .unwrap();
+        let limits = crate::analysis::decode::DecodeLimits::default();
+        let decoded = crate::analysis::decode::decode(&first, &limits).unwrap();
+        let resaved = crate::eval::synthetic::fixtures::jpeg(&decoded.rgb, 85);
+        assert_eq!(codes_of(&resaved), [ReasonCode::TamperResaved, ReasonCode::TamperMetadataStripped]);
+        let document = crate::analysis::decode::decode(&resaved, &limits).unwrap();
+        let findings =
+            assess_tamper(&document, &working_planes(&document.rgb, 1000), &TamperModels::embedded())
+                .findings;
+        let assessment = crate::domain::policy::Policy::embedded().assess(findings);
+        assert_eq!(assessment.decision, crate::domain::policy::Decision::Accept);
     }
 
     #[test]

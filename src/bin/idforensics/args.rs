@@ -115,6 +115,11 @@ pub(crate) struct EvalTamperArgs {
     /// Generated ID cards used as sources.
     #[arg(long, default_value_t = 60)]
     pub(crate) cards: usize,
+    /// Capture the cards through the capture chain (phone or scanner, one in four then through a
+    /// messaging app) and edit them in the captured frame, exported at quality 80-98: the forger's
+    /// workflow. Without it, cards are digital renders with sensor noise.
+    #[arg(long)]
+    pub(crate) captured: bool,
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,

@@ -36,7 +36,12 @@ pub(crate) fn eval_tamper(config: Option<&Path>, args: EvalTamperArgs) -> anyhow
     if corpus.is_none() {
         eprintln!("eval-tamper: {} not found: generated cards only", args.corpus.display());
     }
-    let config = idforensics::eval::tamper::TamperEvalConfig { corpus, cards: args.cards, seed: args.seed };
+    let config = idforensics::eval::tamper::TamperEvalConfig {
+        corpus,
+        cards: args.cards,
+        seed: args.seed,
+        captured: args.captured,
+    };
     let models = load_models(&settings)?;
     let evaluation = idforensics::eval::tamper::evaluate_tamper(&config, &models);
     print_evaluation(args.json, &evaluation, evaluation.to_markdown())

@@ -10,6 +10,11 @@
 //! Every case also goes through the whole tamper analysis and the decision policy, and every edit a
 //! second time with the EXIF an editor writes (Software, ModifyDate after DateTimeOriginal): how
 //! often the service would send it to review, with and without those traces.
+//!
+//! With `captured` (see [`captured`]), cards arrive as uploads do, through the capture chain, and
+//! are edited in the captured frame; edits and innocent re-saves are exported at quality 80–98.
+
+mod captured;
 
 use std::path::Path;
 
@@ -19,7 +24,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use super::synthetic::capture::{add_noise, encode_jpeg};
-use super::synthetic::cards::Template;
+use super::synthetic::cards::{Holder, Template};
 use crate::analysis::decode::planes::working_planes;
 use crate::analysis::decode::{DecodeLimits, decode};
 use crate::analysis::fingerprint::document::DocumentPrint;
@@ -37,6 +42,16 @@ pub struct TamperEvalConfig {
     pub cards: usize,
     /// Seed of every random choice.
     pub seed: u64,
+    /// Cards are captured through the capture chain and edited in the captured frame (otherwise:
+    /// digital renders with sensor noise).
+    pub captured: bool,
+}
+
+impl TamperEvalConfig {
+    /// JPEG qualities an edit or an innocent re-save is exported at.
+    fn export_qualities(&self) -> std::ops::RangeInclusive<u8> {
+        if self.captured { 80..=98 } else { 75..=95 }
+    }
 }
 
 /// One kind of case.
@@ -57,10 +72,15 @@ pub struct KindResult {
     /// AUC of the local-manipulation score, these cases against the unedited re-saves (none for the
     /// re-saves themselves).
     pub auc_against_resaved: Option<f64>,
+    /// Share of these cases scoring above the re-saves' 99th and 95th percentile: the detection rate
+    /// at 1 % and 5 % false positives (none for the re-saves).
+    pub tpr_at_fpr: Option<(f64, f64)>,
     /// Cases the whole tamper analysis and the policy send to review (or reject).
     pub review: usize,
     /// The same for the edits saved with an editor's EXIF.
     pub review_with_editor_exif: Option<usize>,
+    /// Of the cases sent to review, how many carried each finding (what a reviewer would read).
+    pub review_codes: std::collections::BTreeMap<String, usize>,
 }
 
 /// The evaluation's results.
@@ -72,6 +92,8 @@ pub struct TamperEvaluation {
     pub kinds: Vec<KindResult>,
     /// AUC of the local-manipulation score, every edit against every unedited re-save.
     pub auc_edited_vs_resaved: f64,
+    /// Detection rate of every edit at 1 % and 5 % false positives among the re-saves.
+    pub tpr_at_fpr: (f64, f64),
     /// The same per method (its peak score alone).
     pub auc_by_method: Vec<(String, f64)>,
 }
@@ -80,8 +102,16 @@ struct Source {
     /// The file as it came (a camera original or a card capture).
     bytes: Vec<u8>,
     pixels: RgbImage,
-    /// For cards: the template and holder that drew it.
-    card: Option<(Template, super::synthetic::cards::Holder)>,
+    /// For cards: what drew it.
+    card: Option<CardSource>,
+}
+
+/// A generated card source.
+struct CardSource {
+    template: Template,
+    holder: Holder,
+    /// Where the card lies in a captured frame (none for a render).
+    corners: Option<[(f32, f32); 4]>,
 }
 
 struct Scored {
@@ -93,6 +123,8 @@ struct Scored {
     iou: Option<f64>,
     review: bool,
     review_with_editor_exif: Option<bool>,
+    /// The findings' codes.
+    codes: Vec<&'static str>,
 }
 
 const LOCAL_CODES: [ReasonCode; 4] = [
@@ -106,31 +138,59 @@ const LOCAL_CODES: [ReasonCode; 4] = [
 pub fn evaluate_tamper(config: &TamperEvalConfig, models: &Models) -> TamperEvaluation {
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut sources = camera_sources(config.corpus.as_deref());
-    sources.extend(card_sources(config.cards, &mut rng));
+    let first_card = sources.len();
+    if config.captured {
+        sources.extend(captured::card_sources(config.cards, &mut rng));
+    } else {
+        sources.extend(card_sources(config.cards, &mut rng));
+    }
+    let qualities = config.export_qualities();
     let mut scored = Vec::new();
     for index in 0..sources.len() {
         let source = &sources[index];
         let donor = &sources[(index + 1 + rng.random_range(0..sources.len() - 1)) % sources.len()];
         scored.push(score(&source.bytes, "original", None, models));
-        let quality = rng.random_range(75..=95u8);
+        let quality = rng.random_range(qualities.clone());
         scored.push(score(&encode_jpeg(&source.pixels, quality), "resaved", None, models));
-        let (spliced, mask) = splice(&source.pixels, &donor.pixels, &mut rng);
-        scored.push(score_edit(&spliced, "splice", mask, models, &mut rng));
-        let (cloned, mask) = clone_stamp(&source.pixels, &mut rng);
-        scored.push(score_edit(&cloned, "clone", mask, models, &mut rng));
-        if let Some((template, holder)) = &source.card {
-            let mut other = template.holder(&mut rng);
-            other.portrait_seed = holder.portrait_seed;
-            let field = rng.random_range(0..holder.fields.len());
-            let mut changed = holder.clone();
-            changed.fields[field] = other.fields[field].clone();
-            if let Some((edited, mask)) = paste_difference(&source.pixels, template, holder, &changed) {
-                scored.push(score_edit(&edited, "text_field", mask, models, &mut rng));
+        let mut edits = Vec::new();
+        edits.push(("splice", Some(splice(&source.pixels, &donor.pixels, &mut rng))));
+        edits.push(("clone", Some(clone_stamp(&source.pixels, &mut rng))));
+        if let Some(card) = &source.card {
+            if config.captured {
+                // The portrait comes from another capture of a card of the same template (card `i`
+                // is drawn on template `i % 4`).
+                let card_index = index - first_card;
+                let same_template: Vec<usize> =
+                    (card_index % 4..config.cards).step_by(4).filter(|&other| other != card_index).collect();
+                let same_template = (!same_template.is_empty())
+                    .then(|| &sources[first_card + same_template[rng.random_range(0..same_template.len())]]);
+                edits.push(("text_field", captured::retype_field(&source.pixels, card, &mut rng)));
+                edits.push((
+                    "portrait_swap",
+                    same_template.and_then(|donor| captured::swap_portrait(&source.pixels, card, donor)),
+                ));
+            } else {
+                let mut other = card.template.holder(&mut rng);
+                other.portrait_seed = card.holder.portrait_seed;
+                let field = rng.random_range(0..card.holder.fields.len());
+                let mut changed = card.holder.clone();
+                changed.fields[field] = other.fields[field].clone();
+                edits.push((
+                    "text_field",
+                    paste_difference(&source.pixels, &card.template, &card.holder, &changed),
+                ));
+                let mut swapped = card.holder.clone();
+                swapped.portrait_seed = rng.random();
+                edits.push((
+                    "portrait_swap",
+                    paste_difference(&source.pixels, &card.template, &card.holder, &swapped),
+                ));
             }
-            let mut swapped = holder.clone();
-            swapped.portrait_seed = rng.random();
-            if let Some((edited, mask)) = paste_difference(&source.pixels, template, holder, &swapped) {
-                scored.push(score_edit(&edited, "portrait_swap", mask, models, &mut rng));
+        }
+        for (kind, edit) in edits {
+            if let Some((edited, mask)) = edit {
+                let quality = rng.random_range(qualities.clone());
+                scored.push(score_edit(&edited, kind, mask, quality, models));
             }
         }
     }
@@ -167,7 +227,7 @@ fn card_sources(count: usize, rng: &mut StdRng) -> Vec<Source> {
             add_noise(&mut pixels, rng.random_range(2.0..4.0), rng);
             let bytes = encode_jpeg(&pixels, rng.random_range(88..=95));
             let pixels = decode(&bytes, &DecodeLimits::default()).expect("own JPEG").rgb;
-            Source { bytes, pixels, card: Some((template, holder)) }
+            Source { bytes, pixels, card: Some(CardSource { template, holder, corners: None }) }
         })
         .collect()
 }
@@ -219,8 +279,8 @@ fn clone_stamp(image: &RgbImage, rng: &mut StdRng) -> (RgbImage, Mask) {
 pub(crate) fn paste_difference(
     captured: &RgbImage,
     template: &Template,
-    before: &super::synthetic::cards::Holder,
-    after: &super::synthetic::cards::Holder,
+    before: &Holder,
+    after: &Holder,
 ) -> Option<(RgbImage, Mask)> {
     let (old, new) = (template.render(before), template.render(after));
     let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
@@ -245,16 +305,10 @@ fn iou(a: Mask, b: Mask) -> f64 {
     inter / (f64::from(a.2) * f64::from(a.3) + f64::from(b.2) * f64::from(b.3) - inter)
 }
 
-/// An edit re-saved at quality 75–95, scored against its mask; and the same file carrying the EXIF an
+/// An edit exported at `quality`, scored against its mask; and the same file carrying the EXIF an
 /// editor writes, through the policy.
-fn score_edit(
-    edited: &RgbImage,
-    kind: &'static str,
-    mask: Mask,
-    models: &Models,
-    rng: &mut StdRng,
-) -> Scored {
-    let bytes = encode_jpeg(edited, rng.random_range(75..=95));
+fn score_edit(edited: &RgbImage, kind: &'static str, mask: Mask, quality: u8, models: &Models) -> Scored {
+    let bytes = encode_jpeg(edited, quality);
     let with_exif = with_editor_exif(&bytes);
     let mut scored = score(&bytes, kind, Some(mask), models);
     scored.review_with_editor_exif = Some(sent_to_review(tamper_report(&with_exif, models), models));
@@ -269,6 +323,7 @@ fn score(bytes: &[u8], kind: &'static str, mask: Option<Mask>, models: &Models) 
         .filter(|f| LOCAL_CODES.contains(&f.code))
         .flat_map(|f| f.regions.iter())
         .collect();
+    let codes = report.findings.iter().map(|f| f.code.as_str()).collect();
     let iou = mask.and_then(|mask| {
         regions.iter().map(|r| iou(mask, (r.x, r.y, r.width, r.height))).max_by(f64::total_cmp)
     });
@@ -281,6 +336,7 @@ fn score(bytes: &[u8], kind: &'static str, mask: Option<Mask>, models: &Models) 
         iou,
         review: sent_to_review(report, models),
         review_with_editor_exif: None,
+        codes,
     }
 }
 
@@ -334,6 +390,19 @@ pub(crate) fn with_exif(jpeg: &[u8], fields: &[exif::Field]) -> Vec<u8> {
     out
 }
 
+/// Share of `positives` above the negatives' `1 - fpr` quantile (strictly above, so ties with a
+/// negative are not detections).
+fn tpr_at(positives: &[f64], negatives: &[f64], fpr: f64) -> f64 {
+    if positives.is_empty() || negatives.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = negatives.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let allowed = (fpr * sorted.len() as f64).floor() as usize;
+    let threshold = sorted[sorted.len() - 1 - allowed.min(sorted.len() - 1)];
+    positives.iter().filter(|&&p| p > threshold).count() as f64 / positives.len() as f64
+}
+
 /// Probability that a random positive outscores a random negative (ties count half).
 fn auc(positives: &[f64], negatives: &[f64]) -> f64 {
     if positives.is_empty() || negatives.is_empty() {
@@ -375,7 +444,16 @@ fn summarise(sources: usize, scored: &[Scored]) -> TamperEvaluation {
                 mean_iou: (!ious.is_empty()).then(|| ious.iter().sum::<f64>() / ious.len() as f64),
                 median_score: scores[scores.len() / 2],
                 auc_against_resaved: (kind != "resaved").then(|| auc(&scores, &negatives)),
+                tpr_at_fpr: (kind != "resaved")
+                    .then(|| (tpr_at(&scores, &negatives, 0.01), tpr_at(&scores, &negatives, 0.05))),
                 review: cases.iter().filter(|s| s.review).count(),
+                review_codes: cases.iter().filter(|s| s.review).flat_map(|s| s.codes.iter()).fold(
+                    std::collections::BTreeMap::new(),
+                    |mut counts, code| {
+                        *counts.entry((*code).to_owned()).or_insert(0) += 1;
+                        counts
+                    },
+                ),
                 review_with_editor_exif: cases
                     .iter()
                     .map(|s| s.review_with_editor_exif.map(usize::from))
@@ -400,6 +478,7 @@ fn summarise(sources: usize, scored: &[Scored]) -> TamperEvaluation {
         sources,
         kinds: results,
         auc_edited_vs_resaved: auc(&positives, &negatives),
+        tpr_at_fpr: (tpr_at(&positives, &negatives, 0.01), tpr_at(&positives, &negatives, 0.05)),
         auc_by_method,
     }
 }
@@ -408,14 +487,18 @@ impl TamperEvaluation {
     /// A Markdown report.
     pub fn to_markdown(&self) -> String {
         let mut out = format!(
-            "Tamper evaluation: {} pristine sources; AUC (edited vs re-saved unedited) **{:.3}**\n\n",
-            self.sources, self.auc_edited_vs_resaved
+            "Tamper evaluation: {} pristine sources; AUC (edited vs re-saved unedited) **{:.3}**; \
+             detection at 1 % / 5 % false positives {:.1} % / {:.1} %\n\n",
+            self.sources,
+            self.auc_edited_vs_resaved,
+            100.0 * self.tpr_at_fpr.0,
+            100.0 * self.tpr_at_fpr.1
         );
-        out.push_str("| case | n | with a local finding | inconclusive (quality) | mean IoU of flagged | median score | AUC against re-saves | review (tamper policy) | review, with an editor's EXIF |\n|---|---|---|---|---|---|---|---|---|\n");
+        out.push_str("| case | n | with a local finding | inconclusive (quality) | mean IoU of flagged | median score | AUC against re-saves | TPR at 1 % / 5 % FPR | review (tamper policy) | review, with an editor's EXIF |\n|---|---|---|---|---|---|---|---|---|---|\n");
         let share = |count: usize, of: usize| format!("{count} ({:.1} %)", 100.0 * count as f64 / of as f64);
         for kind in &self.kinds {
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {:.2} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {:.2} | {} | {} | {} | {} |\n",
                 kind.kind,
                 kind.cases,
                 share(kind.flagged, kind.cases),
@@ -423,9 +506,20 @@ impl TamperEvaluation {
                 kind.mean_iou.map_or("-".into(), |v| format!("{v:.2}")),
                 kind.median_score,
                 kind.auc_against_resaved.map_or("-".into(), |v| format!("{v:.3}")),
+                kind.tpr_at_fpr.map_or("-".into(), |(one, five)| format!(
+                    "{:.1} % / {:.1} %",
+                    100.0 * one,
+                    100.0 * five
+                )),
                 share(kind.review, kind.cases),
                 kind.review_with_editor_exif.map_or("-".into(), |n| share(n, kind.cases)),
             ));
+        }
+        out.push_str("\n| case | findings on the cases sent to review |\n|---|---|\n");
+        for kind in &self.kinds {
+            let codes: Vec<String> =
+                kind.review_codes.iter().map(|(code, count)| format!("{code} {count}")).collect();
+            out.push_str(&format!("| {} | {} |\n", kind.kind, codes.join(", ")));
         }
         out.push_str("\n| method | AUC alone |\n|---|---|\n");
         for (name, auc) in &self.auc_by_method {
@@ -441,7 +535,7 @@ mod tests {
 
     #[test]
     fn a_small_run_scores_every_kind_and_an_editors_exif_sends_every_edit_to_review() {
-        let config = TamperEvalConfig { corpus: None, cards: 3, seed: 2 };
+        let config = TamperEvalConfig { corpus: None, cards: 3, seed: 2, captured: false };
         let evaluation = evaluate_tamper(&config, &Models::embedded());
         let kinds: Vec<&str> = evaluation.kinds.iter().map(|k| k.kind.as_str()).collect();
         assert_eq!(kinds, ["original", "resaved", "splice", "clone", "text_field", "portrait_swap"]);
@@ -456,9 +550,36 @@ mod tests {
     }
 
     #[test]
+    fn a_captured_run_edits_captures_and_reports_the_operating_points() {
+        let config = TamperEvalConfig { corpus: None, cards: 5, seed: 3, captured: true };
+        let evaluation = evaluate_tamper(&config, &Models::embedded());
+        // Card i is drawn on template i % 4: only cards 0 and 4 have another capture of their
+        // template to take a portrait from.
+        let cases: Vec<(&str, usize)> = evaluation.kinds.iter().map(|k| (k.kind.as_str(), k.cases)).collect();
+        assert_eq!(
+            cases,
+            [
+                ("original", 5),
+                ("resaved", 5),
+                ("splice", 5),
+                ("clone", 5),
+                ("text_field", 5),
+                ("portrait_swap", 2)
+            ]
+        );
+        let (one, five) = evaluation.tpr_at_fpr;
+        assert!((0.0..=1.0).contains(&one) && one <= five && five <= 1.0, "{:?}", evaluation.tpr_at_fpr);
+        assert!(evaluation.to_markdown().contains("TPR at 1 % / 5 % FPR"));
+    }
+
+    #[test]
     fn auc_and_iou_are_right_on_small_cases() {
         assert_eq!(auc(&[3.0, 4.0], &[1.0, 2.0]), 1.0);
         assert_eq!(auc(&[1.0], &[1.0]), 0.5);
+        // 100 negatives 0..99: at 1 % the 99th is allowed past, so the line is 98.
+        let negatives: Vec<f64> = (0..100).map(f64::from).collect();
+        assert_eq!(tpr_at(&[98.5, 99.5, 50.0, 97.0], &negatives, 0.01), 0.5);
+        assert_eq!(tpr_at(&[94.5], &negatives, 0.05), 1.0);
         assert!((iou((0, 0, 10, 10), (5, 0, 10, 10)) - 50.0 / 150.0).abs() < 1e-9);
     }
 }
