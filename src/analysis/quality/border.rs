@@ -9,7 +9,30 @@
 use image::RgbImage;
 use serde::Deserialize;
 
-use super::document::FrameSide;
+/// A side of the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FrameSide {
+    /// The left edge.
+    Left,
+    /// The top edge.
+    Top,
+    /// The right edge.
+    Right,
+    /// The bottom edge.
+    Bottom,
+}
+
+impl FrameSide {
+    /// The name used in evidence and hints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FrameSide::Left => "left",
+            FrameSide::Top => "top",
+            FrameSide::Right => "right",
+            FrameSide::Bottom => "bottom",
+        }
+    }
+}
 
 /// See `models/quality.toml`, `[frame_border]`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -185,11 +208,12 @@ impl Palette {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use image::Rgb;
 
-    fn settings() -> FrameBorderThresholds {
+    /// The shipped settings as literals, so that a tuned model does not move these tests.
+    pub(in crate::analysis::quality) fn settings() -> FrameBorderThresholds {
         FrameBorderThresholds {
             strip_depth_px: 4,
             colour_step: 8,

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::border::{ForeignRuns, FrameBorderThresholds};
+use super::border::{ForeignRuns, FrameBorderThresholds, FrameSide};
 use super::measures::{FOCUS_TILE, LaplacianStats};
 
 /// Four corners, clockwise from the top left, in working-plane pixels.
@@ -30,31 +30,6 @@ impl MeasuredOn {
             MeasuredOn::DocumentOutline => "document_outline",
             MeasuredOn::PrintArea => "print_area",
             MeasuredOn::Frame => "frame",
-        }
-    }
-}
-
-/// A side of the frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum FrameSide {
-    /// The left edge.
-    Left,
-    /// The top edge.
-    Top,
-    /// The right edge.
-    Right,
-    /// The bottom edge.
-    Bottom,
-}
-
-impl FrameSide {
-    /// The name used in evidence and hints.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FrameSide::Left => "left",
-            FrameSide::Top => "top",
-            FrameSide::Right => "right",
-            FrameSide::Bottom => "bottom",
         }
     }
 }
@@ -455,15 +430,8 @@ mod tests {
         fn surface_only() -> ForeignRuns {
             ForeignRuns([0.0; 4])
         }
-        static SETTINGS: FrameBorderThresholds = FrameBorderThresholds {
-            strip_depth_px: 4,
-            colour_step: 8,
-            colour_tolerance_bins: 2,
-            segments: 16,
-            foreign_pixel_share: 0.5,
-            min_foreign_run: 0.25,
-            max_area_gap: 0.1,
-        };
+        static SETTINGS: std::sync::LazyLock<FrameBorderThresholds> =
+            std::sync::LazyLock::new(crate::analysis::quality::border::tests::settings);
         (&surface_only, &SETTINGS)
     }
 
