@@ -1,8 +1,8 @@
 //! Where something other than the surface runs into the frame's border. A card cut off by the frame
 //! leaves its own colours along that edge of the photo, where a whole card leaves the table's or
-//! paper's. The locator's outline or the print box can stop short of the edge (the frame cuts the
-//! card's shape, so the outline is taken from a part of it; the card's blank margin holds no print),
-//! so the border is read directly.
+//! paper's. The locator's outline of a cut card can stop a few pixels short of the edge (the frame
+//! cuts the card's shape, so the outline is taken from a part of it), so the border is read directly
+//! (around an outline only; the document area decides when).
 //!
 //! Hand-written: it is a colour-occupancy test over four thin strips, which no image crate offers.
 

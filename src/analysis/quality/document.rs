@@ -83,7 +83,7 @@ pub struct DocumentArea {
     /// Frame sides the document runs past.
     pub cut_off: Vec<FrameSide>,
     /// Of those, the longest run of the document's colours along the frame's border (0 when the
-    /// outline or print box alone showed the cut).
+    /// border did not show the cut).
     pub border_run: f64,
     /// Pixels inside.
     pub pixels: u64,
