@@ -94,7 +94,7 @@ pub struct TamperEvaluation {
     pub auc_edited_vs_resaved: f64,
     /// Detection rate of every edit at 1 % and 5 % false positives among the re-saves.
     pub tpr_at_fpr: (f64, f64),
-    /// The same per method (its peak score alone).
+    /// The AUC of each method alone (its peak score).
     pub auc_by_method: Vec<(String, f64)>,
 }
 
