@@ -64,15 +64,12 @@ pub struct ForeignRuns(pub [f64; 4]);
 impl ForeignRuns {
     /// The run along `side`.
     pub fn along(&self, side: FrameSide) -> f64 {
-        self.0[side_index(side)]
+        self.0[side as usize]
     }
 }
 
+/// The sides in the order of their discriminants.
 const SIDES: [FrameSide; 4] = [FrameSide::Left, FrameSide::Top, FrameSide::Right, FrameSide::Bottom];
-
-fn side_index(side: FrameSide) -> usize {
-    SIDES.iter().position(|&s| s == side).unwrap_or(0)
-}
 
 /// Reads the four border strips of the working plane. The surface's colours for one side are those
 /// of the other three strips, less the half of the two adjacent strips nearest the side tested (a
@@ -87,7 +84,7 @@ pub fn foreign_runs(rgb: &RgbImage, settings: &FrameBorderThresholds) -> Foreign
     let strips = SIDES.map(|side| strip(rgb, side, depth));
     let bins = usize::from(u8::MAX / settings.colour_step.max(1)) + 1;
     let mut runs = [0.0; 4];
-    for (tested, side) in SIDES.iter().enumerate() {
+    for tested in 0..SIDES.len() {
         let mut palette = Palette::new(bins, settings);
         for (other, pixels) in strips.iter().enumerate().filter(|(other, _)| *other != tested) {
             let adjacent = other % 2 != tested % 2;
@@ -109,7 +106,7 @@ pub fn foreign_runs(rgb: &RgbImage, settings: &FrameBorderThresholds) -> Foreign
                 strange as f64 >= settings.foreign_pixel_share * across.len() as f64
             })
             .collect();
-        runs[side_index(*side)] = longest_run(&foreign, segments, settings.foreign_pixel_share);
+        runs[tested] = longest_run(&foreign, segments, settings.foreign_pixel_share);
     }
     ForeignRuns(runs)
 }

@@ -7,13 +7,12 @@
 
 use image::{Rgb, RgbImage};
 use imageproc::geometric_transformations::Projection;
-use rand::Rng;
 use rand::rngs::StdRng;
 
-use super::{CardSource, Mask, Source};
+use super::{CardSource, Mask, Source, changed_box, retyped};
 use crate::analysis::decode::{DecodeLimits, decode};
 use crate::eval::synthetic::capture::{CaptureSettings, Device, capture, messaging_app_resave};
-use crate::eval::synthetic::cards::{CARD_HEIGHT, CARD_WIDTH, Holder, Template};
+use crate::eval::synthetic::cards::{CARD_HEIGHT, CARD_WIDTH, Template};
 
 /// Generated cards, each captured once: two phone captures for every flatbed scan, and every fourth
 /// capture re-sent through a messaging app.
@@ -39,22 +38,6 @@ pub(super) fn card_sources(count: usize, rng: &mut StdRng) -> Vec<Source> {
 fn card_to_frame(corners: [(f32, f32); 4]) -> Option<Projection> {
     let (w, h) = (CARD_WIDTH as f32, CARD_HEIGHT as f32);
     Projection::from_control_points([(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)], corners)
-}
-
-/// The box (card pixels) where `after` renders differently from `before`, widened by `margin`.
-fn changed_box(template: &Template, before: &Holder, after: &Holder, margin: u32) -> Option<Mask> {
-    let (old, new) = (template.render(before), template.render(after));
-    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
-    for (x, y, pixel) in new.enumerate_pixels() {
-        if pixel != old.get_pixel(x, y) {
-            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-        }
-    }
-    (x0 <= x1).then(|| {
-        let (x0, y0) = (x0.saturating_sub(margin), y0.saturating_sub(margin));
-        let (x1, y1) = ((x1 + margin).min(new.width() - 1), (y1 + margin).min(new.height() - 1));
-        (x0, y0, x1 - x0 + 1, y1 - y0 + 1)
-    })
 }
 
 /// `frame` with every pixel whose card position falls in `area` (card pixels) replaced by
@@ -100,12 +83,8 @@ pub(super) fn retype_field(
     rng: &mut StdRng,
 ) -> Option<(RgbImage, Mask)> {
     let corners = card.corners?;
-    let mut changed = card.holder.clone();
-    let other = card.template.holder(rng);
-    let field = rng.random_range(0..changed.fields.len());
-    changed.fields[field] = other.fields[field].clone();
-    let area = changed_box(&card.template, &card.holder, &changed, 3)?;
-    let clean = card.template.render(&changed);
+    let changed = retyped(&card.template, &card.holder, rng);
+    let (clean, area) = changed_box(&card.template, &card.holder, &changed, 3)?;
     paint_card_area(frame, corners, area, |u, v| {
         Some(*clean.get_pixel((u as u32).min(CARD_WIDTH - 1), (v as u32).min(CARD_HEIGHT - 1)))
     })
@@ -118,7 +97,7 @@ pub(super) fn swap_portrait(frame: &RgbImage, card: &CardSource, donor: &Source)
     let mut swapped = card.holder.clone();
     swapped.portrait_seed = donor_card.holder.portrait_seed;
     swapped.low_detail_portrait = donor_card.holder.low_detail_portrait;
-    let area = changed_box(&card.template, &card.holder, &swapped, 2)?;
+    let (_, area) = changed_box(&card.template, &card.holder, &swapped, 2)?;
     paint_card_area(frame, corners, area, |u, v| {
         let (x, y) = donor_to_frame * (u, v);
         sample_bilinear(&donor.pixels, x, y)

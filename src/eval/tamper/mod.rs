@@ -170,11 +170,7 @@ pub fn evaluate_tamper(config: &TamperEvalConfig, models: &Models) -> TamperEval
                     same_template.and_then(|donor| captured::swap_portrait(&source.pixels, card, donor)),
                 ));
             } else {
-                let mut other = card.template.holder(&mut rng);
-                other.portrait_seed = card.holder.portrait_seed;
-                let field = rng.random_range(0..card.holder.fields.len());
-                let mut changed = card.holder.clone();
-                changed.fields[field] = other.fields[field].clone();
+                let changed = retyped(&card.template, &card.holder, &mut rng);
                 edits.push((
                     "text_field",
                     paste_difference(&source.pixels, &card.template, &card.holder, &changed),
@@ -274,13 +270,21 @@ fn clone_stamp(image: &RgbImage, rng: &mut StdRng) -> (RgbImage, Mask) {
     (out, mask)
 }
 
-/// The captured card with the pixels where `after` renders differently from `before` replaced by a
-/// clean render (an edit typed or pasted in software, with no camera noise or JPEG history).
-pub(crate) fn paste_difference(
-    captured: &RgbImage,
+/// `holder` with one field, drawn at random, given another holder's value: a retyped field.
+fn retyped(template: &Template, holder: &Holder, rng: &mut StdRng) -> Holder {
+    let other = template.holder(rng);
+    let field = rng.random_range(0..holder.fields.len());
+    let mut changed = holder.clone();
+    changed.fields[field] = other.fields[field].clone();
+    changed
+}
+
+/// `after`'s render and the box (card pixels) where it differs from `before`'s, widened by `margin`.
+fn changed_box(
     template: &Template,
     before: &Holder,
     after: &Holder,
+    margin: u32,
 ) -> Option<(RgbImage, Mask)> {
     let (old, new) = (template.render(before), template.render(after));
     let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
@@ -292,9 +296,22 @@ pub(crate) fn paste_difference(
     if x0 > x1 {
         return None;
     }
-    let mask = (x0, y0, x1 - x0 + 1, y1 - y0 + 1);
+    let (x0, y0) = (x0.saturating_sub(margin), y0.saturating_sub(margin));
+    let (x1, y1) = ((x1 + margin).min(new.width() - 1), (y1 + margin).min(new.height() - 1));
+    Some((new, (x0, y0, x1 - x0 + 1, y1 - y0 + 1)))
+}
+
+/// The captured card with the pixels where `after` renders differently from `before` replaced by a
+/// clean render (an edit typed or pasted in software, with no camera noise or JPEG history).
+pub(crate) fn paste_difference(
+    captured: &RgbImage,
+    template: &Template,
+    before: &Holder,
+    after: &Holder,
+) -> Option<(RgbImage, Mask)> {
+    let (new, mask) = changed_box(template, before, after, 0)?;
     let mut out = captured.clone();
-    copy_rect(&mut out, &new, (x0, y0), mask);
+    copy_rect(&mut out, &new, (mask.0, mask.1), mask);
     Some((out, mask))
 }
 
