@@ -21,6 +21,9 @@ const PATCH: usize = 128;
 const MAX_PATCHES: usize = 16;
 /// The ring around a bin reaches this many bins out (bins 2..=RING away count).
 const RING: usize = 4;
+/// A patch whose luma varies less than this (standard deviation, levels) is blank (a blown-out sky,
+/// a white margin): its spectrum is rounding noise, and no grid shows on it.
+const MIN_PATCH_DEVIATION: f32 = 2.0;
 /// Frequencies below this share of the patch (cycles per patch over its side) are the content's.
 const LOWEST_FREQUENCY: f64 = 0.12;
 
@@ -56,15 +59,24 @@ pub fn screen_pattern(rgb: &RgbImage, bounds: (u32, u32, u32, u32)) -> ScreenPat
         for i in (0..across).step_by(stride) {
             // Patch origins on the 8-pixel grid, so a JPEG's block frequencies land on known bins.
             let (px, py) = ((mx0 as usize + i * PATCH) & !7, (my0 as usize + j * PATCH) & !7);
-            peaks.push(patch_peak(rgb, px, py, &window, &*fft));
+            peaks.extend(patch_peak(rgb, px, py, &window, &*fft));
         }
+    }
+    if peaks.is_empty() {
+        return ScreenPattern { peak: 0.0, patches: 0 };
     }
     peaks.sort_by(f64::total_cmp);
     ScreenPattern { peak: peaks[peaks.len() / 2], patches: peaks.len() }
 }
 
-/// The strongest isolated spectral peak of one patch.
-fn patch_peak(rgb: &RgbImage, px: usize, py: usize, window: &[f32], fft: &dyn rustfft::Fft<f32>) -> f64 {
+/// The strongest isolated spectral peak of one patch; `None` for a blank patch.
+fn patch_peak(
+    rgb: &RgbImage,
+    px: usize,
+    py: usize,
+    window: &[f32],
+    fft: &dyn rustfft::Fft<f32>,
+) -> Option<f64> {
     let (width, raw) = (rgb.width() as usize, rgb.as_raw());
     let mut values: Vec<Complex<f32>> = Vec::with_capacity(PATCH * PATCH);
     for y in py..py + PATCH {
@@ -72,6 +84,10 @@ fn patch_peak(rgb: &RgbImage, px: usize, py: usize, window: &[f32], fft: &dyn ru
         values.extend(row.chunks_exact(3).map(|p| Complex::new(f32::from(luma_of(p[0], p[1], p[2])), 0.0)));
     }
     let mean = values.iter().map(|v| v.re).sum::<f32>() / values.len() as f32;
+    let variance = values.iter().map(|v| (v.re - mean).powi(2)).sum::<f32>() / values.len() as f32;
+    if variance < MIN_PATCH_DEVIATION.powi(2) {
+        return None;
+    }
     for (index, value) in values.iter_mut().enumerate() {
         value.re = (value.re - mean) * window[index % PATCH] * window[index / PATCH];
     }
@@ -117,6 +133,7 @@ fn patch_peak(rgb: &RgbImage, px: usize, py: usize, window: &[f32], fft: &dyn ru
     };
     let lowest = (LOWEST_FREQUENCY * PATCH as f64).powi(2);
     let highest = (PATCH as f64 / 2.0).powi(2);
+    let floor = power.iter().sum::<f64>() / power.len() as f64 * 1e-6;
     let mut best = 1.0f64;
     // Half the plane: the spectrum of a real patch is symmetric.
     for v in 0..=PATCH / 2 {
@@ -126,11 +143,13 @@ fn patch_peak(rgb: &RgbImage, px: usize, py: usize, window: &[f32], fft: &dyn ru
             if radius_squared < lowest || radius_squared >= highest || on_block_grid(u, v as i64) {
                 continue;
             }
-            let ring = (box_sum(k, v, RING) - box_sum(k, v, 1)) / ring_bins;
+            // The summed-area table's rounding is of the order of the largest power times 1e-16:
+            // a ring below the floor is that rounding, not the spectrum.
+            let ring = ((box_sum(k, v, RING) - box_sum(k, v, 1)) / ring_bins).max(floor);
             best = best.max(power[v * PATCH + k] / ring);
         }
     }
-    best.ln()
+    Some(best.ln())
 }
 
 #[cfg(test)]
@@ -163,5 +182,24 @@ mod tests {
         assert!(plain_peak.patches >= 4, "{plain_peak:?}");
         assert!(plain_peak.peak < 3.5 && screen_peak.peak > 4.5, "{plain_peak:?} {screen_peak:?}");
         assert_eq!(screen_pattern(&plain, (0, 0, 100, 100)).patches, 0);
+    }
+
+    #[test]
+    fn blank_patches_are_not_read() {
+        // A blown-out upper half fading into haze: its patches hold a few levels of gradient, whose
+        // spectrum is the summed-area table's rounding (once an infinite peak). They are not read.
+        let mut half_blank = print(800, 600);
+        for (_, y, pixel) in half_blank.enumerate_pixels_mut() {
+            if y < 330 {
+                pixel.0 = [254 - (y % 128 / 40) as u8; 3];
+            }
+        }
+        let pattern = screen_pattern(&half_blank, (0, 0, 800, 600));
+        let all = screen_pattern(&print(800, 600), (0, 0, 800, 600));
+        assert!(pattern.patches < all.patches && pattern.peak < 3.5, "{pattern:?} {all:?}");
+        assert_eq!(
+            screen_pattern(&RgbImage::from_pixel(800, 600, Rgb([255; 3])), (0, 0, 800, 600)).patches,
+            0
+        );
     }
 }
