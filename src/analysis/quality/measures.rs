@@ -199,7 +199,7 @@ pub struct GlareCriteria {
 /// (`label` in `labels`), over a crop around its bounding box.
 fn ring_mean(
     luma: &GrayImage,
-    labels: &image::ImageBuffer<Luma<u32>, Vec<u32>>,
+    labels: &Labels,
     label: u32,
     bounds: (u32, u32, u32, u32),
     from: u8,
@@ -211,7 +211,7 @@ fn ring_mean(
     let (x0, y0) = (x.saturating_sub(margin), y.saturating_sub(margin));
     let (x1, y1) = ((x + w + margin).min(width), (y + h + margin).min(height));
     let mask = GrayImage::from_fn(x1 - x0, y1 - y0, |cx, cy| {
-        Luma([if labels.get_pixel(x0 + cx, y0 + cy)[0] == label { 255 } else { 0 }])
+        Luma([if labels.at(x0 + cx, y0 + cy) == label { 255 } else { 0 }])
     });
     let distances = distance_transform(&mask, Norm::LInf);
     let (mut sum, mut count) = (0u64, 0u64);
@@ -222,6 +222,25 @@ fn ring_mean(
         }
     }
     (count > 0).then(|| sum as f64 / count as f64)
+}
+
+/// Connected-component labels over the box that holds every candidate pixel; 0 (background)
+/// outside it. Labelling only that box keeps an upload without bright spots from paying for a
+/// labelling of the whole plane.
+struct Labels {
+    image: image::ImageBuffer<Luma<u32>, Vec<u32>>,
+    /// Where the box's top-left pixel lies on the plane (one pixel up and left of the first
+    /// candidate: see `glare_blobs`).
+    origin: (i64, i64),
+}
+
+impl Labels {
+    fn at(&self, x: u32, y: u32) -> u32 {
+        let (x, y) = (i64::from(x) - self.origin.0, i64::from(y) - self.origin.1);
+        let inside = (0..i64::from(self.image.width())).contains(&x)
+            && (0..i64::from(self.image.height())).contains(&y);
+        if inside { self.image.get_pixel(x as u32, y as u32)[0] } else { 0 }
+    }
 }
 
 /// Connected blobs of near-saturated, colourless pixels `inside` the document (so a spot does not
@@ -248,14 +267,35 @@ pub fn glare_blobs(
         let bright = luma.get_pixel(x, y)[0] >= min_luma && inside(x, y);
         Luma([if bright && chroma(rgb.get_pixel(x, y)) <= max_chroma { 255 } else { 0 }])
     });
-    let labels = connected_components(&mask, Connectivity::Eight, Luma([0]));
+    let set = mask.enumerate_pixels().filter(|(.., value)| value[0] > 0);
+    let Some((left, top, right, bottom)) = set.fold(None, |bounds, (x, y, _)| match bounds {
+        None => Some((x, y, x, y)),
+        Some((x0, y0, x1, y1)) => Some((x0.min(x), y0.min(y), x1.max(x), y1.max(y))),
+    }) else {
+        return Vec::new();
+    };
+    // The box with a blank pixel all round: imageproc's labelling sizes its forest by the pixel
+    // count and fails when every pixel is a component of its own (a single candidate pixel).
+    let mut candidates = GrayImage::new(right - left + 3, bottom - top + 3);
+    image::imageops::replace(
+        &mut candidates,
+        &*image::imageops::crop_imm(&mask, left, top, right - left + 1, bottom - top + 1),
+        1,
+        1,
+    );
+    let labels = Labels {
+        image: connected_components(&candidates, Connectivity::Eight, Luma([0])),
+        origin: (i64::from(left) - 1, i64::from(top) - 1),
+    };
     // Per label: min x, min y, max x, max y, area, touches border, clipped pixels.
     let mut blobs: Vec<(u32, u32, u32, u32, u32, bool, u32)> = Vec::new();
-    for (x, y, label) in labels.enumerate_pixels() {
+    for (cx, cy, label) in labels.image.enumerate_pixels() {
         let label = label[0] as usize;
         if label == 0 {
             continue;
         }
+        // Candidates lie one pixel in from the box's edges, at or right of `left` and below `top`.
+        let (x, y) = (left + cx - 1, top + cy - 1);
         if blobs.len() < label {
             blobs.resize(label, (u32::MAX, u32::MAX, 0, 0, 0, false, 0));
         }
@@ -349,7 +389,12 @@ mod tests {
             let [r, g, b] = rgb.get_pixel(x, y).0;
             Luma([crate::analysis::decode::planes::luma_of(r, g, b)])
         });
-        let criteria = GlareCriteria {
+        let blobs = glare_blobs(&rgb, &luma, &criteria(), |_, _| true);
+        assert_eq!(blobs, vec![GlareBlob { bounds: (20, 20, 10, 10), area: 100 }]);
+    }
+
+    fn criteria() -> GlareCriteria {
+        GlareCriteria {
             min_luma: 250,
             max_chroma: 30,
             min_area: 10,
@@ -358,8 +403,26 @@ mod tests {
             halo_headroom_share: 0.5,
             core_luma: 253,
             min_core_share: 0.3,
+        }
+    }
+
+    #[test]
+    fn no_candidate_or_a_single_one_is_no_blob() {
+        let rgb = RgbImage::from_pixel(40, 30, Rgb([90, 60, 40]));
+        let luma_of_rgb = |rgb: &RgbImage| {
+            GrayImage::from_fn(40, 30, |x, y| {
+                let [r, g, b] = rgb.get_pixel(x, y).0;
+                Luma([crate::analysis::decode::planes::luma_of(r, g, b)])
+            })
         };
-        let blobs = glare_blobs(&rgb, &luma, &criteria, |_, _| true);
-        assert_eq!(blobs, vec![GlareBlob { bounds: (20, 20, 10, 10), area: 100 }]);
+        assert_eq!(glare_blobs(&rgb, &luma_of_rgb(&rgb), &criteria(), |_, _| true), vec![]);
+        // One pixel, at a corner or inside (small enough to be a blob here): labelled and rejected
+        // (no halo), where labelling it alone once panicked.
+        let one_pixel = GlareCriteria { min_area: 1, ..criteria() };
+        for (x, y) in [(0, 0), (39, 29), (17, 11)] {
+            let mut one = rgb.clone();
+            one.put_pixel(x, y, Rgb([255, 255, 255]));
+            assert_eq!(glare_blobs(&one, &luma_of_rgb(&one), &one_pixel, |_, _| true), vec![]);
+        }
     }
 }
