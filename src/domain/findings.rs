@@ -266,6 +266,10 @@ pub struct Finding {
     pub hint: Option<String>,
     /// Whether a new upload can clear the finding.
     pub retryable: bool,
+    /// Read on the whole frame of a scene in which no document was found, so the scene (a
+    /// blown-out sky, a soft background) may explain it rather than a document.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub scene_may_explain: bool,
 }
 
 impl Finding {
@@ -279,6 +283,7 @@ impl Finding {
             message: message.into(),
             hint: None,
             retryable: false,
+            scene_may_explain: false,
         }
     }
 }

@@ -42,6 +42,10 @@ pub struct Rule {
     pub severity: Severity,
     /// The least decision the finding forces.
     pub action: Action,
+    /// The least decision it forces when the scene may explain it (read on the frame of a scene in
+    /// which no document was found); `action` when not given.
+    #[serde(default)]
+    pub action_if_scene: Option<Action>,
     /// Contribution to the risk score, 0..1.
     pub weight: f64,
 }
@@ -186,7 +190,11 @@ impl Policy {
             .into_iter()
             .map(|finding| {
                 let rule = self.rules[&finding.code];
-                decision = decision.max(rule.action.into());
+                let action = match rule.action_if_scene {
+                    Some(action) if finding.scene_may_explain => action,
+                    _ => rule.action,
+                };
+                decision = decision.max(action.into());
                 no_risk *= 1.0 - rule.weight * finding.score;
                 RatedFinding { severity: rule.severity, finding }
             })
@@ -229,6 +237,19 @@ mod tests {
         assert_eq!(assessment.decision, Decision::Review);
         assert!((assessment.risk_score - 0.9).abs() < 1e-9);
         assert_eq!(assessment.findings[0].severity, Severity::High);
+    }
+
+    #[test]
+    fn a_finding_the_scene_may_explain_forces_the_softer_action() {
+        let policy = Policy::embedded();
+        let mut overexposed = finding(ReasonCode::QualityOverexposed, 1.0);
+        assert_eq!(policy.assess(vec![overexposed.clone()]).decision, Decision::Reject);
+        overexposed.scene_may_explain = true;
+        assert_eq!(policy.assess(vec![overexposed]).decision, Decision::Review);
+        // Without `action_if_scene`, the action stands.
+        let mut dark = finding(ReasonCode::QualityDark, 1.0);
+        dark.scene_may_explain = true;
+        assert_eq!(policy.assess(vec![dark]).decision, Decision::Reject);
     }
 
     #[test]

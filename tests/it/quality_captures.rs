@@ -6,12 +6,15 @@
 
 use idforensics::analysis::decode::DecodeLimits;
 use idforensics::domain::findings::{EvidenceValue, ReasonCode};
+use idforensics::domain::policy::Decision;
 use idforensics::engine::{AnalyzeRequest, Engine, Models};
-use idforensics::eval::synthetic::capture::{Background, CaptureSettings, Device, capture, screen_recapture};
+use idforensics::eval::synthetic::capture::{
+    Background, CaptureSettings, Device, capture, encode_jpeg, screen_recapture,
+};
 use idforensics::eval::synthetic::cards::Template;
 use image::RgbImage;
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 const SEED: u64 = 2027;
 
@@ -141,4 +144,42 @@ fn a_glare_spot_over_the_data_is_glare() {
         let codes = quality_codes(&capture(&card, &settings, &mut rng).jpeg);
         assert!(codes.contains(&ReasonCode::QualityGlare), "{background:?}: {codes:?}");
     }
+}
+
+/// The decision and the overexposure finding of an upload.
+fn overexposure(jpeg: &[u8]) -> (Decision, Option<bool>) {
+    let engine = Engine::new(DecodeLimits::default(), Models::embedded());
+    let report = engine
+        .analyze(AnalyzeRequest {
+            image: jpeg,
+            account_id: None,
+            document_id: None,
+            register: false,
+            include_evidence_images: false,
+        })
+        .expect("an upload analyses");
+    let finding = report.findings.iter().find(|f| f.finding.code == ReasonCode::QualityOverexposed);
+    (report.decision, finding.map(|f| f.finding.scene_may_explain))
+}
+
+#[test]
+fn a_washed_out_card_is_rejected_and_a_blown_out_sky_over_a_scene_is_reviewed() {
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let card = card(&mut rng);
+    let settings = CaptureSettings { exposure_stops: 2.5, ..phone(Background::DarkDesk) };
+    assert_eq!(overexposure(&capture(&card, &settings, &mut rng).jpeg), (Decision::Reject, Some(false)));
+    // A scene, no document: the top 45 % a blown-out sky fading into haze, below it foliage.
+    let leaves = image::GrayImage::from_fn(1200, 900, |_, _| image::Luma([rng.random::<u8>()]));
+    let leaves = imageproc::filter::gaussian_blur_f32(&leaves, 1.5);
+    let scene = RgbImage::from_fn(1200, 900, |x, y| {
+        if y < 405 {
+            let haze = 255.0 - 40.0 * (f64::from(y) / 405.0).powi(4);
+            return image::Rgb([haze.round() as u8; 3]);
+        }
+        let leaf = leaves.get_pixel(x, y)[0];
+        image::Rgb([30 + leaf / 3, 60 + leaf / 2, 20 + leaf / 4])
+    });
+    let (decision, scene_may_explain) = overexposure(&encode_jpeg(&scene, 92));
+    assert_eq!(scene_may_explain, Some(true));
+    assert_ne!(decision, Decision::Reject);
 }

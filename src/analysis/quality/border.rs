@@ -2,7 +2,8 @@
 //! leaves its own colours along that edge of the photo, where a whole card leaves the table's or
 //! paper's. The locator's outline of a cut card can stop a few pixels short of the edge (the frame
 //! cuts the card's shape, so the outline is taken from a part of it), so the border is read directly
-//! (around an outline only; the document area decides when).
+//! (the document area decides when: around a print box, only where the foreign run ends in a
+//! colour step, the card's edge meeting the frame's).
 //!
 //! Hand-written: it is a colour-occupancy test over four thin strips, which no image crate offers.
 
@@ -54,17 +55,30 @@ pub struct FrameBorderThresholds {
     pub min_foreign_run: f64,
     /// ... and the document's area comes within this share of the frame's width or height of it.
     pub max_area_gap: f64,
+    /// Around a print box (no outline), the run must end inside the side in a colour step of at
+    /// least this many levels (on one channel, over a few pixels): the card's edge.
+    pub min_edge_step: f64,
 }
 
-/// Per frame side (left, top, right, bottom), the longest run of foreign segments as a share of the
-/// side.
+/// Per frame side (left, top, right, bottom), what its border strip shows.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct ForeignRuns(pub [f64; 4]);
+pub struct ForeignRuns {
+    /// The longest run of foreign segments, as a share of the side.
+    pub runs: [f64; 4],
+    /// The colour step where the longest run ends inside the side (a card's edge meeting the
+    /// frame's), the weaker of its two ends; 0 when the run reaches both corners.
+    pub edge_step: [f64; 4],
+}
 
 impl ForeignRuns {
     /// The run along `side`.
     pub fn along(&self, side: FrameSide) -> f64 {
-        self.0[side as usize]
+        self.runs[side as usize]
+    }
+
+    /// The colour step at the ends of the run along `side`.
+    pub fn edge_step(&self, side: FrameSide) -> f64 {
+        self.edge_step[side as usize]
     }
 }
 
@@ -83,8 +97,8 @@ pub fn foreign_runs(rgb: &RgbImage, settings: &FrameBorderThresholds) -> Foreign
     }
     let strips = SIDES.map(|side| strip(rgb, side, depth));
     let bins = usize::from(u8::MAX / settings.colour_step.max(1)) + 1;
-    let mut runs = [0.0; 4];
-    for tested in 0..SIDES.len() {
+    let mut reading = ForeignRuns::default();
+    for (tested, tested_strip) in strips.iter().enumerate() {
         let mut palette = Palette::new(bins, settings);
         for (other, pixels) in strips.iter().enumerate().filter(|(other, _)| *other != tested) {
             let adjacent = other % 2 != tested % 2;
@@ -99,16 +113,18 @@ pub fn foreign_runs(rgb: &RgbImage, settings: &FrameBorderThresholds) -> Foreign
             far_half.iter().flatten().for_each(|&colour| palette.add(colour));
         }
         palette.close();
-        let foreign: Vec<bool> = strips[tested]
+        let foreign: Vec<bool> = tested_strip
             .iter()
             .map(|across| {
                 let strange = across.iter().filter(|&&colour| !palette.holds(colour)).count();
                 strange as f64 >= settings.foreign_pixel_share * across.len() as f64
             })
             .collect();
-        runs[tested] = longest_run(&foreign, segments, settings.foreign_pixel_share);
+        let run = longest_run(&foreign, segments, settings.foreign_pixel_share);
+        reading.runs[tested] = run.share;
+        reading.edge_step[tested] = edge_step(tested_strip, &run, segments);
     }
-    ForeignRuns(runs)
+    reading
 }
 
 /// The strip along `side`: for each position along it (top to bottom, left to right), the pixels
@@ -129,19 +145,67 @@ fn strip(rgb: &RgbImage, side: FrameSide, depth: u32) -> Vec<Vec<[u8; 3]>> {
     }
 }
 
-/// The longest run of foreign segments, as a share of all: a segment is foreign when at least
-/// `share` of its positions are.
-fn longest_run(foreign: &[bool], segments: u32, share: f64) -> f64 {
+/// The longest run of foreign segments along a side.
+struct Run {
+    /// Its length as a share of the side.
+    share: f64,
+    /// Its first segment and the one after its last.
+    segments: (usize, usize),
+}
+
+/// The longest run of foreign segments: a segment is foreign when at least `share` of its
+/// positions are.
+fn longest_run(foreign: &[bool], segments: u32, share: f64) -> Run {
     let n = foreign.len();
     let segments = segments as usize;
-    let (mut run, mut best) = (0usize, 0usize);
+    let (mut run, mut best) = (0usize, (0usize, 0usize));
     for index in 0..segments {
         let part = &foreign[index * n / segments..(index + 1) * n / segments];
         let hits = part.iter().filter(|&&f| f).count();
         run = if !part.is_empty() && hits as f64 >= share * part.len() as f64 { run + 1 } else { 0 };
-        best = best.max(run);
+        if run > best.1 - best.0 {
+            best = (index + 1 - run, index + 1);
+        }
     }
-    best as f64 / segments as f64
+    Run { share: (best.1 - best.0) as f64 / segments as f64, segments: best }
+}
+
+/// Positions apart over which a colour step is read.
+const STEP_SPAN: usize = 3;
+
+/// The weaker colour step at the run's ends inside the strip: near each end, the largest change
+/// (greatest on any channel) between positions `STEP_SPAN` apart, the strip's depth averaged. A
+/// card's edge meets the frame as a step; a document's tint drifting across a frame it fills does
+/// not. 0 without a run, or when it spans the side.
+fn edge_step(strip: &[Vec<[u8; 3]>], run: &Run, segments: u32) -> f64 {
+    let (n, segments) = (strip.len(), segments as usize);
+    let (first, after) = run.segments;
+    if first == after || (first == 0 && after == segments) {
+        return 0.0;
+    }
+    let mean = |position: usize| -> [f64; 3] {
+        let across = &strip[position];
+        let mut sum = [0.0; 3];
+        for colour in across {
+            (0..3).for_each(|c| sum[c] += f64::from(colour[c]));
+        }
+        sum.map(|total| total / across.len().max(1) as f64)
+    };
+    // The edge lies in the segment on either side of the boundary between run and surface.
+    let step_near = |boundary: usize| -> f64 {
+        let from = (boundary.saturating_sub(1) * n / segments).min(n);
+        let to = ((boundary + 1).min(segments) * n / segments).min(n);
+        (from..to.saturating_sub(STEP_SPAN))
+            .map(|k| {
+                let (a, b) = (mean(k), mean(k + STEP_SPAN));
+                (0..3).map(|c| (a[c] - b[c]).abs()).fold(0.0, f64::max)
+            })
+            .fold(0.0, f64::max)
+    };
+    [(first > 0).then(|| step_near(first)), (after < segments).then(|| step_near(after))]
+        .into_iter()
+        .flatten()
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// The surface's colours: a coarse RGB occupancy grid, widened by the tolerance.
@@ -219,6 +283,7 @@ pub(super) mod tests {
             foreign_pixel_share: 0.5,
             min_foreign_run: 0.25,
             max_area_gap: 0.1,
+            min_edge_step: 20.0,
         }
     }
 
@@ -238,7 +303,7 @@ pub(super) mod tests {
     #[test]
     fn a_card_inside_the_frame_leaves_the_border_to_the_table() {
         let runs = foreign_runs(&striped_table_with_card(60, 50, 340, 250), &settings());
-        assert_eq!(runs, ForeignRuns([0.0; 4]));
+        assert_eq!(runs.runs, [0.0; 4]);
     }
 
     #[test]
@@ -248,6 +313,18 @@ pub(super) mod tests {
         for side in [FrameSide::Left, FrameSide::Top, FrameSide::Bottom] {
             assert_eq!(runs.along(side), 0.0, "{side:?} {runs:?}");
         }
+    }
+
+    #[test]
+    fn a_cut_card_meets_the_border_in_a_step_and_a_drifting_tint_does_not() {
+        let cut = foreign_runs(&striped_table_with_card(150, 60, 400, 240), &settings());
+        assert!(cut.edge_step(FrameSide::Right) >= 40.0, "{cut:?}");
+        // A document filling the frame, its tint drifting towards the bottom right: the bottom's
+        // right part differs from the other sides, but fades into them.
+        let tint = RgbImage::from_fn(400, 300, |x, y| Rgb([200, 150 + (x * y / 1200) as u8, 215]));
+        let drift = foreign_runs(&tint, &settings());
+        assert!(drift.along(FrameSide::Bottom) >= 0.25, "{drift:?}");
+        assert!(drift.edge_step(FrameSide::Bottom) < 10.0, "{drift:?}");
     }
 
     #[test]

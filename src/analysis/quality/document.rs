@@ -87,6 +87,9 @@ pub struct DocumentArea {
     pub border_run: f64,
     /// Pixels inside.
     pub pixels: u64,
+    /// No outline, and no document on a plain surface: the frame is a scene (sand, a street, a
+    /// room), busy all round.
+    scene: bool,
     /// Per row, the pixels inside (`x0..x1`).
     spans: Vec<Option<(u32, u32)>>,
     /// Tiles (of the Laplacian grid) holding print.
@@ -99,8 +102,9 @@ pub struct DocumentArea {
 impl DocumentArea {
     /// The area from the locator's `outline` (working-plane corners) when there is one, otherwise
     /// from where the frame's print lies, otherwise the frame. It is cut off where its corners reach
-    /// an edge, or where an outline comes near an edge along which the border shows foreign colours
-    /// (`border` reads them, only then: see [`super::border`]).
+    /// an edge, or where it comes near an edge along which the border shows foreign colours
+    /// (`border` reads them, only then: see [`super::border`]; around a print box, only where they
+    /// end in a card's edge).
     pub fn find(
         outline: Option<&[(f32, f32); 4]>,
         tiles: &LaplacianStats,
@@ -123,13 +127,15 @@ impl DocumentArea {
         let print_tiles = print_tiles(tiles, threshold);
         let content = settings.content_tile_over_background * floor;
         let frame = [(0.0, 0.0), (width as f32, 0.0), (width as f32, height as f32), (0.0, height as f32)];
-        let (measured_on, corners, cut_off) = match outline {
+        let (measured_on, corners, cut_off, scene) = match outline {
             Some(quad) => {
-                (MeasuredOn::DocumentOutline, *quad, outline_cut_off(quad, width, height, settings))
+                (MeasuredOn::DocumentOutline, *quad, outline_cut_off(quad, width, height, settings), false)
             }
-            None => match print_box(&print_tiles, tiles, content, settings).filter(|_| plain_surroundings) {
-                Some((corners, cut_off)) => (MeasuredOn::PrintArea, corners, cut_off),
-                None => (MeasuredOn::Frame, frame, Vec::new()),
+            None if !plain_surroundings => (MeasuredOn::Frame, frame, Vec::new(), true),
+            None => match print_box(&print_tiles, tiles, content, settings) {
+                PrintBox::Found(corners, cut_off) => (MeasuredOn::PrintArea, corners, cut_off, false),
+                PrintBox::Scene => (MeasuredOn::Frame, frame, Vec::new(), true),
+                PrintBox::None => (MeasuredOn::Frame, frame, Vec::new(), false),
             },
         };
         let mut area = DocumentArea {
@@ -138,6 +144,7 @@ impl DocumentArea {
             cut_off,
             border_run: 0.0,
             pixels: 0,
+            scene,
             spans: Vec::new(),
             print_tiles,
             tiles_x: tiles.tiles_x,
@@ -153,25 +160,26 @@ impl DocumentArea {
             area.spans = vec![Some((0, width)); height as usize];
             area.pixels = u64::from(width) * u64::from(height);
         }
-        // Only an outline shows a card's edge against a surface on its other sides. A print box may
-        // sit inside a document that fills the frame (a tight crop, the portrait too plain to count
-        // as print), whose tint changes across it so that its own edges differ from each other:
-        // neither the opposite margin's colours, the share of the side, nor the surface's colours
-        // inside the box told that apart from a cut card on white paper (tried 2026-12-06).
-        if area.measured_on == MeasuredOn::DocumentOutline {
-            area.add_cut_off_at_border(&border.0(), border.1, settings.min_opposite_margin);
+        // Around a print box the document may fill the frame (a tight crop, the portrait too plain
+        // to count as print), its tint changing across it so that one border differs from the
+        // others; a card cut off by the frame meets it in an edge, a colour step where the run ends.
+        if area.measured_on != MeasuredOn::Frame {
+            let needs_edge = area.measured_on == MeasuredOn::PrintArea;
+            area.add_cut_off_at_border(&border.0(), border.1, settings.min_opposite_margin, needs_edge);
         }
         area
     }
 
     /// Adds the sides the area comes near while foreign colours run along the border there and at
     /// least `min_opposite_margin` of the frame is clear on the opposite side (a document filling
-    /// the frame, as in a tight scan, is not cut off). Only around an outline.
+    /// the frame, as in a tight scan, is not cut off); with `needs_edge`, only where the run ends in
+    /// a card's edge.
     fn add_cut_off_at_border(
         &mut self,
         runs: &ForeignRuns,
         settings: &FrameBorderThresholds,
         min_opposite_margin: f64,
+        needs_edge: bool,
     ) {
         let (x0, y0, x1, y1) = self.bounds();
         let (width, height) = (f64::from(self.width), f64::from(self.height));
@@ -184,6 +192,9 @@ impl DocumentArea {
         for (index, (side, gap)) in gaps.into_iter().enumerate() {
             let run = runs.along(side);
             let opposite_gap = gaps[(index + 2) % 4].1;
+            if needs_edge && runs.edge_step(side) < settings.min_edge_step {
+                continue;
+            }
             if gap <= settings.max_area_gap
                 && opposite_gap >= min_opposite_margin
                 && run >= settings.min_foreign_run
@@ -222,6 +233,12 @@ impl DocumentArea {
         let x0 = low.max(0.0).round() as u32;
         let x1 = (high.min(self.width as f32).round() as u32).min(self.width);
         (low.is_finite() && x1 > x0).then_some((x0, x1))
+    }
+
+    /// Measured on the whole frame of a scene: no document was found in it, and what the measures
+    /// see may be the scene's rather than a document's.
+    pub fn is_scene(&self) -> bool {
+        self.measured_on == MeasuredOn::Frame && self.scene
     }
 
     /// Whether the pixel box `x0..x1` × `y0..y1` lies wholly inside (the area is convex, so its top
@@ -293,18 +310,27 @@ fn print_tiles(tiles: &LaplacianStats, threshold: f64) -> Vec<bool> {
         .collect()
 }
 
+/// Where the frame's print lies.
+enum PrintBox {
+    /// A document on a plain surface: its box, and the sides where it runs into the frame.
+    Found(Quad, Vec<FrameSide>),
+    /// More than `max_busy_outside` of the tiles around the box are busy, or print reaches three
+    /// edges: a scene, not a document on a surface.
+    Scene,
+    /// No print, or a box that is the frame (a flat scan).
+    None,
+}
+
 /// The box around the print tiles, grown over the rows and columns next to it that are mostly
 /// surface tiles (at least `content` each: a card's tint and guilloche, paler than its print), then
 /// widened by the margin; and the sides where that box runs into the frame while background shows on
-/// the opposite side. `None` when there is no print, the box is the frame or reaches three edges, or
-/// more than
-/// `max_busy_outside` of the tiles around the box are busy (a scene, not a document on a surface).
+/// the opposite side.
 fn print_box(
     print_tiles: &[bool],
     tiles: &LaplacianStats,
     content: f64,
     settings: &DocumentThresholds,
-) -> Option<(Quad, Vec<FrameSide>)> {
+) -> PrintBox {
     let (tx, ty) = (tiles.tiles_x, tiles.tiles_y);
     let (mut i0, mut j0, mut i1, mut j1) = (u32::MAX, u32::MAX, 0, 0);
     for (index, _) in print_tiles.iter().enumerate().filter(|(_, print)| **print) {
@@ -312,7 +338,7 @@ fn print_box(
         (i0, j0, i1, j1) = (i0.min(i), j0.min(j), i1.max(i), j1.max(j));
     }
     if i0 == u32::MAX {
-        return None;
+        return PrintBox::None;
     }
     let surface = |i: u32, j: u32| content > 0.0 && tiles.variances[(j * tx + i) as usize] >= content;
     let mostly = |cells: &mut dyn Iterator<Item = (u32, u32)>| {
@@ -348,12 +374,12 @@ fn print_box(
     let (busy, count) =
         outside.fold((0u32, 0u32), |(busy, count), (i, j)| (busy + u32::from(surface(i, j)), count + 1));
     if count > 0 && f64::from(busy) > settings.max_busy_outside * f64::from(count) {
-        return None;
+        return PrintBox::Scene;
     }
     let reaches = [i0 == 0, j0 == 0, i1 + 1 == tx, j1 + 1 == ty];
     // Print reaching three or four edges is the scene itself, not a document in it.
     if reaches.iter().filter(|reached| **reached).count() >= 3 {
-        return None;
+        return PrintBox::Scene;
     }
     let (x0, y0, _, _) = tiles.tile_bounds(i0, j0);
     let (_, _, x1, y1) = tiles.tile_bounds(i1, j1);
@@ -363,7 +389,7 @@ fn print_box(
     let (x0, y0) = ((x0 - margin_x).max(0.0), (y0 - margin_y).max(0.0));
     let (x1, y1) = ((x1 + margin_x).min(width), (y1 + margin_y).min(height));
     if x1 - x0 >= settings.frame_share * width && y1 - y0 >= settings.frame_share * height {
-        return None;
+        return PrintBox::None;
     }
     let opposite = settings.min_opposite_margin;
     let cut_off = [
@@ -376,7 +402,7 @@ fn print_box(
     .filter_map(|(side, cut)| cut.then_some(side))
     .collect();
     let (x0, y0, x1, y1) = (x0 as f32, y0 as f32, x1 as f32, y1 as f32);
-    Some(([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], cut_off))
+    PrintBox::Found([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], cut_off)
 }
 
 /// The frame sides an outline reaches or crosses (a corner within the tolerance of an edge).
@@ -428,7 +454,7 @@ mod tests {
     /// A border showing nothing but the surface.
     fn no_border() -> (&'static dyn Fn() -> ForeignRuns, &'static FrameBorderThresholds) {
         fn surface_only() -> ForeignRuns {
-            ForeignRuns([0.0; 4])
+            ForeignRuns::default()
         }
         static SETTINGS: std::sync::LazyLock<FrameBorderThresholds> =
             std::sync::LazyLock::new(crate::analysis::quality::border::tests::settings);
@@ -467,22 +493,31 @@ mod tests {
         let quad = [(6.0, 90.0), (410.0, 95.0), (405.0, 360.0), (7.0, 355.0)];
         assert_eq!(DocumentArea::find(Some(&quad), &tiles, no_border(), &settings()).cut_off, vec![]);
         let (_, border) = no_border();
-        let left = || ForeignRuns([0.5, 0.0, 0.0, 0.0]);
+        let left = || runs([0.5, 0.0, 0.0, 0.0], [0.0; 4]);
         let area = DocumentArea::find(Some(&quad), &tiles, (&left, border), &settings());
         assert_eq!((area.cut_off, area.border_run), (vec![FrameSide::Left], 0.5));
         // The same run on the far side, which the outline does not come near, is something else.
-        let right = || ForeignRuns([0.0, 0.0, 0.5, 0.0]);
+        let right = || runs([0.0, 0.0, 0.5, 0.0], [0.0; 4]);
         assert_eq!(DocumentArea::find(Some(&quad), &tiles, (&right, border), &settings()).cut_off, vec![]);
     }
 
+    /// A border reading: foreign runs and the surface's disagreement, per side.
+    fn runs(runs: [f64; 4], edge_step: [f64; 4]) -> ForeignRuns {
+        ForeignRuns { runs, edge_step }
+    }
+
     #[test]
-    fn the_border_is_not_read_around_a_print_box() {
-        // Print stopping 80 px short of the right edge: it may be inside a document filling the
-        // frame whose right edge is tinted unlike its others.
+    fn around_a_print_box_the_border_counts_where_the_card_meets_it_in_an_edge() {
+        // Print stopping 80 px short of the right edge, the card's colours along it, ending in a
+        // step: the card's edges against the surface.
         let tiles = laplacian_stats(&plane_with_print(250, 120, 560, 360));
         let (_, border) = no_border();
-        let right = || ForeignRuns([0.0, 0.0, 0.5, 0.0]);
-        let area = DocumentArea::find(None, &tiles, (&right, border), &settings());
+        let on_a_table = || runs([0.0, 0.0, 0.5, 0.0], [0.0, 0.0, 60.0, 0.0]);
+        let area = DocumentArea::find(None, &tiles, (&on_a_table, border), &settings());
+        assert_eq!((area.measured_on, area.cut_off), (MeasuredOn::PrintArea, vec![FrameSide::Right]));
+        // The run fading out: a document filling the frame, its tint changing across it.
+        let filling_the_frame = || runs([0.0, 0.0, 0.5, 0.0], [0.0, 0.0, 5.0, 0.0]);
+        let area = DocumentArea::find(None, &tiles, (&filling_the_frame, border), &settings());
         assert_eq!((area.measured_on, area.cut_off), (MeasuredOn::PrintArea, vec![]));
     }
 

@@ -348,7 +348,7 @@ fn dark(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
 fn overexposed(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
     let exposure = &t.exposure;
     m.overexposed(exposure).then(|| {
-        quality_finding(
+        let mut finding = quality_finding(
             ReasonCode::QualityOverexposed,
             score_past(
                 m.clipped_bright,
@@ -360,8 +360,12 @@ fn overexposed(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
             vec![
                 Evidence::number("clipped_bright_share", m.clipped_bright),
                 Evidence::number("threshold", exposure.overexposed_min_clipped),
+                Evidence::text("measured_on", m.area.measured_on.as_str()),
             ],
-        )
+        );
+        // Over a scene with no document found in it, the white may be a sky or a window.
+        finding.scene_may_explain = m.area.is_scene();
+        finding
     })
 }
 
@@ -400,13 +404,17 @@ fn blur(m: &Measures, t: &QualityThresholds) -> Option<Finding> {
         }
         None => score_past(m.focus, blur.min_focus, blur.min_focus),
     };
-    Some(quality_finding(
+    let mut finding = quality_finding(
         ReasonCode::QualityBlur,
         score,
         "the document is out of focus or motion-blurred",
         &blur.hint,
         evidence,
-    ))
+    );
+    // The sharpest parts of the frame out of focus is no scene's doing; a streak over a scene with no
+    // document found in it may be the scene's or the camera's softness in one direction.
+    finding.scene_may_explain = m.focus >= blur.min_focus && m.area.is_scene();
+    Some(finding)
 }
 
 fn low_contrast(m: &Measures, t: &QualityThresholds) -> Option<Finding> {

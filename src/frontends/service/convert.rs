@@ -137,6 +137,7 @@ fn finding(rated: RatedFinding) -> pb::Finding {
         message: finding.message,
         hint: finding.hint.unwrap_or_default(),
         retryable: finding.retryable,
+        scene_may_explain: finding.scene_may_explain,
     }
 }
 
@@ -355,6 +356,7 @@ fn rated_finding(message: pb::Finding) -> Result<RatedFinding, ResponseError> {
         message: message.message,
         hint: (!message.hint.is_empty()).then_some(message.hint),
         retryable: message.retryable,
+        scene_may_explain: message.scene_may_explain,
     };
     Ok(RatedFinding { finding, severity })
 }
