@@ -187,6 +187,26 @@ struct Prints {
     pdq: Pdq,
 }
 
+/// The seed of an original card's holder.
+fn card_seed(seed: u64, template: u64, card: usize) -> u64 {
+    seed ^ (template << 32) ^ card as u64
+}
+
+/// The seed of the holder whose portrait or data a swap brings in: hashed, so that it never equals
+/// an original card's seed. Until 2026-12-06 it was `seed ^ 0x5A ^
+/// number << 12 ^ keep`, which for the first card is the seed of template 0's cards 90 and 91: those
+/// swaps brought in a registered card's own portrait or data.
+fn swap_seed(seed: u64, number: usize, keep_portrait: bool) -> u64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"swap")
+        .chain_update(seed.to_le_bytes())
+        .chain_update((number as u64).to_le_bytes())
+        .chain_update([u8::from(keep_portrait)])
+        .finalize();
+    u64::from_le_bytes(digest[..8].try_into().expect("a SHA-256 digest has 8 bytes"))
+}
+
 fn prints_of(bytes: &[u8], models: &Models) -> Option<Prints> {
     let decoded = decode(bytes, &DecodeLimits::default()).ok()?;
     let planes = working_planes(&decoded.rgb, models.quality.working_long_side);
@@ -223,7 +243,7 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
     let jobs: Vec<(u64, usize)> =
         (0..template_count).flat_map(|t| (0..config.cards_per_template).map(move |c| (t, c))).collect();
     let originals: Vec<Original> = parallel_map(&jobs, |&(template, card)| {
-        let mut rng = StdRng::seed_from_u64(config.seed ^ (template << 32) ^ card as u64);
+        let mut rng = StdRng::seed_from_u64(card_seed(config.seed, template, card));
         let mut holder = templates[template as usize].holder(&mut rng);
         holder.low_detail_portrait =
             config.low_detail_every > 0 && card % config.low_detail_every == config.low_detail_every - 1;
@@ -332,8 +352,7 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
     let swapped: Vec<(usize, bool, Option<Prints>)> = parallel_map(&swap_jobs, |&(number, keep_portrait)| {
         let source = &originals[number];
         let template = &templates[source.template as usize];
-        let mut rng =
-            StdRng::seed_from_u64(config.seed ^ 0x5A ^ (number as u64) << 12 ^ u64::from(keep_portrait));
+        let mut rng = StdRng::seed_from_u64(swap_seed(config.seed, number, keep_portrait));
         let fresh = template.holder(&mut rng);
         let holder = if keep_portrait {
             Holder { fields: fresh.fields, ..source.holder.clone() }
@@ -721,4 +740,24 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
             items.chunks(chunk).map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>())).collect();
         handles.into_iter().flat_map(|handle| handle.join().expect("evaluation worker panicked")).collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_swap_never_brings_in_an_original_cards_holder() {
+        let seed = 12;
+        let originals: BTreeSet<u64> =
+            (0..6).flat_map(|template| (0..1_000).map(move |card| card_seed(seed, template, card))).collect();
+        for number in 0..6_000 {
+            for keep_portrait in [true, false] {
+                assert!(
+                    !originals.contains(&swap_seed(seed, number, keep_portrait)),
+                    "{number} {keep_portrait}"
+                );
+            }
+        }
+    }
 }
