@@ -238,7 +238,7 @@ impl DocumentArea {
     /// Measured on the whole frame of a scene: no document was found in it, and what the measures
     /// see may be the scene's rather than a document's.
     pub fn is_scene(&self) -> bool {
-        self.measured_on == MeasuredOn::Frame && self.scene
+        self.scene
     }
 
     /// Whether the pixel box `x0..x1` × `y0..y1` lies wholly inside (the area is convex, so its top
