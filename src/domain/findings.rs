@@ -57,6 +57,8 @@ pub enum ReasonCode {
     TamperDoubleCompressionLocal,
     /// A region's noise differs from the rest of the image.
     TamperNoiseInconsistency,
+    /// A region's edges are sharper than the rest of the image's: typed or pasted after capture.
+    TamperSharpnessInconsistency,
     /// A region of the image is repeated elsewhere in it (clone stamp, copy-move).
     TamperCopyMove,
     /// A local-manipulation region lies on the document's portrait (photo substitution).
@@ -97,6 +99,7 @@ impl ReasonCode {
         ReasonCode::TamperErrorLevelAnomaly,
         ReasonCode::TamperDoubleCompressionLocal,
         ReasonCode::TamperNoiseInconsistency,
+        ReasonCode::TamperSharpnessInconsistency,
         ReasonCode::TamperCopyMove,
         ReasonCode::TamperPortraitAnomaly,
         ReasonCode::ReuseSameFile,
@@ -130,6 +133,7 @@ impl ReasonCode {
             ReasonCode::TamperErrorLevelAnomaly => "tamper.error_level_anomaly",
             ReasonCode::TamperDoubleCompressionLocal => "tamper.double_compression_local",
             ReasonCode::TamperNoiseInconsistency => "tamper.noise_inconsistency",
+            ReasonCode::TamperSharpnessInconsistency => "tamper.sharpness_inconsistency",
             ReasonCode::TamperCopyMove => "tamper.copy_move",
             ReasonCode::TamperPortraitAnomaly => "tamper.portrait_anomaly",
             ReasonCode::ReuseSameFile => "reuse.same_file",

@@ -1,6 +1,7 @@
 //! Integration tests: the real server on 127.0.0.1:0, the real binary, real files.
 
 mod batch;
+mod calibrate;
 mod cli;
 mod corpus;
 mod durability;

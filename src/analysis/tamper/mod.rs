@@ -96,6 +96,8 @@ pub struct TamperModels {
     pub thresholds: TamperThresholds,
     /// Quantization-table signatures of encoder families.
     pub signatures: EncoderSignatures,
+    /// The text `thresholds` was read from (calibration rewrites a copy of it, comments kept).
+    pub thresholds_toml: String,
 }
 
 /// Tamper models that cannot be used.
@@ -138,6 +140,7 @@ impl TamperModels {
             software,
             thresholds: toml::from_str(thresholds)?,
             signatures,
+            thresholds_toml: thresholds.to_owned(),
         })
     }
 

@@ -55,6 +55,33 @@ pub(crate) enum Command {
     /// report linked-account clusters. Resumable: run it again to finish an interrupted run.
     #[command(after_help = BATCH_HELP)]
     Batch(BatchArgs),
+    /// Set the local tamper thresholds from this deployment's own genuine uploads and write them as
+    /// tamper.toml into --out, for `serve --models-dir`. Prints the thresholds, the expected
+    /// false-review rate and, with --forged, the detection rate. Exit code 2 when the sample cannot
+    /// resolve the target (fewer than about 5 / target uploads) or cannot reach it.
+    Calibrate(CalibrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CalibrateArgs {
+    /// A folder of genuine uploads of this deployment (.jpg, .jpeg, .png, searched recursively).
+    #[arg(long)]
+    pub(crate) genuine: PathBuf,
+    /// A folder of known forgeries: their detection rate is reported before and after.
+    #[arg(long)]
+    pub(crate) forged: Option<PathBuf>,
+    /// Share of genuine uploads the tamper analysis may send to review, e.g. 0.03.
+    #[arg(long)]
+    pub(crate) target_review_rate: f64,
+    /// Folder the calibrated tamper.toml is written into (created if missing).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// The models to calibrate from [default: the shipped models].
+    #[arg(long, env = "IDF_MODELS_DIR")]
+    pub(crate) models_dir: Option<PathBuf>,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 const BATCH_HELP: &str = "\
@@ -120,6 +147,10 @@ pub(crate) struct EvalTamperArgs {
     /// workflow. Without it, cards are digital renders with sensor noise.
     #[arg(long)]
     pub(crate) captured: bool,
+    /// Write every case's JPEG here: unedited ones under genuine/, edits under forged/ (the folders
+    /// `calibrate --genuine --forged` reads).
+    #[arg(long)]
+    pub(crate) save_cases: Option<PathBuf>,
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,

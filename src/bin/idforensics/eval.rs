@@ -1,11 +1,12 @@
 //! The evaluation commands (feature `eval`): each runs one of the library's evaluations and prints
 //! its Markdown report or JSON.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 
 use crate::args::{EvalArgs, EvalReuseArgs, EvalTamperArgs, MakeCaptureSetArgs, MakeQualitySetArgs};
+use crate::calibrate::image_files;
 use crate::load_models;
 use idforensics::engine::Engine;
 use idforensics::frontends::settings::{Overrides, Settings};
@@ -41,6 +42,7 @@ pub(crate) fn eval_tamper(config: Option<&Path>, args: EvalTamperArgs) -> anyhow
         cards: args.cards,
         seed: args.seed,
         captured: args.captured,
+        save_cases: args.save_cases,
     };
     let models = load_models(&settings)?;
     let evaluation = idforensics::eval::tamper::evaluate_tamper(&config, &models);
@@ -70,19 +72,6 @@ pub(crate) fn eval_reuse(config: Option<&Path>, args: EvalReuseArgs) -> anyhow::
 }
 
 /// JPEG and PNG files under `dir`, recursively (symbolic links to folders not followed), sorted.
-fn image_files(dir: &Path) -> Result<Vec<PathBuf>, walkdir::Error> {
-    let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
-        let entry = entry?;
-        let extension = entry.path().extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-        if entry.file_type().is_file() && matches!(extension.as_deref(), Some("jpg" | "jpeg" | "png")) {
-            files.push(entry.into_path());
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
 pub(crate) fn make_quality_set(args: MakeQualitySetArgs) -> anyhow::Result<()> {
     let summary = idforensics::eval::quality_set::make_quality_set(
         &args.sources,

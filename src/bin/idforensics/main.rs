@@ -4,6 +4,7 @@
 mod analyze;
 mod args;
 mod batch;
+mod calibrate;
 #[cfg(feature = "eval")]
 mod eval;
 mod progress;
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         Command::EvalReuse(args) => eval::eval_reuse(config, args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "eval")]
         Command::EvalTamper(args) => eval::eval_tamper(config, args).map(|()| ExitCode::SUCCESS),
+        Command::Calibrate(args) => calibrate::run(config, args).map(|()| ExitCode::SUCCESS),
         Command::Batch(args) => batch::batch(config, args).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|error| {

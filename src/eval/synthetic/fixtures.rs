@@ -27,6 +27,20 @@ pub(crate) fn captured_card_and_portrait_swap() -> (RgbImage, RgbImage, (u32, u3
     (captured, edited, mask)
 }
 
+/// The local anomaly thresholds set on the render-based `eval-tamper` (digital cards with sensor
+/// noise, like [`captured_card_and_portrait_swap`]'s) before the shipped ones were calibrated on
+/// captures: what a deployment whose uploads are this clean would calibrate near.
+pub(crate) fn render_evaluation_scores() -> crate::analysis::tamper::local::AnomalyScores {
+    let shipped = crate::analysis::tamper::TamperModels::embedded().thresholds.local.anomaly_scores;
+    crate::analysis::tamper::local::AnomalyScores {
+        error_level: 5.5,
+        noise: 4.0,
+        double_quantization: 3.0,
+        foreign_grid: 22.0,
+        ..shipped
+    }
+}
+
 /// Lossless PNG.
 pub(crate) fn png(image: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();

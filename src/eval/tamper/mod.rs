@@ -45,9 +45,26 @@ pub struct TamperEvalConfig {
     /// Cards are captured through the capture chain and edited in the captured frame (otherwise:
     /// digital renders with sensor noise).
     pub captured: bool,
+    /// Write every case's file here: the unedited ones under `genuine/`, the edits (without an
+    /// editor's EXIF) under `forged/`, for `idforensics calibrate`.
+    pub save_cases: Option<std::path::PathBuf>,
 }
 
 impl TamperEvalConfig {
+    /// Writes case `kind` of source `index` (a generated card or a camera original) under
+    /// `save_cases`, when set.
+    fn save(&self, kind: &str, index: usize, card: bool, bytes: &[u8]) {
+        let Some(dir) = &self.save_cases else { return };
+        let folder = dir.join(if matches!(kind, "original" | "resaved") { "genuine" } else { "forged" });
+        let written = std::fs::create_dir_all(&folder).and_then(|()| {
+            let source = if card { "card" } else { "camera" };
+            std::fs::write(folder.join(format!("{source}-{index:03}-{kind}.jpg")), bytes)
+        });
+        if let Err(error) = written {
+            eprintln!("eval-tamper: cannot save {kind} {index} under {}: {error}", dir.display());
+        }
+    }
+
     /// JPEG qualities an edit or an innocent re-save is exported at.
     fn export_qualities(&self) -> std::ops::RangeInclusive<u8> {
         if self.captured { 80..=98 } else { 75..=95 }
@@ -77,10 +94,14 @@ pub struct KindResult {
     pub tpr_at_fpr: Option<(f64, f64)>,
     /// Cases the whole tamper analysis and the policy send to review (or reject).
     pub review: usize,
+    /// Of them, those of generated cards, and the cards' cases.
+    pub review_cards: (usize, usize),
     /// The same for the edits saved with an editor's EXIF.
     pub review_with_editor_exif: Option<usize>,
     /// Of the cases sent to review, how many carried each finding (what a reviewer would read).
     pub review_codes: std::collections::BTreeMap<String, usize>,
+    /// The AUC of each method's peak alone, these cases against the unedited re-saves.
+    pub auc_by_method: Vec<(String, f64)>,
 }
 
 /// The evaluation's results.
@@ -116,6 +137,8 @@ struct CardSource {
 
 struct Scored {
     kind: &'static str,
+    /// From a generated card (not a camera original).
+    card: bool,
     score: f64,
     method_scores: Vec<(String, f64)>,
     flagged: bool,
@@ -127,10 +150,15 @@ struct Scored {
     codes: Vec<&'static str>,
 }
 
-const LOCAL_CODES: [ReasonCode; 4] = [
+/// The methods whose peaks are compared alone.
+const METHODS: [&str; 6] =
+    ["error_level", "noise", "double_quantization", "foreign_grid", "sharpness", "copy_move"];
+
+const LOCAL_CODES: [ReasonCode; 5] = [
     ReasonCode::TamperErrorLevelAnomaly,
     ReasonCode::TamperDoubleCompressionLocal,
     ReasonCode::TamperNoiseInconsistency,
+    ReasonCode::TamperSharpnessInconsistency,
     ReasonCode::TamperCopyMove,
 ];
 
@@ -149,9 +177,12 @@ pub fn evaluate_tamper(config: &TamperEvalConfig, models: &Models) -> TamperEval
     for index in 0..sources.len() {
         let source = &sources[index];
         let donor = &sources[(index + 1 + rng.random_range(0..sources.len() - 1)) % sources.len()];
-        scored.push(score(&source.bytes, "original", None, models));
-        let quality = rng.random_range(qualities.clone());
-        scored.push(score(&encode_jpeg(&source.pixels, quality), "resaved", None, models));
+        let card = source.card.is_some();
+        let resaved = encode_jpeg(&source.pixels, rng.random_range(qualities.clone()));
+        for (kind, bytes) in [("original", &source.bytes), ("resaved", &resaved)] {
+            config.save(kind, index, card, bytes);
+            scored.push(Scored { card, ..score(bytes, kind, None, models) });
+        }
         let mut edits = Vec::new();
         edits.push(("splice", Some(splice(&source.pixels, &donor.pixels, &mut rng))));
         edits.push(("clone", Some(clone_stamp(&source.pixels, &mut rng))));
@@ -185,8 +216,9 @@ pub fn evaluate_tamper(config: &TamperEvalConfig, models: &Models) -> TamperEval
         }
         for (kind, edit) in edits {
             if let Some((edited, mask)) = edit {
-                let quality = rng.random_range(qualities.clone());
-                scored.push(score_edit(&edited, kind, mask, quality, models));
+                let bytes = encode_jpeg(&edited, rng.random_range(qualities.clone()));
+                config.save(kind, index, card, &bytes);
+                scored.push(Scored { card, ..score_edit(&bytes, kind, mask, models) });
             }
         }
     }
@@ -324,10 +356,9 @@ fn iou(a: Mask, b: Mask) -> f64 {
 
 /// An edit exported at `quality`, scored against its mask; and the same file carrying the EXIF an
 /// editor writes, through the policy.
-fn score_edit(edited: &RgbImage, kind: &'static str, mask: Mask, quality: u8, models: &Models) -> Scored {
-    let bytes = encode_jpeg(edited, quality);
-    let with_exif = with_editor_exif(&bytes);
-    let mut scored = score(&bytes, kind, Some(mask), models);
+fn score_edit(bytes: &[u8], kind: &'static str, mask: Mask, models: &Models) -> Scored {
+    let with_exif = with_editor_exif(bytes);
+    let mut scored = score(bytes, kind, Some(mask), models);
     scored.review_with_editor_exif = Some(sent_to_review(tamper_report(&with_exif, models), models));
     scored
 }
@@ -346,6 +377,7 @@ fn score(bytes: &[u8], kind: &'static str, mask: Option<Mask>, models: &Models) 
     });
     Scored {
         kind,
+        card: false,
         score: report.local_score,
         method_scores: report.maps.iter().map(|m| (m.name.to_owned(), f64::from(m.scores.peak()))).collect(),
         flagged: !regions.is_empty(),
@@ -442,6 +474,19 @@ fn auc(positives: &[f64], negatives: &[f64]) -> f64 {
 
 fn summarise(sources: usize, scored: &[Scored]) -> TamperEvaluation {
     let negatives: Vec<f64> = scored.iter().filter(|s| s.kind == "resaved").map(|s| s.score).collect();
+    let method =
+        |name: &str, s: &Scored| s.method_scores.iter().find(|(m, _)| m == name).map_or(0.0, |(_, v)| *v);
+    let auc_by_method = |cases: &[&Scored]| -> Vec<(String, f64)> {
+        METHODS
+            .iter()
+            .map(|&name| {
+                let p: Vec<f64> = cases.iter().map(|s| method(name, s)).collect();
+                let n: Vec<f64> =
+                    scored.iter().filter(|s| s.kind == "resaved").map(|s| method(name, s)).collect();
+                (name.to_owned(), auc(&p, &n))
+            })
+            .collect()
+    };
     let kinds = ["original", "resaved", "splice", "clone", "text_field", "portrait_swap"];
     let results = kinds
         .iter()
@@ -464,6 +509,10 @@ fn summarise(sources: usize, scored: &[Scored]) -> TamperEvaluation {
                 tpr_at_fpr: (kind != "resaved")
                     .then(|| (tpr_at(&scores, &negatives, 0.01), tpr_at(&scores, &negatives, 0.05))),
                 review: cases.iter().filter(|s| s.review).count(),
+                review_cards: (
+                    cases.iter().filter(|s| s.review && s.card).count(),
+                    cases.iter().filter(|s| s.card).count(),
+                ),
                 review_codes: cases.iter().filter(|s| s.review).flat_map(|s| s.codes.iter()).fold(
                     std::collections::BTreeMap::new(),
                     |mut counts, code| {
@@ -475,22 +524,13 @@ fn summarise(sources: usize, scored: &[Scored]) -> TamperEvaluation {
                     .iter()
                     .map(|s| s.review_with_editor_exif.map(usize::from))
                     .sum::<Option<usize>>(),
+                auc_by_method: if kind == "resaved" { Vec::new() } else { auc_by_method(&cases) },
             })
         })
         .collect();
     let edited = |s: &&Scored| !matches!(s.kind, "original" | "resaved");
     let positives: Vec<f64> = scored.iter().filter(edited).map(|s| s.score).collect();
-    let method =
-        |name: &str, s: &Scored| s.method_scores.iter().find(|(m, _)| m == name).map_or(0.0, |(_, v)| *v);
-    let auc_by_method = ["error_level", "noise", "double_quantization", "foreign_grid", "copy_move"]
-        .iter()
-        .map(|&name| {
-            let p: Vec<f64> = scored.iter().filter(edited).map(|s| method(name, s)).collect();
-            let n: Vec<f64> =
-                scored.iter().filter(|s| s.kind == "resaved").map(|s| method(name, s)).collect();
-            (name.to_owned(), auc(&p, &n))
-        })
-        .collect();
+    let auc_by_method = auc_by_method(&scored.iter().filter(edited).collect::<Vec<_>>());
     TamperEvaluation {
         sources,
         kinds: results,
@@ -552,7 +592,7 @@ mod tests {
 
     #[test]
     fn a_small_run_scores_every_kind_and_an_editors_exif_sends_every_edit_to_review() {
-        let config = TamperEvalConfig { corpus: None, cards: 3, seed: 2, captured: false };
+        let config = TamperEvalConfig { corpus: None, cards: 3, seed: 2, captured: false, save_cases: None };
         let evaluation = evaluate_tamper(&config, &Models::embedded());
         let kinds: Vec<&str> = evaluation.kinds.iter().map(|k| k.kind.as_str()).collect();
         assert_eq!(kinds, ["original", "resaved", "splice", "clone", "text_field", "portrait_swap"]);
@@ -568,7 +608,7 @@ mod tests {
 
     #[test]
     fn a_captured_run_edits_captures_and_reports_the_operating_points() {
-        let config = TamperEvalConfig { corpus: None, cards: 5, seed: 3, captured: true };
+        let config = TamperEvalConfig { corpus: None, cards: 5, seed: 3, captured: true, save_cases: None };
         let evaluation = evaluate_tamper(&config, &Models::embedded());
         // Card i is drawn on template i % 4: only cards 0 and 4 have another capture of their
         // template to take a portrait from.

@@ -65,6 +65,9 @@ pub struct BlockFeatures {
     pub residual: f32,
     /// Mean luma, 0..=255.
     pub mean: f32,
+    /// The steepest step between neighbouring pixels and the block's range (max − min): over an
+    /// edge their ratio is 1 for a clean render and about 1/(σ√2π) where a lens blurred it by σ px.
+    pub edge: (f32, f32),
 }
 
 /// The orthonormal 8-point DCT-II matrix.
@@ -115,10 +118,33 @@ pub fn block_features(grid: &LumaGrid) -> Vec<BlockFeatures> {
                     residual += (block[y][x] - (around - block[y][x]) / 8.0).abs();
                 }
             }
-            features.push(BlockFeatures { coefficients, residual: residual / 36.0, mean });
+            features.push(BlockFeatures {
+                coefficients,
+                residual: residual / 36.0,
+                mean,
+                edge: steepest_step_and_range(&block),
+            });
         }
     }
     features
+}
+
+/// The block's steepest step between neighbouring pixels, and its range.
+fn steepest_step_and_range(block: &[[f32; 8]; 8]) -> (f32, f32) {
+    let (mut low, mut high, mut step) = (f32::MAX, f32::MIN, 0f32);
+    for y in 0..8 {
+        for x in 0..8 {
+            let v = block[y][x];
+            (low, high) = (low.min(v), high.max(v));
+            if x < 7 {
+                step = step.max((block[y][x + 1] - v).abs());
+            }
+            if y < 7 {
+                step = step.max((block[y + 1][x] - v).abs());
+            }
+        }
+    }
+    (step, high - low)
 }
 
 /// Per-lane sums of [`foreign_grid_map`]'s jumps over runs of eight columns.

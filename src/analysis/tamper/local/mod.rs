@@ -56,6 +56,8 @@ pub struct LocalThresholds {
     /// The methods whose peaks (each over its threshold) add up to the image's local-manipulation
     /// score.
     pub scored_methods: Vec<ScoredMethod>,
+    /// Smallest luma range of an 8×8 block whose steepest step is read as an edge's sharpness.
+    pub sharpness_min_edge_range: f32,
     /// Smallest suspicious region, in cells.
     pub min_region_cells: usize,
     /// Largest suspicious region, as a fraction of the valid cells.
@@ -82,15 +84,35 @@ pub struct AnomalyScores {
     pub double_quantization: f32,
     /// A second block grid.
     pub foreign_grid: f32,
+    /// Edges sharper than the rest.
+    pub sharpness: f32,
 }
 
 impl AnomalyScores {
+    /// The maps, by name.
+    pub const NAMES: [&'static str; 5] =
+        ["error_level", "noise", "double_quantization", "foreign_grid", "sharpness"];
+
+    /// These thresholds with map `name`'s set to `value`.
+    pub fn with(&self, name: &str, value: f32) -> Self {
+        let mut out = self.clone();
+        match name {
+            "error_level" => out.error_level = value,
+            "noise" => out.noise = value,
+            "double_quantization" => out.double_quantization = value,
+            "sharpness" => out.sharpness = value,
+            _ => out.foreign_grid = value,
+        }
+        out
+    }
+
     /// The threshold of map `name`.
     pub fn of(&self, name: &str) -> f32 {
         match name {
             "error_level" => self.error_level,
             "noise" => self.noise,
             "double_quantization" => self.double_quantization,
+            "sharpness" => self.sharpness,
             _ => self.foreign_grid,
         }
     }
@@ -108,6 +130,8 @@ pub enum ScoredMethod {
     DoubleQuantization,
     /// The second-grid map.
     ForeignGrid,
+    /// The sharpness map.
+    Sharpness,
     /// Copy-move detection.
     CopyMove,
 }
@@ -120,6 +144,7 @@ impl ScoredMethod {
             ScoredMethod::Noise => "noise",
             ScoredMethod::DoubleQuantization => "double_quantization",
             ScoredMethod::ForeignGrid => "foreign_grid",
+            ScoredMethod::Sharpness => "sharpness",
             ScoredMethod::CopyMove => "copy_move",
         }
     }
@@ -181,8 +206,19 @@ struct CellLayout {
     origin: (usize, usize),
 }
 
-/// Aggregates per-block values (NaN = none) into cells of `per` × `per` blocks with `reduce`.
+/// Aggregates per-block values (NaN = none) into cells of `per` × `per` blocks with `reduce`, where at
+/// least half the cell's blocks have a value.
 fn cells_of(values: &[f32], layout: CellLayout, reduce: impl Fn(&mut [f32]) -> f32) -> CellMap {
+    cells_of_some(values, layout, (layout.per * layout.per).div_ceil(2), reduce)
+}
+
+/// The same where at least `min_members` of the cell's blocks have a value.
+fn cells_of_some(
+    values: &[f32],
+    layout: CellLayout,
+    min_members: usize,
+    reduce: impl Fn(&mut [f32]) -> f32,
+) -> CellMap {
     let CellLayout { blocks, per, origin } = layout;
     let (cols, rows) = (blocks.0 / per, blocks.1 / per);
     let mut out = Vec::with_capacity(cols * rows);
@@ -197,7 +233,7 @@ fn cells_of(values: &[f32], layout: CellLayout, reduce: impl Fn(&mut [f32]) -> f
                         .filter(|v| v.is_finite()),
                 );
             }
-            out.push(if members.len() * 2 >= per * per { reduce(&mut members) } else { f32::NAN });
+            out.push(if members.len() >= min_members.max(1) { reduce(&mut members) } else { f32::NAN });
         }
     }
     CellMap { cols, rows, cell: per * 8, origin, values: out }
@@ -243,6 +279,7 @@ pub fn analyze_local(document: &DecodedDocument, thresholds: &LocalThresholds) -
 
     report.add(error_level_map(&features, layout, thresholds), thresholds);
     report.add(noise_map(&features, layout, thresholds), thresholds);
+    report.add(sharpness_map(&features, layout, thresholds), thresholds);
     match jpeg {
         Some((table, _)) => {
             let double =
@@ -281,7 +318,7 @@ pub fn analyze_local(document: &DecodedDocument, thresholds: &LocalThresholds) -
             reason: format!("{} is not a JPEG: no compression history to test", format_name(document.format)),
         }),
     }
-    report.finish(thresholds);
+    report.findings = map_findings(&report.maps, thresholds);
     if let Some(copy) = copy_move::detect(&grid.luma, grid.width, grid.height, &thresholds.copy_move) {
         report.add_copy_move(copy, thresholds);
     }
@@ -345,6 +382,30 @@ fn noise_map(
     .filter(|m| m.scores.valid() >= thresholds.min_cells)
 }
 
+/// Sharpness: per cell, the steepest of its edges. Only cells *sharper* than the rest
+/// count: a capture blurs every edge of the card alike (lens, resampling), while text typed into the
+/// captured image in an editor keeps a rendered edge.
+fn sharpness_map(
+    features: &[BlockFeatures],
+    layout: CellLayout,
+    thresholds: &LocalThresholds,
+) -> Option<AnomalyMap> {
+    let values: Vec<f32> = features
+        .iter()
+        .map(|block| {
+            let (step, range) = block.edge;
+            if range >= thresholds.sharpness_min_edge_range { step / range } else { f32::NAN }
+        })
+        .collect();
+    let map = cells_of_some(&values, layout, 2, |v| v.iter().copied().fold(0.0, f32::max));
+    Some(AnomalyMap {
+        code: ReasonCode::TamperSharpnessInconsistency,
+        name: "sharpness",
+        scores: map.anomaly(Direction::Higher, 0.03).smoothed(),
+    })
+    .filter(|m| m.scores.valid() >= thresholds.min_cells)
+}
+
 fn double_quantization_evidence(double: &DoubleQuantization) -> Vec<Evidence> {
     let steps: Vec<String> = double
         .frequencies
@@ -372,69 +433,78 @@ impl LocalReport {
         }
         self.maps.push(map);
     }
+}
 
-    /// One finding per reason code, from its maps' regions.
-    fn finish(&mut self, thresholds: &LocalThresholds) {
-        for code in [
-            ReasonCode::TamperErrorLevelAnomaly,
-            ReasonCode::TamperDoubleCompressionLocal,
-            ReasonCode::TamperNoiseInconsistency,
-        ] {
-            let mut regions = Vec::new();
-            let mut evidence = Vec::new();
-            for map in self.maps.iter().filter(|m| m.code == code) {
-                let threshold = thresholds.anomaly_scores.of(map.name);
-                let found = map.scores.regions(
-                    threshold,
-                    threshold * thresholds.region_grow_fraction,
-                    thresholds.min_region_cells,
-                    thresholds.max_region_fraction,
-                );
-                if let Some(strongest) = found.first() {
-                    evidence.push(Evidence::number(format!("{}_threshold", map.name), f64::from(threshold)));
-                    evidence.push(Evidence::number(
-                        format!("{}_region_score", map.name),
-                        round2(f64::from(strongest.mean_score)),
-                    ));
-                    evidence
-                        .push(Evidence::number(format!("{}_region_cells", map.name), strongest.cells as f64));
-                }
-                regions.extend(
-                    found.into_iter().take(3).map(|region| (map.name, region.mean_score / threshold, region)),
-                );
-            }
-            if regions.is_empty() {
-                continue;
-            }
-            regions.sort_by(|a, b| b.1.total_cmp(&a.1));
-            let strongest = f64::from(regions[0].1);
-            let mut finding = Finding::new(
-                code,
-                (0.5 + 0.25 * (strongest - 1.0)).clamp(0.5, 1.0),
-                match code {
-                    ReasonCode::TamperErrorLevelAnomaly => {
-                        "a region's error level differs from the rest of the image"
-                    }
-                    ReasonCode::TamperDoubleCompressionLocal => {
-                        "a region's compression history differs from the rest of the image"
-                    }
-                    _ => "a region's noise differs from the rest of the image",
-                },
-                evidence,
+/// The reason codes whose findings are regions of anomaly maps over their thresholds.
+pub const MAP_CODES: [ReasonCode; 4] = [
+    ReasonCode::TamperErrorLevelAnomaly,
+    ReasonCode::TamperDoubleCompressionLocal,
+    ReasonCode::TamperNoiseInconsistency,
+    ReasonCode::TamperSharpnessInconsistency,
+];
+
+/// One finding per reason code of [`MAP_CODES`], from the regions of its maps over their
+/// thresholds. Pure in the maps, so that calibration can re-apply thresholds without re-analysing.
+pub fn map_findings(maps: &[AnomalyMap], thresholds: &LocalThresholds) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for code in MAP_CODES {
+        let mut regions = Vec::new();
+        let mut evidence = Vec::new();
+        for map in maps.iter().filter(|m| m.code == code) {
+            let threshold = thresholds.anomaly_scores.of(map.name);
+            let found = map.scores.regions(
+                threshold,
+                threshold * thresholds.region_grow_fraction,
+                thresholds.min_region_cells,
+                thresholds.max_region_fraction,
             );
-            finding.regions = regions
-                .into_iter()
-                .map(|(name, _, region)| Region {
-                    x: region.bounds.0,
-                    y: region.bounds.1,
-                    width: region.bounds.2,
-                    height: region.bounds.3,
-                    label: name.to_owned(),
-                })
-                .collect();
-            self.findings.push(finding);
+            if let Some(strongest) = found.first() {
+                evidence.push(Evidence::number(format!("{}_threshold", map.name), f64::from(threshold)));
+                evidence.push(Evidence::number(
+                    format!("{}_region_score", map.name),
+                    round2(f64::from(strongest.mean_score)),
+                ));
+                evidence.push(Evidence::number(format!("{}_region_cells", map.name), strongest.cells as f64));
+            }
+            regions.extend(
+                found.into_iter().take(3).map(|region| (map.name, region.mean_score / threshold, region)),
+            );
         }
+        if regions.is_empty() {
+            continue;
+        }
+        regions.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let strongest = f64::from(regions[0].1);
+        let mut finding = Finding::new(
+            code,
+            (0.5 + 0.25 * (strongest - 1.0)).clamp(0.5, 1.0),
+            match code {
+                ReasonCode::TamperErrorLevelAnomaly => {
+                    "a region's error level differs from the rest of the image"
+                }
+                ReasonCode::TamperDoubleCompressionLocal => {
+                    "a region's compression history differs from the rest of the image"
+                }
+                ReasonCode::TamperSharpnessInconsistency => {
+                    "a region's edges are sharper than the rest of the image's: typed or pasted after the capture"
+                }
+                _ => "a region's noise differs from the rest of the image",
+            },
+            evidence,
+        );
+        finding.regions = regions
+            .into_iter()
+            .map(|(name, _, region)| Region {
+                x: region.bounds.0,
+                y: region.bounds.1,
+                width: region.bounds.2,
+                height: region.bounds.3,
+                label: name.to_owned(),
+            })
+            .collect();
+        findings.push(finding);
     }
+    findings
 }
 
 impl LocalReport {
@@ -492,13 +562,25 @@ mod tests {
         report.findings.iter().map(|f| f.code).collect()
     }
 
+    /// The shipped thresholds with the anomaly scores of a deployment whose uploads are as clean as
+    /// the digital fixtures (the shipped ones are calibrated on captures).
+    fn render_thresholds() -> LocalThresholds {
+        let anomaly_scores = crate::eval::synthetic::fixtures::render_evaluation_scores();
+        LocalThresholds { anomaly_scores, ..thresholds() }
+    }
+
     #[test]
     fn a_clean_pasted_portrait_is_found_where_it_is_and_a_plain_resave_is_clean() {
         let (captured, edited, mask) = crate::eval::synthetic::fixtures::captured_card_and_portrait_swap();
         let resaved = decode(&encode_jpeg(&captured, 90), &DecodeLimits::default()).unwrap();
+        let thresholds = render_thresholds;
         let clean = analyze_local(&resaved, &thresholds());
         assert!(clean.findings.is_empty(), "{:?}", local_codes(&clean));
-        assert_eq!(clean.maps.len(), 3, "error level, noise, second grid (no double quantization)");
+        assert_eq!(
+            clean.maps.len(),
+            4,
+            "error level, noise, sharpness, second grid (no double quantization)"
+        );
 
         let edited = decode(&encode_jpeg(&edited, 90), &DecodeLimits::default()).unwrap();
         let report = analyze_local(&edited, &thresholds());
@@ -523,6 +605,36 @@ mod tests {
     }
 
     #[test]
+    fn a_field_typed_onto_a_blurred_capture_is_sharper_than_the_rest_and_the_capture_alone_is_not() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(21);
+        let template = Template::new(1);
+        let holder = template.holder(&mut rng);
+        let mut retyped = holder.clone();
+        retyped.fields[0] = template.holder(&mut rng).fields[0].clone();
+        // A flat capture: lens blur and sensor noise over the whole card, then the new value typed
+        // over the old one as a clean render.
+        let mut captured = image::imageops::blur(&template.render(&holder), 1.0);
+        add_noise(&mut captured, 2.5, &mut rng);
+        let (edited, field) =
+            crate::eval::tamper::paste_difference(&captured, &template, &holder, &retyped).unwrap();
+        let sharpness = |image: &image::RgbImage| {
+            let document = decode(&encode_jpeg(image, 90), &DecodeLimits::default()).unwrap();
+            analyze_local(&document, &thresholds())
+                .findings
+                .into_iter()
+                .find(|f| f.code == ReasonCode::TamperSharpnessInconsistency)
+        };
+        assert_eq!(sharpness(&captured), None, "an unedited capture is evenly blurred");
+        let finding = sharpness(&edited).expect("the typed field keeps its rendered edges");
+        let region = &finding.regions[0];
+        let overlaps = region.x < field.0 + field.2
+            && field.0 < region.x + region.width
+            && region.y < field.1 + field.3
+            && field.1 < region.y + region.height;
+        assert!(overlaps, "region {region:?} against the typed field {field:?}");
+    }
+
+    #[test]
     fn the_local_score_adds_up_the_scored_methods_peaks_over_their_thresholds() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(11);
         let mut photo = Template::new(2).render(&Template::new(2).holder(&mut rng));
@@ -535,7 +647,8 @@ mod tests {
             f64::from(map.scores.peak() / limits.of(name))
         };
         let everything = analyze_local(&document, &chosen);
-        let expected: f64 = ["noise", "foreign_grid"].iter().map(|name| ratio(&everything, name)).sum();
+        let expected: f64 =
+            ["noise", "foreign_grid", "sharpness"].iter().map(|name| ratio(&everything, name)).sum();
         assert!((everything.score - expected).abs() < 1e-9, "{} against {expected}", everything.score);
 
         chosen.scored_methods = vec![ScoredMethod::ErrorLevel];
@@ -545,7 +658,7 @@ mod tests {
 
         chosen.scored_methods.clear();
         assert_eq!(analyze_local(&document, &chosen).score, 0.0);
-        let misspelt = serde_json::from_str::<ScoredMethod>("\"sharpness\"");
+        let misspelt = serde_json::from_str::<ScoredMethod>("\"blur\"");
         assert!(misspelt.is_err(), "a method the analyses do not have is refused");
     }
 

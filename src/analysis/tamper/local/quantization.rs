@@ -153,7 +153,7 @@ mod tests {
     fn block_with(index: usize, value: f32) -> BlockFeatures {
         let mut coefficients = [0f32; FREQUENCIES];
         coefficients[index] = value;
-        BlockFeatures { coefficients, residual: 0.0, mean: 128.0 }
+        BlockFeatures { coefficients, residual: 0.0, mean: 128.0, edge: (0.0, 0.0) }
     }
 
     #[test]
