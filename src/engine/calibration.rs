@@ -94,7 +94,7 @@ impl Rate {
         if self.of == 0 { 0.0 } else { self.count as f64 / self.of as f64 }
     }
 
-    fn of_samples(samples: &[CalibrationSample], models: &Models, local: &LocalThresholds) -> Rate {
+    fn of_samples(samples: &[&CalibrationSample], models: &Models, local: &LocalThresholds) -> Rate {
         Rate { count: samples.iter().filter(|s| s.flagged(models, local)).count(), of: samples.len() }
     }
 }
@@ -204,15 +204,14 @@ pub fn calibrate(
         });
     }
     let before = &models.tamper.thresholds.local;
-    let (chosen, floor) = search(genuine, target, models);
+    let (all, forged): (Vec<_>, Vec<_>) = (genuine.iter().collect(), forged.iter().collect());
+    let (chosen, floor) = search(&all, target, models);
     if floor.share() > target {
         return Err(CalibrationError::Unreachable { target, floor, codes: floor_codes(genuine, models) });
     }
-    let (even, odd): (Vec<_>, Vec<_>) =
-        genuine.iter().cloned().enumerate().partition(|(index, _)| index % 2 == 0);
-    let (even, odd): (Vec<_>, Vec<_>) =
-        (even.into_iter().map(|(_, s)| s).collect(), odd.into_iter().map(|(_, s)| s).collect());
-    let crossed = |fit: &[CalibrationSample], count: &[CalibrationSample]| {
+    let even: Vec<_> = genuine.iter().step_by(2).collect();
+    let odd: Vec<_> = genuine.iter().skip(1).step_by(2).collect();
+    let crossed = |fit: &[&CalibrationSample], count: &[&CalibrationSample]| {
         Rate::of_samples(count, models, &search(fit, target, models).0).share()
     };
     let cross_checked_review_rate = (crossed(&even, &odd) + crossed(&odd, &even)) / 2.0;
@@ -235,11 +234,11 @@ pub fn calibrate(
             })
             .collect(),
         floor,
-        review_before: Rate::of_samples(genuine, models, before),
-        review_after: Rate::of_samples(genuine, models, &chosen),
+        review_before: Rate::of_samples(&all, models, before),
+        review_after: Rate::of_samples(&all, models, &chosen),
         cross_checked_review_rate,
         detection: (!forged.is_empty())
-            .then(|| (Rate::of_samples(forged, models, before), Rate::of_samples(forged, models, &chosen))),
+            .then(|| (Rate::of_samples(&forged, models, before), Rate::of_samples(&forged, models, &chosen))),
     };
     let tamper_toml = rewrite_tamper_toml(&models.tamper.thresholds_toml, &calibration)?;
     Ok(Calibrated { calibration, tamper_toml })
@@ -253,7 +252,7 @@ pub fn calibrate(
 /// choice among candidates by their in-sample cost overfits the sample (seed 4402 of
 /// tests/it/calibrate.rs: 4.5 % in the sample, 7.0 % on the next 200). No map is lowered below the
 /// peak that `target` of the images exceed on it alone.
-fn search(samples: &[CalibrationSample], target: f64, models: &Models) -> (LocalThresholds, Rate) {
+fn search(samples: &[&CalibrationSample], target: f64, models: &Models) -> (LocalThresholds, Rate) {
     let peaks: Vec<(&str, Vec<f32>)> = AnomalyScores::NAMES
         .iter()
         .map(|&name| {

@@ -184,11 +184,17 @@ pub struct TamperReport {
     pub maps: Vec<local::AnomalyMap>,
     /// The local-manipulation score unrounded (its metric is rounded), for ranking.
     pub local_score: f64,
-    /// The anomaly score drawn fully red in heatmaps.
-    pub heatmap_full_scale: f32,
+    /// The maps' thresholds: a heatmap draws a cell fully red at twice its map's.
+    pub anomaly_scores: local::AnomalyScores,
 }
 
 impl TamperReport {
+    /// The score drawn fully red in map `name`'s heatmap: twice the map's threshold (the copy-move
+    /// map marks the copies at the largest score, so any scale draws them red).
+    fn full_scale(&self, name: &str) -> f32 {
+        if local::AnomalyScores::NAMES.contains(&name) { 2.0 * self.anomaly_scores.of(name) } else { 1.0 }
+    }
+
     /// A PNG heatmap per local anomaly map, over the image reduced to `max_side` pixels.
     pub fn heatmaps(&self, luma: &image::GrayImage, factor: u32, max_side: u32) -> Vec<EvidenceImage> {
         let reduce = luma.width().max(luma.height()).div_ceil(max_side.max(1)).max(1);
@@ -204,7 +210,7 @@ impl TamperReport {
             .map(|map| EvidenceImage {
                 name: format!("heatmap.{}", map.name),
                 finding_code: map.code,
-                png: map.scores.heatmap_png(&base, scale, self.heatmap_full_scale),
+                png: map.scores.heatmap_png(&base, scale, self.full_scale(map.name)),
                 width: base.width(),
                 height: base.height(),
             })
@@ -381,7 +387,7 @@ pub fn assess_tamper(
         inconclusive: local.inconclusive,
         maps: local.maps,
         local_score: local.score,
-        heatmap_full_scale: 2.0 * models.thresholds.local.anomaly_scores.noise,
+        anomaly_scores: models.thresholds.local.anomaly_scores.clone(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Localized manipulation: where in the image the pixels disagree with the rest.
 //!
-//! Four maps over the full-resolution luma, each one value per cell, each scored by how far a cell
+//! Five maps over the full-resolution luma, each one value per cell, each scored by how far a cell
 //! is from the rest of the *same* image (robust z-scores), never by an absolute level: texture,
 //! content and camera differ between images, an edit differs from its surroundings.
 //! - error level: the requantization error at a reference quality divided by the error the block's
@@ -9,6 +9,8 @@
 //!   second 8×8 grid at another phase (`tamper.double_compression_local`);
 //! - noise: the flattest blocks' residual, each pixel minus its 8 neighbours' mean
 //!   (`tamper.noise_inconsistency`);
+//! - sharpness: the steepest edge step over the edge's contrast, higher where text was typed onto
+//!   a blurred capture (`tamper.sharpness_inconsistency`);
 //! - copy-move: a region repeated elsewhere in the image, found by block matching with shift-vector
 //!   consensus and by the autocorrelation of the noise residual (`tamper.copy_move`, in
 //!   [`copy_move`] and [`residual_shifts`]).
