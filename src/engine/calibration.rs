@@ -183,6 +183,16 @@ pub struct Calibrated {
     pub tamper_toml: String,
 }
 
+/// The fewest genuine uploads that resolve `target`, or why `target` is not a rate (a caller can
+/// check this before analysing anything).
+pub fn needed_samples(target: f64) -> Result<usize, CalibrationError> {
+    if target > 0.0 && target < 1.0 {
+        Ok((MIN_FLAGGED_AT_TARGET / target).ceil() as usize)
+    } else {
+        Err(CalibrationError::Target(target))
+    }
+}
+
 /// Sets the local thresholds of `models` so that about `target` of `genuine` go to review on their
 /// tamper findings; `forged`, when given, are counted as detected or not at both thresholds.
 pub fn calibrate(
@@ -191,10 +201,7 @@ pub fn calibrate(
     target: f64,
     models: &Models,
 ) -> Result<Calibrated, CalibrationError> {
-    if !(target > 0.0 && target < 1.0) {
-        return Err(CalibrationError::Target(target));
-    }
-    let needed = (MIN_FLAGGED_AT_TARGET / target).ceil() as usize;
+    let needed = needed_samples(target)?;
     if genuine.len() < needed {
         return Err(CalibrationError::TooFewSamples {
             target,

@@ -103,7 +103,7 @@ fn calibrated_thresholds_hold_the_target_review_rate_on_a_second_sample() {
 }
 
 #[test]
-fn a_target_the_sample_cannot_resolve_is_refused_with_exit_code_2() {
+fn a_target_the_sample_cannot_resolve_is_refused_before_any_analysis_with_exit_code_2() {
     let dir = tempfile::tempdir().unwrap();
     write_genuine_captures(&dir.path().join("genuine"), 3, 4403);
     let output = Command::new(env!("CARGO_BIN_EXE_idforensics"))
@@ -115,6 +115,6 @@ fn a_target_the_sample_cannot_resolve_is_refused_with_exit_code_2() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("at least 100 are needed"), "{stderr}");
+    assert!(stderr.contains("needs at least 100 genuine uploads"), "{stderr}");
     assert!(!dir.path().join("models").exists(), "nothing written");
 }

@@ -10,7 +10,7 @@ use crate::args::CalibrateArgs;
 use crate::load_models;
 use idforensics::analysis::decode::DecodeLimits;
 use idforensics::engine::Models;
-use idforensics::engine::calibration::{Calibration, CalibrationSample, calibrate};
+use idforensics::engine::calibration::{Calibration, CalibrationSample, calibrate, needed_samples};
 use idforensics::frontends::input::read_bounded;
 use idforensics::frontends::settings::{Overrides, Settings};
 
@@ -18,9 +18,22 @@ pub(crate) fn run(config: Option<&Path>, args: CalibrateArgs) -> anyhow::Result<
     let settings =
         Settings::resolve(config, Overrides { models_dir: args.models_dir, ..Overrides::default() })?;
     let models = load_models(&settings)?;
-    let genuine = analyse_folder(&args.genuine, &settings.limits, &models)?;
+    // A target that is not a rate, or a folder too small for it, is refused before any analysis.
+    let needed = needed_samples(args.target_review_rate)?;
+    let files = image_files(&args.genuine).with_context(|| format!("listing {}", args.genuine.display()))?;
+    anyhow::ensure!(
+        files.len() >= needed,
+        "a target review rate of {} needs at least {needed} genuine uploads; {} holds {}",
+        args.target_review_rate,
+        args.genuine.display(),
+        files.len()
+    );
+    let genuine = analyse_files(&args.genuine, &files, &settings.limits, &models)?;
     let forged = match &args.forged {
-        Some(dir) => analyse_folder(dir, &settings.limits, &models)?,
+        Some(dir) => {
+            let files = image_files(dir).with_context(|| format!("listing {}", dir.display()))?;
+            analyse_files(dir, &files, &settings.limits, &models)?
+        }
         None => Vec::new(),
     };
     let calibrated = calibrate(&genuine, &forged, args.target_review_rate, &models)?;
@@ -51,14 +64,14 @@ pub(crate) fn image_files(dir: &Path) -> Result<Vec<PathBuf>, walkdir::Error> {
     Ok(files)
 }
 
-/// Analyses every image under `dir` on every core; a file that cannot be read or decoded is named
-/// and skipped (a deployment's sample may hold a few), but a folder with none is an error.
-fn analyse_folder(
+/// Analyses `files` (the images under `dir`) on every core; a file that cannot be read or decoded
+/// is named and skipped (a deployment's sample may hold a few), but a folder with none is an error.
+fn analyse_files(
     dir: &Path,
+    files: &[PathBuf],
     limits: &DecodeLimits,
     models: &Models,
 ) -> anyhow::Result<Vec<CalibrationSample>> {
-    let files = image_files(dir).with_context(|| format!("listing {}", dir.display()))?;
     anyhow::ensure!(!files.is_empty(), "{} holds no .jpg, .jpeg or .png file", dir.display());
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len());
