@@ -16,10 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::Models;
-use crate::analysis::decode::planes::working_planes;
 use crate::analysis::decode::{DecodeError, DecodeLimits, decode};
-use crate::analysis::fingerprint::document::DocumentPrint;
-use crate::analysis::tamper::assess_tamper;
 use crate::analysis::tamper::local::{AnomalyMap, AnomalyScores, LocalThresholds, MAP_CODES, map_findings};
 use crate::domain::findings::Finding;
 use crate::domain::policy::Decision;
@@ -48,10 +45,7 @@ pub struct CalibrationSample {
 impl CalibrationSample {
     /// Decodes and analyses one upload as the service would.
     pub fn analyse(bytes: &[u8], limits: &DecodeLimits, models: &Models) -> Result<Self, DecodeError> {
-        let document = decode(bytes, limits)?;
-        let planes = working_planes(&document.rgb, models.quality.working_long_side);
-        let report = assess_tamper(&document, &planes, &models.tamper);
-        let outline = DocumentPrint::compute(&planes, &models.reuse.layout).outline(planes.factor);
+        let (report, outline) = models.tamper_and_outline(&decode(bytes, limits)?);
         Ok(CalibrationSample {
             fixed: report.findings.into_iter().filter(|f| !MAP_CODES.contains(&f.code)).collect(),
             maps: report.maps.into_iter().filter(|m| MAP_CODES.contains(&m.code)).collect(),
@@ -68,13 +62,8 @@ impl CalibrationSample {
     fn flagged(&self, models: &Models, local: &LocalThresholds) -> bool {
         let mut findings = self.fixed.clone();
         findings.extend(map_findings(&self.maps, local));
-        let zone = models.reuse.layout.portrait;
-        findings.extend(crate::analysis::tamper::portrait::portrait_finding(
-            &findings,
-            &self.outline,
-            zone,
-            local.portrait_min_overlap,
-        ));
+        // Calibration sets the anomaly scores only: the portrait check's overlap is the models'.
+        findings.extend(models.portrait_finding(&findings, &self.outline));
         models.policy.assess(findings).decision >= Decision::Review
     }
 }

@@ -9,7 +9,7 @@ use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
 use crate::analysis::decode::planes::working_planes;
-use crate::analysis::decode::{DecodeError, DecodeLimits, decode};
+use crate::analysis::decode::{DecodeError, DecodeLimits, DecodedDocument, decode};
 use crate::analysis::fingerprint::document::{DocumentLocation, DocumentPrint};
 use crate::analysis::fingerprint::{ExactFingerprints, Fingerprints};
 use crate::analysis::quality::{QualityThresholds, assess_quality};
@@ -17,7 +17,7 @@ use crate::analysis::reuse;
 use crate::analysis::reuse::confirm::confirm;
 use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualIndex, ReuseModel};
 use crate::analysis::reuse::verify::keypoints_to_verify;
-use crate::analysis::tamper::{TamperModels, assess_tamper};
+use crate::analysis::tamper::{TamperModels, TamperReport, assess_tamper};
 use crate::domain::findings::{Finding, ReasonCode};
 use crate::domain::ids::{AccountId, DocumentId, IdError};
 use crate::domain::links::{self, AccountCluster};
@@ -129,6 +129,15 @@ impl Models {
             tamper: TamperModels::embedded(),
             reuse: ReuseModel::embedded(),
         }
+    }
+
+    /// The tamper analysis of a decoded upload on its own, and the outline of the document located
+    /// as the fingerprints locate it (what the portrait check reads): for calibration and the
+    /// evaluation, which need no other analyser.
+    pub fn tamper_and_outline(&self, document: &DecodedDocument) -> (TamperReport, DocumentOutline) {
+        let planes = working_planes(&document.rgb, self.quality.working_long_side);
+        let report = assess_tamper(document, &planes, &self.tamper);
+        (report, DocumentPrint::compute(&planes, &self.reuse.layout).outline(planes.factor))
     }
 
     /// `tamper.portrait_anomaly` when one of the local `findings` lies on the portrait zone of

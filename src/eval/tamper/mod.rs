@@ -25,10 +25,8 @@ use serde::Serialize;
 
 use super::synthetic::capture::{add_noise, encode_jpeg};
 use super::synthetic::cards::{Holder, Template};
-use crate::analysis::decode::planes::working_planes;
 use crate::analysis::decode::{DecodeLimits, decode};
-use crate::analysis::fingerprint::document::DocumentPrint;
-use crate::analysis::tamper::{TamperReport, assess_tamper};
+use crate::analysis::tamper::TamperReport;
 use crate::domain::findings::ReasonCode;
 use crate::domain::policy::Decision;
 use crate::engine::Models;
@@ -393,10 +391,8 @@ fn score(bytes: &[u8], kind: &'static str, mask: Option<Mask>, models: &Models) 
 /// and the portrait check on the document the fingerprints locate).
 fn tamper_report(bytes: &[u8], models: &Models) -> TamperReport {
     let document = decode(bytes, &DecodeLimits::default()).expect("generated files decode");
-    let planes = working_planes(&document.rgb, models.quality.working_long_side);
-    let mut report = assess_tamper(&document, &planes, &models.tamper);
-    let print = DocumentPrint::compute(&planes, &models.reuse.layout);
-    report.findings.extend(models.portrait_finding(&report.findings, &print.outline(planes.factor)));
+    let (mut report, outline) = models.tamper_and_outline(&document);
+    report.findings.extend(models.portrait_finding(&report.findings, &outline));
     report
 }
 
