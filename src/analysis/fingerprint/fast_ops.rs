@@ -94,19 +94,31 @@ pub(crate) fn sobel_magnitudes(image: &GrayImage) -> ImageBuffer<Luma<u16>, Vec<
 /// `image::imageops::resize(image, width, height, FilterType::Triangle)`: columns first into `f32`,
 /// then rows, rounded.
 pub(crate) fn resize_triangle(image: &RgbImage, width: u32, height: u32) -> RgbImage {
-    let (source_width, source_height) = image.dimensions();
+    let raw = resize_channels::<3>(image.as_raw(), image.dimensions(), (width, height));
+    RgbImage::from_raw(width, height, raw).expect("three channels per resampled pixel")
+}
+
+/// [`resize_triangle`] for a grey image.
+pub(crate) fn resize_triangle_gray(image: &GrayImage, width: u32, height: u32) -> GrayImage {
+    let raw = resize_channels::<1>(image.as_raw(), image.dimensions(), (width, height));
+    GrayImage::from_raw(width, height, raw).expect("one value per resampled pixel")
+}
+
+/// Triangle-filter resampling of `C`-channel pixels from `source` to `target` size.
+fn resize_channels<const C: usize>(raw: &[u8], source: (u32, u32), target: (u32, u32)) -> Vec<u8> {
+    let ((source_width, source_height), (width, height)) = (source, target);
     if source_width == 0 || source_height == 0 {
-        return RgbImage::new(width, height);
+        return vec![0; width as usize * height as usize * C];
     }
-    if (width, height) == (source_width, source_height) {
-        return image.clone();
+    if target == source {
+        return raw.to_vec();
     }
-    let row_length = source_width as usize * 3;
+    let row_length = source_width as usize * C;
     let mut columns_done = Vec::with_capacity(row_length * height as usize);
     let mut sums = vec![0f32; row_length];
     for (top, weights) in triangle_weights(source_height, height) {
         sums.fill(0.0);
-        for (row, &weight) in image.as_raw().chunks_exact(row_length).skip(top as usize).zip(&weights) {
+        for (row, &weight) in raw.chunks_exact(row_length).skip(top as usize).zip(&weights) {
             for (sum, &value) in sums.iter_mut().zip(row) {
                 *sum += f32::from(value) * weight;
             }
@@ -114,11 +126,11 @@ pub(crate) fn resize_triangle(image: &RgbImage, width: u32, height: u32) -> RgbI
         columns_done.extend_from_slice(&sums);
     }
     let horizontal = triangle_weights(source_width, width);
-    let mut out = Vec::with_capacity(width as usize * height as usize * 3);
+    let mut out = Vec::with_capacity(width as usize * height as usize * C);
     for row in columns_done.chunks_exact(row_length) {
         for (left, weights) in &horizontal {
-            let mut sum = [0f32; 3];
-            for (pixel, &weight) in row[*left as usize * 3..].chunks_exact(3).zip(weights) {
+            let mut sum = [0f32; C];
+            for (pixel, &weight) in row[*left as usize * C..].chunks_exact(C).zip(weights) {
                 for (channel, &value) in sum.iter_mut().zip(pixel) {
                     *channel += value * weight;
                 }
@@ -126,7 +138,7 @@ pub(crate) fn resize_triangle(image: &RgbImage, width: u32, height: u32) -> RgbI
             out.extend(sum.map(|channel| channel.clamp(0.0, 255.0).round() as u8));
         }
     }
-    RgbImage::from_raw(width, height, out).expect("three channels per resampled pixel")
+    out
 }
 
 /// For each of `target` output positions along an axis of `source` pixels: the first source pixel

@@ -89,6 +89,12 @@ pub fn enlarged_keypoints(card: &GrayImage, parameters: KeypointParameters, scal
         .collect()
 }
 
+/// `image` resampled to `width` × `height` (a triangle filter) for keypoints to be taken at another
+/// scale.
+pub fn resampled(image: &GrayImage, width: u32, height: u32) -> GrayImage {
+    super::fast_ops::resize_triangle_gray(image, width, height)
+}
+
 /// The strongest FAST-9 corners of `card` (at least `spacing` pixels apart, at most `max`) with
 /// their descriptors.
 pub fn keypoints(card: &GrayImage, parameters: KeypointParameters) -> Vec<Keypoint> {
