@@ -122,6 +122,37 @@ impl CropIndex {
         self.keypoints.len()
     }
 
+    /// The stored keypoints of the layouts sharing the most descriptors (within `radius`) with
+    /// `keypoints`, at most `max` of them, most shared first; every layout when there are no more.
+    pub fn layouts_sharing(&self, keypoints: &[Keypoint], radius: u32, max: usize) -> Vec<&[Keypoint]> {
+        if self.layouts.len() <= max {
+            return self.layouts.values().map(Vec::as_slice).collect();
+        }
+        let mut shared: BTreeMap<u32, usize> = BTreeMap::new();
+        let small = self.keypoints.len() < SCAN_BELOW;
+        for keypoint in keypoints {
+            let hits = if small {
+                self.keypoints.scan(&keypoint.descriptor, radius)
+            } else {
+                self.keypoints.search(&keypoint.descriptor, radius)
+            };
+            let mut documents: Vec<u32> = hits.iter().map(|hit| hit.value.document).collect();
+            documents.sort_unstable();
+            documents.dedup();
+            for document in documents {
+                *shared.entry(document).or_default() += 1;
+            }
+        }
+        let mut ranked: Vec<(usize, u32)> =
+            shared.into_iter().map(|(document, count)| (count, document)).collect();
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked
+            .into_iter()
+            .take(max)
+            .filter_map(|(_, document)| self.layouts.get(&document).map(Vec::as_slice))
+            .collect()
+    }
+
     /// Documents whose inner zones lie within `radius` of `inner` on either zone.
     pub fn candidates(&self, inner: &InnerHashes, radius: u32) -> Vec<u32> {
         let mut numbers: Vec<u32> =

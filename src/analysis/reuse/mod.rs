@@ -11,6 +11,7 @@
 pub mod confirm;
 pub mod crops;
 pub mod hamming_index;
+pub mod layout_fit;
 pub mod perceptual;
 pub mod verify;
 

@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::crops::{CropIndex, CropModel};
+use super::layout_fit::LayoutFitModel;
 use super::verify::{Verification, VerificationModel};
 use crate::analysis::fingerprint::document::{
     CropFrame, CropPrint, DocumentLayout, DocumentPrint, Framing, InnerHashes, Reading, ZoneColour,
@@ -37,6 +38,10 @@ pub struct ReuseModel {
     pub crops: CropModel,
     /// How candidates are verified.
     pub verification: VerificationModel,
+    /// How a known layout is found in an upload the locator could not outline; a tuned copy of
+    /// this file without the table does not look for one.
+    #[serde(default)]
+    pub layout_fit: Option<LayoutFitModel>,
 }
 
 /// Distances (of 256 bits) that decide each match kind.
@@ -583,6 +588,12 @@ impl PerceptualIndex {
             .into_iter()
             .filter_map(|number| self.documents[number as usize].as_ref())
             .collect()
+    }
+
+    /// The stored keypoints of known layouts sharing the most descriptors with `keypoints`
+    /// ([`CropIndex::layouts_sharing`]).
+    pub fn layouts_sharing(&self, keypoints: &[Keypoint], radius: u32, max: usize) -> Vec<&[Keypoint]> {
+        self.crops.layouts_sharing(keypoints, radius, max)
     }
 
     /// Keypoints stored for known layouts.

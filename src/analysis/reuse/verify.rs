@@ -278,7 +278,7 @@ pub(super) fn verify(
 }
 
 /// A stored keypoint and its query pair: (stored x, stored y, query x, query y).
-type Pair = (f32, f32, f32, f32);
+pub(super) type Pair = (f32, f32, f32, f32);
 
 fn verify_one(
     query: &[Keypoint],
@@ -369,7 +369,11 @@ fn fit_homography(pairs: &[Pair], region: [f32; 4], model: &VerificationModel) -
 /// samples of four drawn from a fixed sequence (the same pairs always give the same fit). A
 /// homography that shrinks or grows `region` (left, top, right, bottom in stored pixels) beyond
 /// `area_ratio`, or folds it, is not a capture of the same print and is skipped.
-fn ransac(pairs: &[Pair], region: [f32; 4], model: &VerificationModel) -> Option<(usize, Projection)> {
+pub(super) fn ransac(
+    pairs: &[Pair],
+    region: [f32; 4],
+    model: &VerificationModel,
+) -> Option<(usize, Projection)> {
     if pairs.len() < 4 {
         return None;
     }

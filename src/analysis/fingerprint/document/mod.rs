@@ -60,6 +60,8 @@ pub enum Framing {
     CropFrame,
     /// No outline was found: the box of the frame's print (a pale card on a white bed).
     PrintBox,
+    /// No outline was found: a known layout's card fitted from keypoints.
+    LayoutFit,
 }
 
 impl Framing {
@@ -72,6 +74,7 @@ impl Framing {
             Framing::ExtendedDown => "outline_extended_down",
             Framing::CropFrame => "crop_fitted_from_keypoints",
             Framing::PrintBox => "print_box",
+            Framing::LayoutFit => "layout_fitted_from_keypoints",
         }
     }
 }
@@ -173,6 +176,18 @@ impl DocumentLocation {
                 .collect(),
         };
         DocumentLocation { framings }
+    }
+
+    /// The box of the frame's print, when no outline was found.
+    pub fn print_box(&self) -> Option<&[(f32, f32); 4]> {
+        self.framings.iter().find(|(framing, _)| *framing == Framing::PrintBox).map(|(_, quad)| quad)
+    }
+
+    /// This location led by another framing of the document, the others kept after it.
+    pub fn led_by(&self, framing: Framing, corners: [(f32, f32); 4]) -> Self {
+        DocumentLocation {
+            framings: std::iter::once((framing, corners)).chain(self.framings.iter().copied()).collect(),
+        }
     }
 
     /// The located outline's corners (top-left, top-right, bottom-right, bottom-left of the card
