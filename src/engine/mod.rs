@@ -8,13 +8,14 @@ pub mod calibration;
 use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
-use crate::analysis::decode::planes::working_planes;
+use crate::analysis::decode::planes::{WorkingPlanes, working_planes};
 use crate::analysis::decode::{DecodeError, DecodeLimits, DecodedDocument, decode};
 use crate::analysis::fingerprint::document::{DocumentLocation, DocumentPrint};
 use crate::analysis::fingerprint::{ExactFingerprints, Fingerprints};
 use crate::analysis::quality::{QualityThresholds, assess_quality};
 use crate::analysis::reuse;
 use crate::analysis::reuse::confirm::confirm;
+use crate::analysis::reuse::layout_fit;
 use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualIndex, ReuseModel};
 use crate::analysis::reuse::verify::keypoints_to_verify;
 use crate::analysis::tamper::{TamperModels, TamperReport, assess_tamper};
@@ -261,8 +262,13 @@ impl Engine {
         } else {
             Vec::new()
         };
-        let fingerprints =
-            Fingerprints::compute(request.image, &document, &planes, &location, &self.models.reuse.layout);
+        let fingerprints = Fingerprints::compute(
+            request.image,
+            &document,
+            &planes,
+            &self.reuse_location(&planes, location),
+            &self.models.reuse.layout,
+        );
         stopwatch.lap("fingerprint");
         let outline = fingerprints.document.outline(planes.factor);
         tamper.findings.extend(self.models.portrait_finding(&tamper.findings, &outline));
@@ -358,7 +364,9 @@ impl Engine {
         let planes = working_planes(&document.rgb, self.models.quality.working_long_side);
         // Only what matching reads: the global PDQ is reported by Analyze, never matched on.
         let exact = ExactFingerprints::compute(image, &document);
-        let print = DocumentPrint::compute(&planes, &self.models.reuse.layout);
+        let location = DocumentLocation::find(&planes, &self.models.reuse.layout);
+        let print =
+            DocumentPrint::at(&planes, &self.reuse_location(&planes, location), &self.models.reuse.layout);
         let matches = self.matches(&exact, &print, account_id)?;
         Ok(MatchReport { matches, fingerprints: exact.digests() })
     }
@@ -384,6 +392,13 @@ impl Engine {
             }
             None => all,
         })
+    }
+
+    /// Where reuse reads the document: as located, or when no outline was found, on a known
+    /// layout's card fitted from keypoints ([`layout_fit`]).
+    fn reuse_location(&self, planes: &WorkingPlanes, location: DocumentLocation) -> DocumentLocation {
+        layout_fit::refit_on_known_layout(&self.read_index(), planes, &location, &self.models.reuse)
+            .unwrap_or(location)
     }
 
     /// Exact matches from the store, then perceptual ones from the index for documents not already
@@ -520,6 +535,57 @@ mod tests {
             framing.value,
             crate::domain::findings::EvidenceValue::Text("crop_fitted_from_keypoints".into())
         );
+    }
+
+    #[test]
+    fn a_scan_the_locator_cannot_outline_is_framed_on_its_known_layout_and_found() {
+        use crate::domain::findings::{EvidenceValue, ReasonCode};
+        use crate::eval::synthetic::capture::{CaptureSettings, Device, capture, encode_jpeg};
+        use crate::eval::synthetic::cards::Template;
+        use rand::SeedableRng;
+
+        let template = Template::new(1);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(916);
+        let cards: Vec<_> = (0..3).map(|_| template.render(&template.holder(&mut rng))).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let engine =
+            Engine::with_store(DecodeLimits::default(), Models::embedded(), Store::open(dir.path()).unwrap())
+                .unwrap();
+        for (number, card) in cards.iter().enumerate() {
+            let (account, document) =
+                (AccountId::new(format!("holder-{number}")).unwrap(), DocumentId::new("licence").unwrap());
+            let request = AnalyzeRequest {
+                image: &encode_jpeg(card, 92),
+                account_id: Some(&account),
+                document_id: Some(&document),
+                register: true,
+                include_evidence_images: false,
+            };
+            engine.analyze(request).unwrap();
+        }
+        // The last holder's card scanned on a white bed: pale on pale, no outline to find.
+        let scanned = capture(&cards[2], &CaptureSettings::draw(Device::Scanner, &mut rng), &mut rng);
+        let request = AnalyzeRequest {
+            image: &scanned.jpeg,
+            account_id: None,
+            document_id: None,
+            register: false,
+            include_evidence_images: false,
+        };
+        let report = engine.analyze(request).unwrap();
+        let found: Vec<(&str, ReasonCode)> =
+            report.matches.iter().map(|m| (m.account_id.as_str(), m.kind)).collect();
+        assert_eq!(found, [("holder-2", ReasonCode::ReuseSameDocument)]);
+        let framing = report.matches[0].evidence.iter().find(|e| e.name == "framing").unwrap();
+        assert_eq!(framing.value, EvidenceValue::Text("layout_fitted_from_keypoints".into()));
+        assert!(report.document.located, "the fitted outline is the document's");
+        // Without the fit, the scan read as its frame finds no one.
+        drop(engine);
+        let mut models = Models::embedded();
+        models.reuse.layout_fit = None;
+        let unfitted =
+            Engine::with_store(DecodeLimits::default(), models, Store::open(dir.path()).unwrap()).unwrap();
+        assert!(unfitted.analyze(request).unwrap().matches.is_empty());
     }
 
     #[test]
