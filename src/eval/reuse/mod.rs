@@ -28,6 +28,7 @@ use crate::analysis::fingerprint::keypoints::Keypoint;
 use crate::analysis::fingerprint::pdq::Pdq;
 use crate::analysis::reuse::confirm::{Verifier, confirm};
 use crate::analysis::reuse::hamming_index::HammingIndex;
+use crate::analysis::reuse::layout_fit::refit_on_known_layout;
 use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualHit, PerceptualIndex};
 use crate::analysis::reuse::verify::{STORED_KEYPOINT_BYTES, keypoints_to_verify};
 use crate::domain::findings::ReasonCode;
@@ -207,16 +208,17 @@ fn swap_seed(seed: u64, number: usize, keep_portrait: bool) -> u64 {
     u64::from_le_bytes(digest[..8].try_into().expect("a SHA-256 digest has 8 bytes"))
 }
 
-fn prints_of(bytes: &[u8], models: &Models) -> Option<Prints> {
+/// The prints of an upload as the engine reads them: with `index`, an upload the locator could not
+/// outline is fitted on the index's known layouts ([`refit_on_known_layout`]). The originals are
+/// read without (flat renders of the card alone, whose fit is the frame itself).
+fn prints_of(bytes: &[u8], index: Option<&PerceptualIndex>, models: &Models) -> Option<Prints> {
     let decoded = decode(bytes, &DecodeLimits::default()).ok()?;
     let planes = working_planes(&decoded.rgb, models.quality.working_long_side);
-    let fingerprints = Fingerprints::compute(
-        bytes,
-        &decoded,
-        &planes,
-        &DocumentLocation::find(&planes, &models.reuse.layout),
-        &models.reuse.layout,
-    );
+    let location = DocumentLocation::find(&planes, &models.reuse.layout);
+    let location = index
+        .and_then(|index| refit_on_known_layout(index, &planes, &location, &models.reuse))
+        .unwrap_or(location);
+    let fingerprints = Fingerprints::compute(bytes, &decoded, &planes, &location, &models.reuse.layout);
     Some(Prints { document: fingerprints.document, pdq: fingerprints.pdq })
 }
 
@@ -248,7 +250,7 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
         holder.low_detail_portrait =
             config.low_detail_every > 0 && card % config.low_detail_every == config.low_detail_every - 1;
         let bytes = encode_jpeg(&templates[template as usize].render(&holder), 92);
-        let prints = prints_of(&bytes, models).expect("a generated card decodes");
+        let prints = prints_of(&bytes, None, models).expect("a generated card decodes");
         let account = AccountId::new(format!("t{template}-c{card}")).expect("valid id");
         Original { account, template, holder, prints }
     });
@@ -294,7 +296,7 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
         let mut rng = StdRng::seed_from_u64(config.seed ^ 0xCA97 ^ (number as u64) << 8);
         let template = &templates[original.template as usize];
         let bytes = capture.apply(&template.render(&original.holder), &mut rng);
-        (number, capture, prints_of(&bytes, models))
+        (number, capture, prints_of(&bytes, Some(&registered.index), models))
     });
     let mut distances: BTreeMap<String, Vec<Distances>> = BTreeMap::new();
     for &(number, capture, ref prints) in &captured {
@@ -332,7 +334,7 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
             3 => ("screen_recapture", screen_recapture(&card, &mut rng).jpeg),
             _ => ("print_recapture", print_recapture(&card, &mut rng).jpeg),
         };
-        (number, name, prints_of(&bytes, models))
+        (number, name, prints_of(&bytes, Some(&registered.index), models))
     });
     for &(number, name, ref prints) in &chained {
         let Some(prints) = prints else { continue };
@@ -359,7 +361,11 @@ pub fn evaluate_reuse(config: &ReuseEvalConfig, models: &Models) -> ReuseEvaluat
         } else {
             Holder { fields: source.holder.fields.clone(), ..fresh }
         };
-        (number, keep_portrait, prints_of(&encode_jpeg(&template.render(&holder), 90), models))
+        (
+            number,
+            keep_portrait,
+            prints_of(&encode_jpeg(&template.render(&holder), 90), Some(&registered.index), models),
+        )
     });
     for (number, keep_portrait, prints) in &swapped {
         let Some(prints) = prints else { continue };
@@ -411,7 +417,7 @@ fn evaluate_photos(config: &ReuseEvalConfig, models: &Models, result: &mut Reuse
     let loaded: Vec<Option<(image::RgbImage, Prints)>> = parallel_map(&config.photos, |path| {
         let bytes = std::fs::read(path).ok()?;
         let decoded = decode(&bytes, &DecodeLimits::default()).ok()?;
-        let prints = prints_of(&bytes, models)?;
+        let prints = prints_of(&bytes, None, models)?;
         // Metadata test files carry 8x8 placeholder pictures: only photos with detail to hash count.
         let zones = &prints.document.upright;
         let hashable = decoded.rgb.width().max(decoded.rgb.height()) >= MIN_PHOTO_SIDE
@@ -476,7 +482,7 @@ fn evaluate_photos(config: &ReuseEvalConfig, models: &Models, result: &mut Reuse
         (0..photos.len()).flat_map(|number| transforms.map(|capture| (number, capture))).collect();
     let captured = parallel_map(&jobs, |&(number, capture)| {
         let mut rng = StdRng::seed_from_u64(config.seed ^ 0xF0 ^ (number as u64) << 4);
-        prints_of(&capture.apply(images[number], &mut rng), models)
+        prints_of(&capture.apply(images[number], &mut rng), Some(&registered.index), models)
     });
     for ((number, capture), prints) in jobs.iter().zip(&captured) {
         let Some(prints) = prints else { continue };
