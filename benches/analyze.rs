@@ -3,6 +3,10 @@
 //! registered. The reuse issue's speed budget is against this bench's median at commit 518a13a:
 //! `scripts/compare_analyze.sh` builds both and runs them alternately.
 //!
+//! Then a 2 MP scan of the card on a white bed, which the locator does not outline, against a store
+//! holding the card's flat image: with the known layout fitted from keypoints (`reuse::layout_fit`)
+//! and without (the model's `[layout_fit]` table removed), run in turn in one process.
+//!
 //! `cargo bench --bench analyze`
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
@@ -38,6 +42,68 @@ fn card_photo(card_width: u32, at: (i64, i64)) -> Vec<u8> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(&photo).unwrap();
     out
+}
+
+/// A 1632 x 1224 flatbed scan: the specimen card 1500 px wide on a white bed with a little sensor
+/// noise, JPEG q90.
+fn white_bed_scan() -> Vec<u8> {
+    let card = image::load_from_memory(SPECIMEN).expect("the specimen decodes").to_rgb8();
+    let height = card.height() * 1500 / card.width();
+    let card = resize(&card, 1500, height, FilterType::CatmullRom);
+    let mut state = 0x2545_F491u32;
+    let mut scan = RgbImage::from_fn(1632, 1224, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        Rgb([238 + (state & 0x07) as u8; 3])
+    });
+    overlay(&mut scan, &card, 66, i64::from((1224 - height) / 2));
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(&scan).unwrap();
+    out
+}
+
+fn analyze_unlocated_scan(c: &mut Criterion) {
+    let query = white_bed_scan();
+    let account = AccountId::new("applicant").unwrap();
+    let mut group = c.benchmark_group("analyze");
+    group.sample_size(20);
+    let mut without_fit = Models::embedded();
+    without_fit.reuse.layout_fit = None;
+    for (name, models) in [
+        ("2MP_scan_on_white_bed", Models::embedded()),
+        ("2MP_scan_on_white_bed_without_layout_fit", without_fit),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let engine =
+            Engine::with_store(DecodeLimits::default(), models, Store::open(dir.path()).unwrap()).unwrap();
+        engine
+            .analyze(AnalyzeRequest {
+                image: SPECIMEN,
+                account_id: Some(&AccountId::new("other").unwrap()),
+                document_id: Some(&DocumentId::new("front").unwrap()),
+                register: true,
+                include_evidence_images: false,
+            })
+            .unwrap();
+        let request = AnalyzeRequest {
+            image: &query,
+            account_id: Some(&account),
+            document_id: None,
+            register: false,
+            include_evidence_images: false,
+        };
+        let framings: Vec<String> = engine
+            .analyze(request)
+            .unwrap()
+            .matches
+            .iter()
+            .flat_map(|m| m.evidence.iter().filter(|e| e.name == "framing").map(|e| format!("{:?}", e.value)))
+            .collect();
+        eprintln!("{name}: the scan matches the flat card in framings {framings:?}");
+        group.bench_function(name, |b| b.iter(|| engine.analyze(black_box(request)).unwrap()));
+    }
+    group.finish();
 }
 
 fn analyze(c: &mut Criterion) {
@@ -81,5 +147,5 @@ fn analyze(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, analyze);
+criterion_group!(benches, analyze, analyze_unlocated_scan);
 criterion_main!(benches);
