@@ -15,7 +15,6 @@ use crate::analysis::fingerprint::{ExactFingerprints, Fingerprints};
 use crate::analysis::quality::{QualityThresholds, assess_quality};
 use crate::analysis::reuse;
 use crate::analysis::reuse::confirm::confirm;
-use crate::analysis::reuse::layout_fit;
 use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualIndex, ReuseModel};
 use crate::analysis::reuse::verify::keypoints_to_verify;
 use crate::analysis::tamper::{TamperModels, TamperReport, assess_tamper};
@@ -397,8 +396,7 @@ impl Engine {
     /// Where reuse reads the document: as located, or when no outline was found, on a known
     /// layout's card fitted from keypoints ([`layout_fit`]).
     fn reuse_location(&self, planes: &WorkingPlanes, location: DocumentLocation) -> DocumentLocation {
-        layout_fit::refit_on_known_layout(&self.read_index(), planes, &location, &self.models.reuse)
-            .unwrap_or(location)
+        self.read_index().refit_on_known_layout(planes, &location, &self.models.reuse).unwrap_or(location)
     }
 
     /// Exact matches from the store, then perceptual ones from the index for documents not already

@@ -17,10 +17,10 @@ use image::imageops::rotate180;
 use imageproc::geometric_transformations::Projection;
 use serde::Deserialize;
 
-use super::perceptual::{PerceptualIndex, ReuseModel};
-use super::verify::{Pair, ransac};
+use super::crops::CropIndex;
+use super::verify::{Pair, VerificationModel, ransac};
 use crate::analysis::decode::planes::WorkingPlanes;
-use crate::analysis::fingerprint::document::{DocumentLocation, Framing};
+use crate::analysis::fingerprint::document::{DocumentLayout, DocumentLocation, Framing};
 use crate::analysis::fingerprint::keypoints::{Keypoint, KeypointParameters, keypoints, resampled};
 
 /// How a known layout is looked for (`[layout_fit]` in `models/reuse.toml`).
@@ -47,9 +47,10 @@ pub struct LayoutFitModel {
     /// A fitted outline may reach this share of the frame's size beyond its edges (a corner a
     /// little outside the photo).
     pub max_outside: f32,
-    /// An outline within this many working-plane pixels of the whole frame at every corner is the
-    /// whole frame (a flat image of the card alone), which is kept as it was read.
-    pub same_as_frame_px: f32,
+    /// An outline whose every corner lies within this share of the frame's diagonal from the
+    /// frame's is the whole frame (a flat image of the card alone, which a fit puts a few pixels
+    /// off), kept as it was read.
+    pub same_as_frame: f32,
 }
 
 /// Where a known layout's card lies in the frame: its corners in working-plane pixels and the pairs
@@ -62,26 +63,41 @@ pub struct LayoutFit {
     pub inliers: usize,
 }
 
-/// The location of an unlocated upload refitted on a known layout: the fitted outline first, the
-/// frame and its print box after it (searched too); `None` when the locator found an outline, the
-/// index knows no layout, none fits, or the fit is the whole frame.
+/// What a fit reads besides its own table: the rectified card's layout, verification's RANSAC, and
+/// the radius within which a descriptor votes for a stored layout (the crop index's).
+#[derive(Debug, Clone, Copy)]
+pub struct FitContext<'m> {
+    /// Its own table.
+    pub fitting: &'m LayoutFitModel,
+    /// The rectified card: size, keypoint parameters, proportions.
+    pub layout: &'m DocumentLayout,
+    /// RANSAC's iterations, inlier tolerance and area limits.
+    pub verification: &'m VerificationModel,
+    /// Largest descriptor distance of a vote for a layout.
+    pub vote_radius: u32,
+}
+
+/// The location of an unlocated upload refitted on a layout `layouts` knows: the fitted outline
+/// first, the frame and its print box after it (searched too); `None` when the locator found an
+/// outline, no layout is known, none fits, or the fit is the whole frame.
 pub fn refit_on_known_layout(
-    index: &PerceptualIndex,
+    layouts: &CropIndex,
     planes: &WorkingPlanes,
     location: &DocumentLocation,
-    model: &ReuseModel,
+    context: FitContext<'_>,
 ) -> Option<DocumentLocation> {
-    let fitting = model.layout_fit.as_ref()?;
-    if location.outline().is_some() || index.stored_keypoints() == 0 {
+    if location.outline().is_some() || layouts.stored_keypoints() == 0 {
         return None;
     }
     // The box of the frame's print is about as wide as the card: the views nearest its width first.
     let print_width = location.print_box().map(|quad| (quad[1].0 - quad[0].0) / planes.luma.width() as f32);
-    let fit = fit_known_layout(index, &planes.luma, print_width, model, fitting)?;
+    let fit = fit_known_layout(layouts, &planes.luma, print_width, context)?;
     let (width, height) = (planes.luma.width() as f32, planes.luma.height() as f32);
     let frame = [(0.0, 0.0), (width, 0.0), (width, height), (0.0, height)];
     let whole_frame =
-        fit.corners.iter().zip(frame).all(|(a, b)| (a.0 - b.0).hypot(a.1 - b.1) <= fitting.same_as_frame_px);
+        fit.corners.iter().zip(frame).all(|(a, b)| {
+            (a.0 - b.0).hypot(a.1 - b.1) <= context.fitting.same_as_frame * width.hypot(height)
+        });
     (!whole_frame).then(|| location.led_by(Framing::LayoutFit, fit.corners))
 }
 
@@ -89,15 +105,15 @@ pub fn refit_on_known_layout(
 /// `width_share`, the card's guessed share of the frame's width, first) both ways up, until one fits
 /// conclusively.
 pub fn fit_known_layout(
-    index: &PerceptualIndex,
+    layouts: &CropIndex,
     luma: &GrayImage,
     width_share: Option<f32>,
-    model: &ReuseModel,
-    fitting: &LayoutFitModel,
+    context: FitContext<'_>,
 ) -> Option<LayoutFit> {
-    let parameters = KeypointParameters { max: fitting.max_keypoints, ..model.layout.keypoint_parameters() };
+    let FitContext { fitting, layout: card_layout, verification, vote_radius } = context;
+    let parameters = KeypointParameters { max: fitting.max_keypoints, ..card_layout.keypoint_parameters() };
     let (width, height) = (luma.width() as f32, luma.height() as f32);
-    let card = [(0.0, 0.0), (model.layout.card_width as f32, model.layout.card_height as f32)];
+    let card = [(0.0, 0.0), (card_layout.card_width as f32, card_layout.card_height as f32)];
     let region = [card[0].0, card[0].1, card[1].0, card[1].1];
     let mut shares = fitting.card_width_shares.clone();
     if let Some(guess) = width_share.filter(|share| *share > 0.0) {
@@ -112,7 +128,7 @@ pub fn fit_known_layout(
             if conclusive(&best) {
                 return best;
             }
-            let view_width = (model.layout.card_width as f32 / share).round();
+            let view_width = (card_layout.card_width as f32 / share).round();
             let scale = view_width / width;
             let view_height = (height * scale).round();
             if view_width < 64.0 || view_height < 64.0 {
@@ -123,12 +139,10 @@ pub fn fit_known_layout(
                 view = rotate180(&view);
             }
             let keypoints = keypoints(&view, parameters);
-            for layout in
-                index.layouts_sharing(&keypoints, model.crops.descriptor_radius, fitting.candidate_layouts)
-            {
+            for layout in layouts.layouts_sharing(&keypoints, vote_radius, fitting.candidate_layouts) {
                 let pairs = layout_pairs(&keypoints, layout, fitting);
-                let Some((_, sampled)) = ransac(&pairs, region, &model.verification) else { continue };
-                let (inliers, homography) = refined(&pairs, sampled, model.verification.inlier_tolerance);
+                let Some((_, sampled)) = ransac(&pairs, region, verification) else { continue };
+                let (inliers, homography) = refined(&pairs, sampled, verification.inlier_tolerance);
                 if inliers < fitting.min_inliers || best.is_some_and(|kept| kept.inliers >= inliers) {
                     continue;
                 }
@@ -137,7 +151,9 @@ pub fn fit_known_layout(
                     let (x, y) = if turned { (view_width - x, view_height - y) } else { (x, y) };
                     (x / scale, y / scale)
                 });
-                if inside(&corners, (width, height), fitting.max_outside) {
+                if inside(&corners, (width, height), fitting.max_outside)
+                    && card_shaped(&corners, card_layout.aspect_range)
+                {
                     best = Some(LayoutFit { corners, inliers });
                 }
             }
@@ -242,6 +258,15 @@ fn card_corners(homography: &Projection, region: [f32; 4]) -> [(f32, f32); 4] {
         .map(|corner| *homography * corner)
 }
 
+/// The outline has a document's proportions (its mean long side over its mean short side within
+/// `aspect_range`, as the locator requires): a layout fitted onto part of another print squeezes it.
+fn card_shaped(corners: &[(f32, f32); 4], aspect_range: [f64; 2]) -> bool {
+    let side = |a: usize, b: usize| (corners[a].0 - corners[b].0).hypot(corners[a].1 - corners[b].1);
+    let (across, down) = ((side(0, 1) + side(3, 2)) / 2.0, (side(0, 3) + side(1, 2)) / 2.0);
+    let aspect = f64::from(across.max(down) / across.min(down).max(1.0));
+    (aspect_range[0]..=aspect_range[1]).contains(&aspect)
+}
+
 /// Every corner within the frame, give or take `outside` of its size.
 fn inside(corners: &[(f32, f32); 4], (width, height): (f32, f32), outside: f32) -> bool {
     corners.iter().all(|&(x, y)| {
@@ -298,7 +323,7 @@ mod tests {
     use crate::analysis::decode::planes::working_planes;
     use crate::analysis::decode::{DecodeLimits, decode};
     use crate::analysis::fingerprint::document::DocumentPrint;
-    use crate::analysis::reuse::perceptual::IndexedDocument;
+    use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualIndex, ReuseModel};
     use crate::domain::ids::{AccountId, DocumentId};
     use crate::eval::synthetic::capture::{CaptureSettings, Device, capture};
     use crate::eval::synthetic::cards::Template;
@@ -354,7 +379,7 @@ mod tests {
         };
         assert!(far(&as_frame) > model.matching.search_radius, "read as the frame, the card is not proposed");
 
-        let refit = refit_on_known_layout(&index, &planes, &location, &model).expect("the layout is known");
+        let refit = index.refit_on_known_layout(&planes, &location, &model).expect("the layout is known");
         let factor = planes.factor as f32;
         let outline = refit.outline().expect("a fitted outline");
         for (found, truth) in outline.iter().zip(scanned.corners) {
@@ -379,12 +404,12 @@ mod tests {
         let planes = planes_of(&scanned.jpeg);
         let location = DocumentLocation::find(&planes, &model.layout);
         assert!(location.outline().is_none(), "the locator outlined the card: the test shows nothing");
-        assert_eq!(refit_on_known_layout(&index, &planes, &location, &model), None);
+        assert_eq!(index.refit_on_known_layout(&planes, &location, &model), None);
         // A flat image of a registered card is its own frame: nothing to refit.
         let (cards, _) = registered_cards(&model);
         let flat = planes_of(&jpeg(&cards[0], 92));
         assert_eq!(
-            refit_on_known_layout(&index, &flat, &DocumentLocation::find(&flat, &model.layout), &model),
+            index.refit_on_known_layout(&flat, &DocumentLocation::find(&flat, &model.layout), &model),
             None
         );
     }

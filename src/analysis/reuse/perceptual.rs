@@ -11,11 +11,12 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::crops::{CropIndex, CropModel};
-use super::layout_fit::LayoutFitModel;
+use super::layout_fit::{FitContext, LayoutFitModel, refit_on_known_layout};
 use super::verify::{Verification, VerificationModel};
+use crate::analysis::decode::planes::WorkingPlanes;
 use crate::analysis::fingerprint::document::{
-    CropFrame, CropPrint, DocumentLayout, DocumentPrint, Framing, InnerHashes, Reading, ZoneColour,
-    ZoneHashes,
+    CropFrame, CropPrint, DocumentLayout, DocumentLocation, DocumentPrint, Framing, InnerHashes, Reading,
+    ZoneColour, ZoneHashes,
 };
 use crate::analysis::fingerprint::keypoints::Keypoint;
 use crate::analysis::reuse::hamming_index::HammingIndex;
@@ -590,10 +591,22 @@ impl PerceptualIndex {
             .collect()
     }
 
-    /// The stored keypoints of known layouts sharing the most descriptors with `keypoints`
-    /// ([`CropIndex::layouts_sharing`]).
-    pub fn layouts_sharing(&self, keypoints: &[Keypoint], radius: u32, max: usize) -> Vec<&[Keypoint]> {
-        self.crops.layouts_sharing(keypoints, radius, max)
+    /// Where reuse reads an upload the locator could not outline: on a known layout's card fitted
+    /// from keypoints ([`super::layout_fit`]); `None` when it was outlined, the model has no
+    /// `[layout_fit]`, or no known layout fits.
+    pub fn refit_on_known_layout(
+        &self,
+        planes: &WorkingPlanes,
+        location: &DocumentLocation,
+        model: &ReuseModel,
+    ) -> Option<DocumentLocation> {
+        let context = FitContext {
+            fitting: model.layout_fit.as_ref()?,
+            layout: &model.layout,
+            verification: &model.verification,
+            vote_radius: model.crops.descriptor_radius,
+        };
+        refit_on_known_layout(&self.crops, planes, location, context)
     }
 
     /// Keypoints stored for known layouts.

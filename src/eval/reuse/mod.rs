@@ -28,7 +28,6 @@ use crate::analysis::fingerprint::keypoints::Keypoint;
 use crate::analysis::fingerprint::pdq::Pdq;
 use crate::analysis::reuse::confirm::{Verifier, confirm};
 use crate::analysis::reuse::hamming_index::HammingIndex;
-use crate::analysis::reuse::layout_fit::refit_on_known_layout;
 use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualHit, PerceptualIndex};
 use crate::analysis::reuse::verify::{STORED_KEYPOINT_BYTES, keypoints_to_verify};
 use crate::domain::findings::ReasonCode;
@@ -209,14 +208,14 @@ fn swap_seed(seed: u64, number: usize, keep_portrait: bool) -> u64 {
 }
 
 /// The prints of an upload as the engine reads them: with `index`, an upload the locator could not
-/// outline is fitted on the index's known layouts ([`refit_on_known_layout`]). The originals are
+/// outline is fitted on the index's known layouts ([`PerceptualIndex::refit_on_known_layout`]). The originals are
 /// read without (flat renders of the card alone, whose fit is the frame itself).
 fn prints_of(bytes: &[u8], index: Option<&PerceptualIndex>, models: &Models) -> Option<Prints> {
     let decoded = decode(bytes, &DecodeLimits::default()).ok()?;
     let planes = working_planes(&decoded.rgb, models.quality.working_long_side);
     let location = DocumentLocation::find(&planes, &models.reuse.layout);
     let location = index
-        .and_then(|index| refit_on_known_layout(index, &planes, &location, &models.reuse))
+        .and_then(|index| index.refit_on_known_layout(&planes, &location, &models.reuse))
         .unwrap_or(location);
     let fingerprints = Fingerprints::compute(bytes, &decoded, &planes, &location, &models.reuse.layout);
     Some(Prints { document: fingerprints.document, pdq: fingerprints.pdq })
