@@ -476,6 +476,28 @@ mod tests {
     /// A crop of a registered card (here 9 % off the left and top, 4 % off the right and bottom) is
     /// found through the keypoints stored for its layout, also after the index is rebuilt from the
     /// store; another holder's card of the same template is not.
+    /// An unregistered query's matches (account, kind), the first one's `framing` evidence, and
+    /// whether the document was located.
+    fn matches_of(engine: &Engine, image: &[u8]) -> (Vec<(String, ReasonCode)>, Option<String>, bool) {
+        let request = AnalyzeRequest {
+            image,
+            account_id: None,
+            document_id: None,
+            register: false,
+            include_evidence_images: false,
+        };
+        let report = engine.analyze(request).unwrap();
+        let framing =
+            report.matches.first().and_then(|m| m.evidence.iter().find(|e| e.name == "framing")).map(|e| {
+                match &e.value {
+                    crate::domain::findings::EvidenceValue::Text(text) => text.clone(),
+                    other => format!("{other:?}"),
+                }
+            });
+        let found = report.matches.iter().map(|m| (m.account_id.as_str().to_owned(), m.kind)).collect();
+        (found, framing, report.document.located)
+    }
+
     #[test]
     fn a_cropped_capture_is_found_after_a_restart() {
         use crate::domain::findings::ReasonCode;
@@ -516,28 +538,14 @@ mod tests {
         let (left, top) = (CARD_WIDTH * 9 / 100, CARD_HEIGHT * 9 / 100);
         let (width, height) = (CARD_WIDTH * 87 / 100, CARD_HEIGHT * 87 / 100);
         let cropped = image::imageops::crop_imm(&card, left, top, width, height).to_image();
-        let query = encode_jpeg(&cropped, 90);
-        let request = AnalyzeRequest {
-            image: &query,
-            account_id: None,
-            document_id: None,
-            register: false,
-            include_evidence_images: false,
-        };
-        let report = engine.analyze(request).unwrap();
-        let found: Vec<(&str, ReasonCode)> =
-            report.matches.iter().map(|m| (m.account_id.as_str(), m.kind)).collect();
-        assert_eq!(found, [("first-holder", ReasonCode::ReuseSameDocument)]);
-        let framing = report.matches[0].evidence.iter().find(|e| e.name == "framing").unwrap();
-        assert_eq!(
-            framing.value,
-            crate::domain::findings::EvidenceValue::Text("crop_fitted_from_keypoints".into())
-        );
+        let (found, framing, _) = matches_of(&engine, &encode_jpeg(&cropped, 90));
+        assert_eq!(found, [("first-holder".to_owned(), ReasonCode::ReuseSameDocument)]);
+        assert_eq!(framing.as_deref(), Some("crop_fitted_from_keypoints"));
     }
 
     #[test]
     fn a_scan_the_locator_cannot_outline_is_framed_on_its_known_layout_and_found() {
-        use crate::domain::findings::{EvidenceValue, ReasonCode};
+        use crate::domain::findings::ReasonCode;
         use crate::eval::synthetic::capture::{CaptureSettings, Device, capture, encode_jpeg};
         use crate::eval::synthetic::cards::Template;
         use rand::SeedableRng;
@@ -563,27 +571,17 @@ mod tests {
         }
         // The last holder's card scanned on a white bed: pale on pale, no outline to find.
         let scanned = capture(&cards[2], &CaptureSettings::draw(Device::Scanner, &mut rng), &mut rng);
-        let request = AnalyzeRequest {
-            image: &scanned.jpeg,
-            account_id: None,
-            document_id: None,
-            register: false,
-            include_evidence_images: false,
-        };
-        let report = engine.analyze(request).unwrap();
-        let found: Vec<(&str, ReasonCode)> =
-            report.matches.iter().map(|m| (m.account_id.as_str(), m.kind)).collect();
-        assert_eq!(found, [("holder-2", ReasonCode::ReuseSameDocument)]);
-        let framing = report.matches[0].evidence.iter().find(|e| e.name == "framing").unwrap();
-        assert_eq!(framing.value, EvidenceValue::Text("layout_fitted_from_keypoints".into()));
-        assert!(report.document.located, "the fitted outline is the document's");
+        let (found, framing, located) = matches_of(&engine, &scanned.jpeg);
+        assert_eq!(found, [("holder-2".to_owned(), ReasonCode::ReuseSameDocument)]);
+        assert_eq!(framing.as_deref(), Some("layout_fitted_from_keypoints"));
+        assert!(located, "the fitted outline is the document's");
         // Without the fit, the scan read as its frame finds no one.
         drop(engine);
         let mut models = Models::embedded();
         models.reuse.layout_fit = None;
         let unfitted =
             Engine::with_store(DecodeLimits::default(), models, Store::open(dir.path()).unwrap()).unwrap();
-        assert!(unfitted.analyze(request).unwrap().matches.is_empty());
+        assert_eq!(matches_of(&unfitted, &scanned.jpeg).0, []);
     }
 
     #[test]
