@@ -18,7 +18,7 @@ use imageproc::geometric_transformations::Projection;
 use serde::Deserialize;
 
 use super::crops::CropIndex;
-use super::verify::{Pair, VerificationModel, ransac};
+use super::verify::{Pair, VerificationModel, error, ransac};
 use crate::analysis::decode::planes::WorkingPlanes;
 use crate::analysis::fingerprint::document::{DocumentLayout, DocumentLocation, Framing};
 use crate::analysis::fingerprint::keypoints::{Keypoint, KeypointParameters, keypoints, resampled};
@@ -147,8 +147,9 @@ pub fn fit_known_layout(
                     continue;
                 }
                 let corners = card_corners(&homography, region).map(|(x, y)| {
-                    // Back from the turned view, then from the view's scale to the frame's.
-                    let (x, y) = if turned { (view_width - x, view_height - y) } else { (x, y) };
+                    // Back from the turned view (pixel p of a row is pixel width − 1 − p turned),
+                    // then from the view's scale to the frame's.
+                    let (x, y) = if turned { (view_width - 1.0 - x, view_height - 1.0 - y) } else { (x, y) };
                     (x / scale, y / scale)
                 });
                 if inside(&corners, (width, height), fitting.max_outside)
@@ -178,12 +179,6 @@ fn refined(pairs: &[Pair], sampled: Projection, tolerance: f32) -> (usize, Proje
         }
     }
     (agreeing(&homography).len(), homography)
-}
-
-/// How far (pixels) the homography puts a pair's stored keypoint from its view keypoint.
-fn error(homography: &Projection, pair: &Pair) -> f32 {
-    let (x, y) = *homography * (pair.0, pair.1);
-    (x - pair.2).hypot(y - pair.3)
 }
 
 /// The homography (stored to view) minimising the algebraic error over `pairs` (the direct linear

@@ -424,7 +424,8 @@ fn spread(pairs: &[Pair], sample: [usize; 4]) -> bool {
     })
 }
 
-fn error(homography: &Projection, pair: &Pair) -> f32 {
+/// How far (pixels) the homography puts a pair's stored keypoint from its query pair.
+pub(super) fn error(homography: &Projection, pair: &Pair) -> f32 {
     let (x, y) = *homography * (pair.0, pair.1);
     (x - pair.2).hypot(y - pair.3)
 }
