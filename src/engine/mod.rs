@@ -137,7 +137,7 @@ impl Models {
     pub fn tamper_and_outline(&self, document: &DecodedDocument) -> (TamperReport, DocumentOutline) {
         let planes = working_planes(&document.rgb, self.quality.working_long_side);
         let report = assess_tamper(document, &planes, &self.tamper);
-        (report, DocumentPrint::compute(&planes, &self.reuse.layout).outline(planes.factor))
+        (report, DocumentLocation::find(&planes, &self.reuse.layout).image_outline(planes.factor))
     }
 
     /// `tamper.portrait_anomaly` when one of the local `findings` lies on the portrait zone of
@@ -394,7 +394,7 @@ impl Engine {
     }
 
     /// Where reuse reads the document: as located, or when no outline was found, on a known
-    /// layout's card fitted from keypoints ([`layout_fit`]).
+    /// layout's card fitted from keypoints (`reuse::layout_fit`).
     fn reuse_location(&self, planes: &WorkingPlanes, location: DocumentLocation) -> DocumentLocation {
         self.read_index().refit_on_known_layout(planes, &location, &self.models.reuse).unwrap_or(location)
     }

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::analysis::fingerprint::document::{CropFrame, CropPrint, InnerHashes};
 use crate::analysis::fingerprint::keypoints::Keypoint;
-use crate::analysis::reuse::hamming_index::HammingIndex;
+use crate::analysis::reuse::hamming_index::{HammingIndex, Hit};
 
 /// How crops are looked for (`[crops]` in `models/reuse.toml`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -129,13 +129,8 @@ impl CropIndex {
             return self.layouts.values().map(Vec::as_slice).collect();
         }
         let mut shared: BTreeMap<u32, usize> = BTreeMap::new();
-        let small = self.keypoints.len() < SCAN_BELOW;
         for keypoint in keypoints {
-            let hits = if small {
-                self.keypoints.scan(&keypoint.descriptor, radius)
-            } else {
-                self.keypoints.search(&keypoint.descriptor, radius)
-            };
+            let hits = self.stored_near(keypoint, radius);
             let mut documents: Vec<u32> = hits.iter().map(|hit| hit.value.document).collect();
             documents.sort_unstable();
             documents.dedup();
@@ -197,6 +192,16 @@ impl CropIndex {
         self.fitting(keypoints, model, card, margin).into_iter().map(|(document, _)| document).collect()
     }
 
+    /// The stored keypoints whose descriptors lie within `radius` of `keypoint`'s: a scan of them
+    /// all below [`SCAN_BELOW`], the index's search above.
+    fn stored_near(&self, keypoint: &Keypoint, radius: u32) -> Vec<Hit<'_, PlacedKeypoint>> {
+        if self.keypoints.len() < SCAN_BELOW {
+            self.keypoints.scan(&keypoint.descriptor, radius)
+        } else {
+            self.keypoints.search(&keypoint.descriptor, radius)
+        }
+    }
+
     /// Every stored card's frame on the query, best supported first.
     fn fitting(
         &self,
@@ -206,13 +211,8 @@ impl CropIndex {
         margin: f32,
     ) -> Vec<(u32, CropFrame)> {
         let mut by_document: BTreeMap<u32, Vec<Correspondence>> = BTreeMap::new();
-        let small = self.keypoints.len() < SCAN_BELOW;
         for keypoint in keypoints {
-            let hits = if small {
-                self.keypoints.scan(&keypoint.descriptor, model.descriptor_radius)
-            } else {
-                self.keypoints.search(&keypoint.descriptor, model.descriptor_radius)
-            };
+            let hits = self.stored_near(keypoint, model.descriptor_radius);
             if hits.len() > model.max_descriptor_hits {
                 continue;
             }

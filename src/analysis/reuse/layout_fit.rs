@@ -56,11 +56,11 @@ pub struct LayoutFitModel {
 /// Where a known layout's card lies in the frame: its corners in working-plane pixels and the pairs
 /// that agree.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LayoutFit {
+struct LayoutFit {
     /// The card's corners (its top-left, top-right, bottom-right, bottom-left).
-    pub corners: [(f32, f32); 4],
+    corners: [(f32, f32); 4],
     /// Keypoint pairs agreeing with the homography.
-    pub inliers: usize,
+    inliers: usize,
 }
 
 /// What a fit reads besides its own table: the rectified card's layout, verification's RANSAC, and
@@ -104,7 +104,7 @@ pub fn refit_on_known_layout(
 /// The best fit of a known layout's card in `luma`, over the scaled views (those nearest
 /// `width_share`, the card's guessed share of the frame's width, first) both ways up, until one fits
 /// conclusively.
-pub fn fit_known_layout(
+fn fit_known_layout(
     layouts: &CropIndex,
     luma: &GrayImage,
     width_share: Option<f32>,
@@ -113,8 +113,7 @@ pub fn fit_known_layout(
     let FitContext { fitting, layout: card_layout, verification, vote_radius } = context;
     let parameters = KeypointParameters { max: fitting.max_keypoints, ..card_layout.keypoint_parameters() };
     let (width, height) = (luma.width() as f32, luma.height() as f32);
-    let card = [(0.0, 0.0), (card_layout.card_width as f32, card_layout.card_height as f32)];
-    let region = [card[0].0, card[0].1, card[1].0, card[1].1];
+    let region = [0.0, 0.0, card_layout.card_width as f32, card_layout.card_height as f32];
     let mut shares = fitting.card_width_shares.clone();
     if let Some(guess) = width_share.filter(|share| *share > 0.0) {
         shares.sort_by(|a, b| (a / guess).ln().abs().total_cmp(&(b / guess).ln().abs()));

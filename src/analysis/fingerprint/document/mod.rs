@@ -138,9 +138,14 @@ impl DocumentPrint {
     /// The outline of the document, located on a working plane `factor` times smaller than the image,
     /// in image pixels.
     pub fn outline(&self, factor: u32) -> DocumentOutline {
-        let scale = factor as f32;
-        DocumentOutline { located: self.located, corners: self.corners.map(|(x, y)| (x * scale, y * scale)) }
+        outline_in_image(self.located, &self.corners, factor)
     }
+}
+
+/// An outline found on a working plane `factor` times smaller than the image, in image pixels.
+fn outline_in_image(located: bool, corners: &Quad, factor: u32) -> DocumentOutline {
+    let scale = factor as f32;
+    DocumentOutline { located, corners: corners.map(|(x, y)| (x * scale, y * scale)) }
 }
 
 /// Where the document lies in the working planes: the located outline's framings, the most
@@ -188,6 +193,13 @@ impl DocumentLocation {
         DocumentLocation {
             framings: std::iter::once((framing, corners)).chain(self.framings.iter().copied()).collect(),
         }
+    }
+
+    /// The outline a print of the document at this location reports ([`DocumentPrint::outline`]),
+    /// without rectifying or hashing it.
+    pub fn image_outline(&self, factor: u32) -> DocumentOutline {
+        let (framing, corners) = &self.framings[0];
+        outline_in_image(*framing != Framing::WholeFrame, corners, factor)
     }
 
     /// The located outline's corners (top-left, top-right, bottom-right, bottom-left of the card
