@@ -16,7 +16,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use idforensics::analysis::decode::DecodeLimits;
 use idforensics::domain::ids::{AccountId, DocumentId};
 use idforensics::engine::{AnalyzeRequest, Engine, Models};
-use idforensics::storage::store::Store;
+use idforensics::storage::sqlite::SqliteStore;
 use image::imageops::{FilterType, overlay, resize};
 use image::{Rgb, RgbImage};
 
@@ -75,8 +75,12 @@ fn analyze_unlocated_scan(c: &mut Criterion) {
         ("2MP_scan_on_white_bed_without_layout_fit", without_fit),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let engine =
-            Engine::with_store(DecodeLimits::default(), models, Store::open(dir.path()).unwrap()).unwrap();
+        let engine = Engine::with_store(
+            DecodeLimits::default(),
+            models,
+            Box::new(SqliteStore::open(dir.path()).unwrap()),
+        )
+        .unwrap();
         engine
             .analyze(AnalyzeRequest {
                 image: SPECIMEN,
@@ -108,7 +112,7 @@ fn analyze_unlocated_scan(c: &mut Criterion) {
 
 fn analyze(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = Box::new(SqliteStore::open(dir.path()).unwrap());
     let engine = Engine::with_store(DecodeLimits::default(), Models::embedded(), store).unwrap();
     // Other accounts' captures of the same card, framed a little differently: the query finds them
     // as candidates, so matching does its full work.

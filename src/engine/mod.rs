@@ -4,8 +4,9 @@
 //! it directly.
 
 pub mod calibration;
+mod follow;
 
-use std::sync::{Mutex, RwLock};
+use std::sync::RwLock;
 use std::time::Instant;
 
 use crate::analysis::decode::planes::{WorkingPlanes, working_planes};
@@ -15,7 +16,7 @@ use crate::analysis::fingerprint::{ExactFingerprints, Fingerprints};
 use crate::analysis::quality::{QualityThresholds, assess_quality};
 use crate::analysis::reuse;
 use crate::analysis::reuse::confirm::confirm;
-use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualIndex, ReuseModel};
+use crate::analysis::reuse::perceptual::ReuseModel;
 use crate::analysis::reuse::verify::keypoints_to_verify;
 use crate::analysis::tamper::{TamperModels, TamperReport, assess_tamper};
 use crate::domain::findings::{Finding, ReasonCode};
@@ -25,7 +26,8 @@ use crate::domain::policy::Policy;
 use crate::domain::report::{
     DocumentOutline, Match, MatchReport, Measurements, Registration, Report, StageTiming, TamperMeasurements,
 };
-use crate::storage::store::{NewRegistration, Store, StoreError};
+use crate::storage::{NewRegistration, Store, StoreError};
+use follow::{CATCH_UP_PAGE, FollowedIndex};
 
 /// Most matches returned for one upload; the findings still count every account.
 pub const MAX_MATCHES: usize = 100;
@@ -82,12 +84,8 @@ impl AnalyzeError {
 pub struct Engine {
     limits: DecodeLimits,
     models: Models,
-    store: Option<Store>,
-    index: RwLock<PerceptualIndex>,
-    /// Held from the search for matches to the index insert of a registration: two uploads of one
-    /// document registered at the same moment must see each other (the second finds the first),
-    /// not both search before either is stored.
-    registering: Mutex<()>,
+    store: Option<Box<dyn Store>>,
+    index: RwLock<FollowedIndex>,
 }
 
 /// What the analysers and the policy load from `models/`.
@@ -184,6 +182,11 @@ impl Stopwatch {
         Stopwatch { started: Instant::now(), timings: Vec::new() }
     }
 
+    /// Records `elapsed` under `stage`, a span across laps.
+    fn record(&mut self, stage: &'static str, elapsed: std::time::Duration) {
+        self.timings.push(StageTiming { stage: stage.to_owned(), micros: elapsed.as_micros() as u64 });
+    }
+
     /// Records the time since the previous lap under `stage`.
     fn lap(&mut self, stage: &'static str) {
         let now = Instant::now();
@@ -196,40 +199,77 @@ impl Stopwatch {
 impl Engine {
     /// An engine without a store: it analyses but neither matches nor registers.
     pub fn new(limits: DecodeLimits, models: Models) -> Self {
-        Engine {
-            limits,
-            models,
-            store: None,
-            index: RwLock::new(PerceptualIndex::new()),
-            registering: Mutex::new(()),
-        }
+        Engine { limits, models, store: None, index: RwLock::new(FollowedIndex::default()) }
     }
 
-    /// An engine on a store, its perceptual index rebuilt from the stored zone hashes.
-    pub fn with_store(limits: DecodeLimits, models: Models, store: Store) -> Result<Self, StoreError> {
-        let mut index = PerceptualIndex::new();
-        index.extend(store.indexed_documents()?);
-        Ok(Engine {
-            limits,
-            models,
-            store: Some(store),
-            index: RwLock::new(index),
-            registering: Mutex::new(()),
-        })
+    /// An engine on a store, its perceptual index loaded from the stored zone hashes.
+    pub fn with_store(
+        limits: DecodeLimits,
+        models: Models,
+        store: Box<dyn Store>,
+    ) -> Result<Self, StoreError> {
+        let index = FollowedIndex::load(store.as_ref())?;
+        Ok(Engine { limits, models, store: Some(store), index: RwLock::new(index) })
     }
 
     /// Documents in the perceptual index.
     pub fn indexed_documents(&self) -> usize {
-        self.read_index().len()
+        self.read_index().index.len()
     }
 
-    fn read_index(&self) -> std::sync::RwLockReadGuard<'_, PerceptualIndex> {
+    /// Applies the changes the store has committed since the index last caught up (registrations
+    /// and erasures of other replicas, or of this one). Every search catches up first; a replica's
+    /// follower calls it when woken, so searches find little to apply.
+    pub fn catch_up(&self) -> Result<(), StoreError> {
+        let Some(store) = self.store.as_deref() else {
+            return Ok(());
+        };
+        loop {
+            let after = self.read_index().applied;
+            let page = store.changes_since(after, CATCH_UP_PAGE)?;
+            if page.erasures_dropped {
+                // Behind the erasures still on record: only a fresh load forgets what they erased.
+                let loaded = FollowedIndex::load(store)?;
+                let mut followed = self.write_index();
+                if followed.applied < loaded.applied {
+                    *followed = loaded;
+                }
+                return Ok(());
+            }
+            let full = page.changes.len() == CATCH_UP_PAGE;
+            if !page.changes.is_empty() {
+                self.write_index().apply(page.changes);
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for another process's write, then catches up: what a replica's follower
+    /// runs in a loop.
+    pub fn follow(&self, timeout: std::time::Duration) -> Result<(), StoreError> {
+        if let Some(store) = &self.store {
+            store.wait_for_changes(timeout)?;
+        }
+        self.catch_up()
+    }
+
+    /// Catches up after this engine's own write, which is committed whatever happens here: a
+    /// failure is logged and the next search catches up instead.
+    fn catch_up_after_write(&self) {
+        if let Err(error) = self.catch_up() {
+            tracing::warn!(%error, "catching up after a write failed; the next search will");
+        }
+    }
+
+    fn read_index(&self) -> std::sync::RwLockReadGuard<'_, FollowedIndex> {
         // Index updates do not panic half-way (insert and remove only push and swap), so a poisoned
         // lock still guards a consistent index.
         self.index.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn write_index(&self) -> std::sync::RwLockWriteGuard<'_, PerceptualIndex> {
+    fn write_index(&self) -> std::sync::RwLockWriteGuard<'_, FollowedIndex> {
         self.index.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -238,7 +278,7 @@ impl Engine {
         let registration_target = if request.register {
             let account = request.account_id.ok_or(IdError::Missing { field: "account_id" })?;
             let document = request.document_id.ok_or(IdError::Missing { field: "document_id" })?;
-            Some((self.store.as_ref().ok_or(AnalyzeError::NoStore)?, account, document))
+            Some((self.store.as_deref().ok_or(AnalyzeError::NoStore)?, account, document))
         } else {
             None
         };
@@ -271,10 +311,12 @@ impl Engine {
         stopwatch.lap("fingerprint");
         let outline = fingerprints.document.outline(planes.factor);
         tamper.findings.extend(self.models.portrait_finding(&tamper.findings, &outline));
-        // Analyses run in parallel; matching and storing a registration run one at a time.
-        let registering = registration_target
-            .is_some()
-            .then(|| self.registering.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        // Analyses run in parallel; matching and storing a registration run one at a time (on every
+        // replica of a shared store).
+        let slot = match registration_target {
+            Some((store, ..)) => Some((store.begin_registration()?, Instant::now())),
+            None => None,
+        };
         let matches = self.matches(&fingerprints.exact, &fingerprints.document, request.account_id)?;
         let crop_print = registration_target.is_some().then(|| {
             let reused = matches.iter().any(|m| {
@@ -283,7 +325,7 @@ impl Engine {
                     ReasonCode::ReuseSameFile | ReasonCode::ReuseSameImage | ReasonCode::ReuseSameDocument
                 )
             });
-            self.read_index().crop_print_to_store(&fingerprints.document, &self.models.reuse, reused)
+            self.read_index().index.crop_print_to_store(&fingerprints.document, &self.models.reuse, reused)
         });
         stopwatch.lap("match");
 
@@ -293,9 +335,9 @@ impl Engine {
         let assessment = self.models.policy.assess(findings);
         stopwatch.lap("policy");
 
-        let registration = match registration_target {
-            Some((store, account_id, document_id)) => {
-                let outcome = store.register(&NewRegistration {
+        let registration = match registration_target.zip(slot) {
+            Some(((_, account_id, document_id), (slot, serialised_from))) => {
+                let outcome = slot.register(&NewRegistration {
                     account_id,
                     document_id,
                     fingerprints: &fingerprints.exact,
@@ -316,17 +358,12 @@ impl Engine {
                         .map(|m| (&m.account_id, &m.document_id, m.kind, m.distance.unwrap_or(0)))
                         .collect(),
                 })?;
-                if !outcome.replayed {
-                    self.write_index().insert(IndexedDocument {
-                        account_id: account_id.clone(),
-                        document_id: document_id.clone(),
-                        registered_at_ms: outcome.registered_at_ms,
-                        hashes: fingerprints.document.upright,
-                        crop: crop_print,
-                    });
-                }
-                drop(registering);
+                let serialised = serialised_from.elapsed();
                 stopwatch.lap("store");
+                stopwatch.record("serialised", serialised);
+                if !outcome.replayed {
+                    self.catch_up_after_write();
+                }
                 Some(Registration {
                     replayed: outcome.replayed,
                     registered_at_unix_ms: outcome.registered_at_ms,
@@ -372,9 +409,9 @@ impl Engine {
 
     /// Erases an account's registrations and links; returns how many registrations were erased.
     pub fn forget_account(&self, account_id: &AccountId) -> Result<u64, AnalyzeError> {
-        let store = self.store.as_ref().ok_or(AnalyzeError::NoStore)?;
+        let store = self.store.as_deref().ok_or(AnalyzeError::NoStore)?;
         let erased = store.forget_account(account_id)?;
-        self.write_index().remove_account(account_id);
+        self.catch_up_after_write();
         Ok(erased)
     }
 
@@ -396,7 +433,10 @@ impl Engine {
     /// Where reuse reads the document: as located, or when no outline was found, on a known
     /// layout's card fitted from keypoints (`reuse::layout_fit`).
     fn reuse_location(&self, planes: &WorkingPlanes, location: DocumentLocation) -> DocumentLocation {
-        self.read_index().refit_on_known_layout(planes, &location, &self.models.reuse).unwrap_or(location)
+        self.read_index()
+            .index
+            .refit_on_known_layout(planes, &location, &self.models.reuse)
+            .unwrap_or(location)
     }
 
     /// Exact matches from the store, then perceptual ones from the index for documents not already
@@ -410,13 +450,15 @@ impl Engine {
         let Some(store) = &self.store else {
             return Ok(Vec::new());
         };
+        self.catch_up()?;
         let mut matches = reuse::exact_matches(store.find_exact(exact, account_id, MAX_MATCHES)?);
-        let index = self.read_index();
+        let followed = self.read_index();
+        let index = &followed.index;
         let proposals = index.propose(print, account_id, &self.models.reuse);
         let perceptual = confirm(
             proposals,
             print,
-            &index,
+            index,
             |document| store.verification_keypoints(&document.account_id, &document.document_id),
             &self.models.reuse,
         )?;
@@ -436,6 +478,7 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::domain::ids::{AccountId, DocumentId};
+    use crate::storage::sqlite::SqliteStore;
 
     /// Six accounts register one file at the same moment: each registration must see every one
     /// stored before it, so the match counts are 0, 1, …, 5 and the accounts form one ring. Without
@@ -443,7 +486,7 @@ mod tests {
     #[test]
     fn concurrent_registrations_of_one_file_each_see_the_earlier_ones() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Box::new(SqliteStore::open(dir.path()).unwrap());
         let engine = Engine::with_store(DecodeLimits::default(), Models::embedded(), store).unwrap();
         let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/camera-sony-cybershot.jpg"))
             .unwrap();
@@ -526,15 +569,18 @@ mod tests {
             let engine = Engine::with_store(
                 DecodeLimits::default(),
                 Models::embedded(),
-                Store::open(dir.path()).unwrap(),
+                Box::new(SqliteStore::open(dir.path()).unwrap()),
             )
             .unwrap();
             register(&engine, "first-holder", &encode_jpeg(&card, 92));
             register(&engine, "second-holder", &encode_jpeg(&template.render(&stranger), 92));
         }
-        let engine =
-            Engine::with_store(DecodeLimits::default(), Models::embedded(), Store::open(dir.path()).unwrap())
-                .unwrap();
+        let engine = Engine::with_store(
+            DecodeLimits::default(),
+            Models::embedded(),
+            Box::new(SqliteStore::open(dir.path()).unwrap()),
+        )
+        .unwrap();
         let (left, top) = (CARD_WIDTH * 9 / 100, CARD_HEIGHT * 9 / 100);
         let (width, height) = (CARD_WIDTH * 87 / 100, CARD_HEIGHT * 87 / 100);
         let cropped = image::imageops::crop_imm(&card, left, top, width, height).to_image();
@@ -554,9 +600,12 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(916);
         let cards: Vec<_> = (0..3).map(|_| template.render(&template.holder(&mut rng))).collect();
         let dir = tempfile::tempdir().unwrap();
-        let engine =
-            Engine::with_store(DecodeLimits::default(), Models::embedded(), Store::open(dir.path()).unwrap())
-                .unwrap();
+        let engine = Engine::with_store(
+            DecodeLimits::default(),
+            Models::embedded(),
+            Box::new(SqliteStore::open(dir.path()).unwrap()),
+        )
+        .unwrap();
         for (number, card) in cards.iter().enumerate() {
             let (account, document) =
                 (AccountId::new(format!("holder-{number}")).unwrap(), DocumentId::new("licence").unwrap());
@@ -579,8 +628,12 @@ mod tests {
         drop(engine);
         let mut models = Models::embedded();
         models.reuse.layout_fit = None;
-        let unfitted =
-            Engine::with_store(DecodeLimits::default(), models, Store::open(dir.path()).unwrap()).unwrap();
+        let unfitted = Engine::with_store(
+            DecodeLimits::default(),
+            models,
+            Box::new(SqliteStore::open(dir.path()).unwrap()),
+        )
+        .unwrap();
         assert_eq!(matches_of(&unfitted, &scanned.jpeg).0, []);
     }
 

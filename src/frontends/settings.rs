@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::analysis::decode::DecodeLimits;
+use crate::storage::StoreLocation;
 
 /// Where the service listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
@@ -32,6 +33,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Data directory of the embedded store (`serve` falls back to [`DEFAULT_DATA_DIR`]).
     pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL database shared by replicas instead of the embedded store (excludes `data_dir`).
+    pub postgres_url: Option<String>,
     /// Largest gRPC message accepted or sent, in bytes.
     pub max_message_bytes: usize,
     /// Analyses run at once; more are refused with `RESOURCE_EXHAUSTED`.
@@ -42,6 +45,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Limits on each upload.
     pub limits: DecodeLimits,
+    /// On SIGTERM: how long in-flight calls may drain (health already NOT_SERVING) before exiting.
+    pub shutdown_grace_seconds: u64,
 }
 
 impl Default for Settings {
@@ -49,12 +54,14 @@ impl Default for Settings {
         Settings {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             data_dir: None,
+            postgres_url: None,
             // 1 MiB above the image limit, so an oversized image gets the typed `image.too_many_bytes`.
             max_message_bytes: 25 * 1024 * 1024,
             max_concurrent_analyses: 2 * std::thread::available_parallelism().map_or(1, usize::from),
             models_dir: None,
             log_format: LogFormat::Text,
             limits: DecodeLimits::default(),
+            shutdown_grace_seconds: 10,
         }
     }
 }
@@ -66,6 +73,8 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     /// `--data-dir` / `IDF_DATA_DIR`.
     pub data_dir: Option<PathBuf>,
+    /// `--postgres` / `IDF_POSTGRES_URL`.
+    pub postgres_url: Option<String>,
     /// `--max-message-bytes` / `IDF_MAX_MESSAGE_BYTES`.
     pub max_message_bytes: Option<usize>,
     /// `--max-concurrent-analyses` / `IDF_MAX_CONCURRENT_ANALYSES`.
@@ -74,6 +83,8 @@ pub struct Overrides {
     pub models_dir: Option<PathBuf>,
     /// `--log-format` / `IDF_LOG_FORMAT`.
     pub log_format: Option<LogFormat>,
+    /// `--shutdown-grace-seconds` / `IDF_SHUTDOWN_GRACE_SECONDS`.
+    pub shutdown_grace_seconds: Option<u64>,
 }
 
 /// A configuration that cannot be used.
@@ -117,24 +128,33 @@ impl Settings {
         let Overrides {
             listen,
             data_dir,
+            postgres_url,
             max_message_bytes,
             max_concurrent_analyses,
             models_dir,
             log_format,
+            shutdown_grace_seconds,
         } = overrides;
         settings.listen = listen.unwrap_or(settings.listen);
-        settings.data_dir = data_dir.or(settings.data_dir);
+        // A store given on the command line or in the environment replaces the file's, of either kind.
+        if data_dir.is_some() || postgres_url.is_some() {
+            (settings.data_dir, settings.postgres_url) = (data_dir, postgres_url);
+        }
         settings.max_message_bytes = max_message_bytes.unwrap_or(settings.max_message_bytes);
         settings.max_concurrent_analyses =
             max_concurrent_analyses.unwrap_or(settings.max_concurrent_analyses);
         settings.models_dir = models_dir.or(settings.models_dir);
         settings.log_format = log_format.unwrap_or(settings.log_format);
+        settings.shutdown_grace_seconds = shutdown_grace_seconds.unwrap_or(settings.shutdown_grace_seconds);
         settings.validate()?;
         Ok(settings)
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
         let invalid = |message: String| Err(SettingsError::Invalid(message));
+        if self.data_dir.is_some() && self.postgres_url.is_some() {
+            return invalid("postgres_url and data_dir exclude each other: one store per process".into());
+        }
         if self.max_concurrent_analyses == 0 {
             return invalid("max_concurrent_analyses must be at least 1".into());
         }
@@ -148,6 +168,23 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+}
+
+impl Settings {
+    /// The store configured, if any: PostgreSQL, or the embedded store in `data_dir`.
+    pub fn store(&self) -> Option<StoreLocation> {
+        match (&self.postgres_url, &self.data_dir) {
+            (Some(url), _) => Some(StoreLocation::Postgres(url.clone())),
+            (None, Some(dir)) => Some(StoreLocation::Embedded(dir.clone())),
+            (None, None) => None,
+        }
+    }
+
+    /// PostgreSQL connections a process may hold: one for each analysis's registration slot and
+    /// one for its reads, and two for the follower and start-up.
+    pub fn postgres_connections(&self) -> u32 {
+        u32::try_from(2 * self.max_concurrent_analyses + 2).unwrap_or(u32::MAX)
     }
 }
 

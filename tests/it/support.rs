@@ -11,7 +11,7 @@ use idforensics::engine::{Engine, Models};
 use idforensics::frontends::service::pb::id_forensics_client::IdForensicsClient;
 
 use idforensics::frontends::settings::Settings;
-use idforensics::storage::store::Store;
+use idforensics::storage::sqlite::SqliteStore;
 use image::{ImageEncoder, Rgb, RgbImage};
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
@@ -125,7 +125,7 @@ impl TestServer {
         let data_dir = tempfile::tempdir().unwrap();
         let mut settings = Settings::default();
         configure(&mut settings);
-        let store = Store::open(data_dir.path()).unwrap();
+        let store = Box::new(SqliteStore::open(data_dir.path()).unwrap());
         let engine = Arc::new(Engine::with_store(settings.limits, Models::embedded(), store).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();

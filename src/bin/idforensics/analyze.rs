@@ -8,14 +8,13 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::args::AnalyzeArgs;
-use crate::{load_models, overrides};
+use crate::{load_models, open_store, overrides};
 use idforensics::domain::ids::{AccountId, DocumentId};
 use idforensics::domain::policy::Decision;
 use idforensics::domain::report::Report;
 use idforensics::engine::{AnalyzeError, AnalyzeRequest, Engine};
 use idforensics::frontends::input::{InputError, read_bounded};
 use idforensics::frontends::settings::Settings;
-use idforensics::storage::store::Store;
 
 /// `analyze`, resolved and validated before any file is read.
 pub(crate) struct AnalyzePlan {
@@ -35,8 +34,8 @@ impl AnalyzePlan {
         if args.register && account.is_none() {
             anyhow::bail!("--register needs --account");
         }
-        if args.register && settings.data_dir.is_none() {
-            anyhow::bail!("--register needs --data-dir (or IDF_DATA_DIR)");
+        if args.register && settings.store().is_none() {
+            anyhow::bail!("--register needs --data-dir or --postgres (or IDF_DATA_DIR, IDF_POSTGRES_URL)");
         }
         if let Some(dir) = &args.evidence_dir {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -53,12 +52,8 @@ impl AnalyzePlan {
             })
             .collect::<anyhow::Result<_>>()?;
         let models = load_models(&settings)?;
-        let engine = match &settings.data_dir {
-            Some(dir) => Engine::with_store(
-                settings.limits,
-                models,
-                Store::open(dir).with_context(|| format!("opening the store in {}", dir.display()))?,
-            )?,
+        let engine = match open_store(&settings)? {
+            Some(store) => Engine::with_store(settings.limits, models, store)?,
             None => Engine::new(settings.limits, models),
         };
         Ok(AnalyzePlan {

@@ -25,7 +25,7 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Run the gRPC service on its embedded store.
+    /// Run the gRPC service on its embedded store (or on PostgreSQL with --postgres).
     Serve(ServeArgs),
     /// Analyse image files offline and print one result per file.
     #[command(after_help = EXIT_CODES)]
@@ -85,7 +85,8 @@ pub(crate) struct CalibrateArgs {
 }
 
 const BATCH_HELP: &str = "\
-Where: --data-dir analyses in this process on the embedded store; --server URL sends every
+Where: --data-dir analyses in this process on the embedded store (--postgres on a shared
+PostgreSQL instead); --server URL sends every
 document to a running server (unary Analyze calls from --jobs threads, retried while it reports
 overload), so the same run can re-verify against production.
 Input: --manifest, a CSV or TSV with account_id, document_id and path columns (paths relative to the
@@ -98,10 +99,13 @@ their error), 2 the batch could not run.";
 #[derive(Debug, Args)]
 pub(crate) struct BatchArgs {
     /// Data directory of the embedded store the documents are registered in (in-process runs).
-    #[arg(long, env = "IDF_DATA_DIR", required_unless_present = "server")]
+    #[arg(long, env = "IDF_DATA_DIR", required_unless_present_any = ["server", "postgres"])]
     pub(crate) data_dir: Option<PathBuf>,
+    /// PostgreSQL the documents are registered in instead (in-process runs beside replicas).
+    #[arg(long, env = "IDF_POSTGRES_URL", value_name = "URL", conflicts_with = "data_dir")]
+    pub(crate) postgres: Option<String>,
     /// Send the documents to a running server instead (e.g. http://127.0.0.1:50051).
-    #[arg(long, conflicts_with = "data_dir")]
+    #[arg(long, conflicts_with_all = ["data_dir", "postgres"])]
     pub(crate) server: Option<String>,
     /// Manifest of the documents.
     #[arg(long, conflicts_with = "folder", required_unless_present = "folder")]
@@ -244,6 +248,9 @@ pub(crate) struct ServeArgs {
     /// Log format.
     #[arg(long, env = "IDF_LOG_FORMAT", value_enum)]
     pub(crate) log_format: Option<LogFormatArg>,
+    /// On SIGTERM, report NOT_SERVING and let in-flight calls finish for up to this long [default: 10].
+    #[arg(long, env = "IDF_SHUTDOWN_GRACE_SECONDS")]
+    pub(crate) shutdown_grace_seconds: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -252,6 +259,10 @@ pub(crate) struct CommonArgs {
     /// matching or registration].
     #[arg(long, env = "IDF_DATA_DIR")]
     pub(crate) data_dir: Option<PathBuf>,
+    /// PostgreSQL shared by replicas as the store instead of a data directory, e.g.
+    /// postgresql://idforensics@db.internal:5432/idforensics (docs/replicas.md).
+    #[arg(long, env = "IDF_POSTGRES_URL", value_name = "URL", conflicts_with = "data_dir")]
+    pub(crate) postgres: Option<String>,
     /// A folder with tuned copies of models/*.toml (policy.toml, quality.toml) [default: the
     /// shipped models, compiled in].
     #[arg(long, env = "IDF_MODELS_DIR")]
@@ -268,7 +279,7 @@ pub(crate) struct AnalyzeArgs {
     /// The document id (one FILE only) [default: the file path as given].
     #[arg(long)]
     pub(crate) document_id: Option<String>,
-    /// Register the documents for --account in the store (needs --data-dir).
+    /// Register the documents for --account in the store (needs --data-dir or --postgres).
     #[arg(long)]
     pub(crate) register: bool,
     /// Print one JSON object per file, one per line.

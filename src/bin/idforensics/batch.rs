@@ -2,35 +2,33 @@
 
 use std::path::Path;
 
-use anyhow::Context;
-
 use crate::args::BatchArgs;
-use crate::load_models;
 use crate::progress::ProgressLine;
+use crate::{load_models, open_store};
 use idforensics::engine::Engine;
 use idforensics::frontends::batch::{BatchBackend, read_folder, read_manifest, run_batch};
 use idforensics::frontends::service::RemoteClient;
 use idforensics::frontends::settings::{Overrides, Settings};
-use idforensics::storage::store::Store;
 
 pub(crate) fn batch(config: Option<&Path>, args: BatchArgs) -> anyhow::Result<()> {
     let settings = Settings::resolve(
         config,
-        Overrides { data_dir: args.data_dir.clone(), models_dir: args.models_dir, ..Overrides::default() },
+        Overrides {
+            data_dir: args.data_dir.clone(),
+            postgres_url: args.postgres.clone(),
+            models_dir: args.models_dir,
+            ..Overrides::default()
+        },
     )?;
     let items = match (&args.manifest, &args.folder) {
         (Some(manifest), _) => read_manifest(manifest)?,
         (None, Some(folder)) => read_folder(folder)?,
         (None, None) => anyhow::bail!("give --manifest or --folder"),
     };
-    let backend: Box<dyn BatchBackend> = match (&args.server, &settings.data_dir) {
+    let backend: Box<dyn BatchBackend> = match (&args.server, open_store(&settings)?) {
         (Some(url), _) => Box::new(RemoteClient::connect(url, settings.max_message_bytes)?),
-        (None, Some(data_dir)) => {
-            let store = Store::open(data_dir)
-                .with_context(|| format!("opening the store in {}", data_dir.display()))?;
-            Box::new(Engine::with_store(settings.limits, load_models(&settings)?, store)?)
-        }
-        (None, None) => anyhow::bail!("give --data-dir or --server"),
+        (None, Some(store)) => Box::new(Engine::with_store(settings.limits, load_models(&settings)?, store)?),
+        (None, None) => anyhow::bail!("give --data-dir, --postgres or --server"),
     };
     // Against a server, twice as many requests as cores keep it busy while files are read and
     // answers travel (measured: 89 % of in-process throughput with 2x, 66 % with 1x); that is also

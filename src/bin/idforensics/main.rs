@@ -18,6 +18,7 @@ use clap::Parser;
 use args::{Cli, Command, CommonArgs};
 use idforensics::engine::Models;
 use idforensics::frontends::settings::{Overrides, Settings};
+use idforensics::storage::Store;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -45,7 +46,24 @@ fn main() -> ExitCode {
 }
 
 pub(crate) fn overrides(common: CommonArgs) -> Overrides {
-    Overrides { data_dir: common.data_dir, models_dir: common.models_dir, ..Overrides::default() }
+    Overrides {
+        data_dir: common.data_dir,
+        postgres_url: common.postgres,
+        models_dir: common.models_dir,
+        ..Overrides::default()
+    }
+}
+
+/// The configured store, opened (or `None` when none is configured).
+pub(crate) fn open_store(settings: &Settings) -> anyhow::Result<Option<Box<dyn Store>>> {
+    settings
+        .store()
+        .map(|location| {
+            location
+                .open(settings.postgres_connections())
+                .with_context(|| format!("opening the store ({location})"))
+        })
+        .transpose()
 }
 
 pub(crate) fn load_models(settings: &Settings) -> anyhow::Result<Models> {

@@ -1,19 +1,19 @@
-//! `serve`: the gRPC service on its embedded store, with logging and graceful shutdown.
+//! `serve`: the gRPC service on its embedded store or on PostgreSQL, with logging and graceful
+//! shutdown.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
 
 use crate::args::{LogFormatArg, ServeArgs};
-use crate::{load_models, overrides};
+use crate::{load_models, open_store, overrides};
 use idforensics::engine::Engine;
 use idforensics::frontends::settings::{DEFAULT_DATA_DIR, LogFormat, Overrides, Settings};
-use idforensics::storage::store::Store;
 
 pub(crate) fn serve(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
-    let settings = Settings::resolve(
+    let mut settings = Settings::resolve(
         config,
         Overrides {
             listen: args.listen,
@@ -23,13 +23,16 @@ pub(crate) fn serve(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()
                 LogFormatArg::Text => LogFormat::Text,
                 LogFormatArg::Json => LogFormat::Json,
             }),
+            shutdown_grace_seconds: args.shutdown_grace_seconds,
             ..overrides(args.common)
         },
     )?;
     init_logging(settings.log_format);
-    let data_dir = settings.data_dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-    let store =
-        Store::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    if settings.store().is_none() {
+        settings.data_dir = Some(DEFAULT_DATA_DIR.into());
+    }
+    let store = open_store(&settings)?.context("a store is configured")?;
+    let location = settings.store().map(|location| location.to_string()).unwrap_or_default();
     let models = load_models(&settings)?;
     let documents = store.document_count()?;
     let (policy_version, quality_version, reuse_version) =
@@ -37,7 +40,7 @@ pub(crate) fn serve(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()
     let started = std::time::Instant::now();
     let engine = Arc::new(Engine::with_store(settings.limits, models, store)?);
     tracing::info!(
-        data_dir = %data_dir.display(),
+        store = location,
         documents,
         indexed = engine.indexed_documents(),
         index_rebuild_ms = started.elapsed().as_millis() as u64,
@@ -77,7 +80,6 @@ async fn shutdown_signal() {
         () = interrupt => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: draining in-flight calls");
 }
 
 fn init_logging(format: LogFormat) {

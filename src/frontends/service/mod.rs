@@ -3,6 +3,7 @@
 
 mod client;
 mod convert;
+mod follower;
 pub mod pb;
 pub mod server;
 mod status;
@@ -43,7 +44,6 @@ impl IdForensicsService {
 
     /// Runs CPU-bound engine work on the blocking pool, holding an analysis slot until it is done
     /// (even if the caller's deadline passes first, so the limit bounds real work). Unary calls
-    /// fail at once when every slot is busy; stream items wait for one. Unary calls
     /// fail at once when every slot is busy; stream items wait for one.
     async fn run<T, F>(&self, slot_wait: SlotWait, work: F) -> Result<T, ServiceError>
     where

@@ -1,5 +1,5 @@
-//! Wires the gRPC server: the idforensics service, standard health checking, server reflection
-//! (v1 and v1alpha), message-size limits and graceful shutdown.
+//! Wires the gRPC server: the idforensics service, standard health checking (kept by the replica's
+//! follower), server reflection (v1 and v1alpha), message-size limits and graceful shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use tonic::transport::Server;
 
 use crate::engine::Engine;
 use crate::frontends::service::IdForensicsService;
+use crate::frontends::service::follower::{Follower, Health};
 use crate::frontends::service::pb;
 use crate::frontends::settings::Settings;
 
@@ -24,7 +25,8 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
 }
 
-/// Serves on `listener` until `shutdown` resolves, then drains in-flight calls.
+/// Serves on `listener` until `shutdown` resolves; then reports NOT_SERVING and drains in-flight
+/// calls for up to `settings.shutdown_grace_seconds`.
 pub async fn serve(
     listener: TcpListener,
     engine: Arc<Engine>,
@@ -32,14 +34,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let service = pb::id_forensics_server::IdForensicsServer::new(IdForensicsService::new(
-        engine,
+        Arc::clone(&engine),
         settings.max_concurrent_analyses,
     ))
     .max_decoding_message_size(settings.max_message_bytes)
     .max_encoding_message_size(settings.max_message_bytes);
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<pb::id_forensics_server::IdForensicsServer<IdForensicsService>>().await;
+    let health = Health::new(health_reporter);
+    health.set(true).await;
+    let follower = Follower::start(engine, health.clone(), tokio::runtime::Handle::current());
 
     let reflection = || {
         tonic_reflection::server::Builder::configure()
@@ -49,12 +53,30 @@ pub async fn serve(
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
-    Server::builder()
+    let (drain, draining) = tokio::sync::oneshot::channel::<()>();
+    let server = Server::builder()
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
-    Ok(())
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+            let _ = draining.await;
+        });
+    tokio::pin!(server);
+    let served = tokio::select! {
+        served = &mut server => served,
+        () = shutdown => {
+            follower.halt();
+            health.set(false).await;
+            let grace = std::time::Duration::from_secs(settings.shutdown_grace_seconds);
+            tracing::info!(grace_seconds = grace.as_secs(), "shutting down: NOT_SERVING, draining in-flight calls");
+            let _ = drain.send(());
+            tokio::time::timeout(grace, &mut server).await.unwrap_or_else(|_| {
+                tracing::warn!("the grace period ended with calls in flight");
+                Ok(())
+            })
+        }
+    };
+    follower.join().await;
+    Ok(served?)
 }

@@ -9,7 +9,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use crate::analysis::decode::DecodeError;
 use crate::domain::ids::IdError;
 use crate::engine::AnalyzeError;
-use crate::storage::store::StoreError;
+use crate::storage::StoreError;
 
 /// The `ErrorInfo.domain` of every idforensics error.
 pub const ERROR_DOMAIN: &str = "idforensics";
@@ -52,9 +52,12 @@ impl ServiceError {
             },
             ServiceError::Analyze(AnalyzeError::Store(error)) => match error {
                 StoreError::Conflict { .. } => (Code::AlreadyExists, error.reason()),
-                StoreError::CreateDir { .. } | StoreError::SchemaTooNew { .. } | StoreError::Database(_) => {
-                    (Code::Unavailable, error.reason())
-                }
+                StoreError::Damaged(_) => (Code::DataLoss, error.reason()),
+                StoreError::CreateDir { .. }
+                | StoreError::SchemaTooNew { .. }
+                | StoreError::Sqlite(_)
+                | StoreError::Postgres(_)
+                | StoreError::Connection(_) => (Code::Unavailable, error.reason()),
             },
             ServiceError::Overloaded { .. } => (Code::ResourceExhausted, "server.overloaded"),
             ServiceError::Internal => (Code::Internal, "server.internal"),

@@ -1,0 +1,128 @@
+//! The store contract, checked on both stores: the embedded SQLite file and a real PostgreSQL.
+//! Exact look-ups, idempotent registration and conflicts, erasure, the change sequence replicas
+//! follow (with dropped erasure records), reopening, and a schema newer than the build.
+
+use std::time::Duration;
+
+use idforensics::analysis::fingerprint::document::ZoneHashes;
+use idforensics::analysis::fingerprint::{ExactFingerprints, Sha256Digest};
+use idforensics::domain::ids::{AccountId, DocumentId};
+use idforensics::domain::policy::Decision;
+use idforensics::storage::postgresql::PostgresStore;
+use idforensics::storage::sqlite::SqliteStore;
+use idforensics::storage::{Change, NewRegistration, RegisterOutcome, Store, StoreError};
+
+use crate::pg_cluster::Cluster;
+
+fn fingerprints(file: u8, pixels: u8) -> ExactFingerprints {
+    ExactFingerprints { file_sha256: Sha256Digest([file; 32]), pixel_sha256: Sha256Digest([pixels; 32]) }
+}
+
+fn register(
+    store: &dyn Store,
+    account: &str,
+    document: &str,
+    file: u8,
+) -> Result<RegisterOutcome, StoreError> {
+    let hashes = ZoneHashes::from_bytes(&[file; 98]).unwrap();
+    store.begin_registration()?.register(&NewRegistration {
+        account_id: &AccountId::new(account).unwrap(),
+        document_id: &DocumentId::new(document).unwrap(),
+        fingerprints: &fingerprints(file, file),
+        decision: Decision::Accept,
+        risk_score: 0.0,
+        reason_codes: vec!["quality.ok"],
+        policy_version: "test",
+        zone_hashes: Some(&hashes),
+        crop_print: None,
+        verification_keypoints: None,
+        links: Vec::new(),
+    })
+}
+
+fn account(id: &str) -> AccountId {
+    AccountId::new(id).unwrap()
+}
+
+/// Every check of the contract on one store; `backdate_erasures` makes every recorded erasure two
+/// hours old.
+fn contract(store: &dyn Store, backdate_erasures: &dyn Fn()) {
+    // Exact look-ups.
+    assert!(!register(store, "a", "d1", 1).unwrap().replayed);
+    let same_file = store.find_exact(&fingerprints(1, 1), None, 10).unwrap();
+    assert_eq!(same_file.len(), 1);
+    assert!(same_file[0].same_file);
+    assert!(!store.find_exact(&fingerprints(9, 1), None, 10).unwrap()[0].same_file, "same pixels only");
+    assert!(store.find_exact(&fingerprints(1, 1), Some(&account("a")), 10).unwrap().is_empty(), "own");
+
+    // Idempotent registration; a conflict is refused.
+    let again = register(store, "a", "d1", 1).unwrap();
+    assert!(again.replayed);
+    assert_eq!(register(store, "a", "d1", 3).unwrap_err().reason(), "registration.conflict");
+    assert_eq!(store.document_count().unwrap(), 1);
+
+    // The change sequence: registrations and erasures in commit order, paged.
+    register(store, "b", "d1", 2).unwrap();
+    store.forget_account(&account("a")).unwrap();
+    register(store, "a", "d2", 4).unwrap();
+    let page = store.changes_since(0, 100).unwrap();
+    let kinds: Vec<String> = page
+        .changes
+        .iter()
+        .map(|(_, change)| match change {
+            Change::Registered(document) => format!("+{}", document.account_id.as_str()),
+            Change::Erased(account) => format!("-{}", account.as_str()),
+        })
+        .collect();
+    // The first registration of "a" was erased with its row: only the erasure is left of it.
+    assert_eq!(kinds, ["+b", "-a", "+a"]);
+    let sequences: Vec<i64> = page.changes.iter().map(|(sequence, _)| *sequence).collect();
+    assert!(sequences.windows(2).all(|pair| pair[0] < pair[1]), "{sequences:?}");
+    let paged = store.changes_since(sequences[0], 1).unwrap();
+    assert_eq!(paged.changes.len(), 1);
+    assert_eq!(paged.changes[0].0, sequences[1]);
+    assert!(store.changes_since(sequences[2], 100).unwrap().changes.is_empty());
+    assert!(store.find_exact(&fingerprints(1, 1), None, 10).unwrap().is_empty(), "erased");
+
+    // Erasure records past their retention are dropped at the next erasure; a follower behind them
+    // is told to reload.
+    assert!(!page.erasures_dropped);
+    backdate_erasures();
+    store.forget_account(&account("b")).unwrap();
+    assert!(store.changes_since(0, 100).unwrap().erasures_dropped);
+    let latest = store.changes_since(sequences[2], 100).unwrap();
+    assert!(!latest.erasures_dropped);
+    assert!(matches!(&latest.changes[..], [(_, Change::Erased(erased))] if erased.as_str() == "b"));
+    assert_eq!(store.document_count().unwrap(), 1);
+
+    // Waiting returns.
+    store.wait_for_changes(Duration::from_millis(10)).unwrap();
+}
+
+#[test]
+fn the_embedded_store_keeps_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join(idforensics::storage::sqlite::DATABASE_FILE);
+    let backdate = || {
+        let connection = rusqlite::Connection::open(&database).unwrap();
+        connection.execute("UPDATE erasures SET erased_at_ms = erased_at_ms - 7200000", []).unwrap();
+    };
+    contract(&SqliteStore::open(dir.path()).unwrap(), &backdate);
+    assert_eq!(SqliteStore::open(dir.path()).unwrap().document_count().unwrap(), 1, "reopened");
+    rusqlite::Connection::open(&database).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    assert!(matches!(SqliteStore::open(dir.path()), Err(StoreError::SchemaTooNew { found: 99, .. })));
+}
+
+#[test]
+fn postgresql_keeps_the_contract() {
+    let Some(cluster) = Cluster::start() else { return };
+    let connect = || PostgresStore::connect(&cluster.url(), 4, Duration::from_secs(3));
+    let sql = |statement: &str| {
+        let mut client = postgres::Client::connect(&cluster.url(), postgres::NoTls).unwrap();
+        client.batch_execute(statement).unwrap();
+    };
+    contract(&connect().unwrap(), &|| sql("UPDATE erasures SET erased_at_ms = erased_at_ms - 7200000"));
+    assert_eq!(connect().unwrap().document_count().unwrap(), 1, "reconnected");
+    sql("UPDATE idforensics_schema SET version = 99");
+    assert!(matches!(connect(), Err(StoreError::SchemaTooNew { found: 99, .. })));
+}
