@@ -1,5 +1,5 @@
 //! Acknowledged registrations survive kill -9 of the real server process, whether they came as unary
-//! calls or as items of an AnalyzeStream.
+//! calls or as items of an AnalyzeStream, on the embedded store and on PostgreSQL.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -7,7 +7,8 @@ use std::time::Duration;
 use idforensics::frontends::service::pb;
 use idforensics::frontends::service::pb::id_forensics_client::IdForensicsClient;
 
-use crate::support::{jpeg, start_server, textured_image};
+use crate::pg_cluster::Cluster;
+use crate::support::{jpeg, start_server_on, textured_image};
 
 /// A registration the server acknowledged: its document id and image.
 type Acknowledged = (String, Vec<u8>);
@@ -15,7 +16,20 @@ type Acknowledged = (String, Vec<u8>);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_registrations_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, address) = start_server(dir.path());
+    survive_sigkill(&["--data-dir".as_ref(), dir.path().as_os_str()]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_registrations_survive_sigkill_of_a_postgresql_replica() {
+    let Some(cluster) = Cluster::start() else { return };
+    let url = cluster.url();
+    survive_sigkill(&["--postgres".as_ref(), url.as_ref()]).await;
+}
+
+/// Registers under load, kills the server with SIGKILL, restarts it on the same `store` and finds
+/// every acknowledged registration.
+async fn survive_sigkill(store: &[&std::ffi::OsStr]) {
+    let (mut child, address) = start_server_on(store);
     let endpoint = format!("http://{address}");
     let acknowledged: Arc<Mutex<Vec<Acknowledged>>> = Arc::default();
 
@@ -88,7 +102,7 @@ async fn acknowledged_registrations_survive_sigkill() {
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
 
-    let (mut restarted, address) = start_server(dir.path());
+    let (mut restarted, address) = start_server_on(store);
     let mut client = IdForensicsClient::connect(format!("http://{address}")).await.unwrap();
     for (document_id, image) in &acknowledged {
         let matches = client

@@ -11,6 +11,7 @@ mod layers;
 mod pdq;
 mod pg_cluster;
 mod quality_captures;
+mod replicas;
 mod reuse;
 mod store_contract;
 mod stream;

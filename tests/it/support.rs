@@ -17,11 +17,18 @@ use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
-/// Starts `idforensics serve` on an ephemeral port; returns the child and the address it logged.
+/// Starts `idforensics serve` on an ephemeral port with its store in `data_dir`; returns the child
+/// and the address it logged.
 pub(crate) fn start_server(data_dir: &std::path::Path) -> (Child, SocketAddr) {
+    start_server_on(&["--data-dir".as_ref(), data_dir.as_os_str()])
+}
+
+/// Starts `idforensics serve` on an ephemeral port with `store` (`--data-dir DIR` or `--postgres
+/// URL`); returns the child and the address it logged.
+pub(crate) fn start_server_on(store: &[&std::ffi::OsStr]) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_idforensics"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--data-dir"])
-        .arg(data_dir)
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .args(store)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

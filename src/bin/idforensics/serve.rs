@@ -56,8 +56,15 @@ pub(crate) fn serve(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
         tracing::info!(address = %listener.local_addr()?, "idforensics listening");
-        idforensics::frontends::service::server::serve(listener, engine, &settings, shutdown_signal())
-            .await?;
+        // A clone: the engine is dropped when this function returns, after the runtime, because
+        // PostgreSQL's blocking clients cannot be dropped inside a runtime.
+        idforensics::frontends::service::server::serve(
+            listener,
+            Arc::clone(&engine),
+            &settings,
+            shutdown_signal(),
+        )
+        .await?;
         tracing::info!("stopped");
         Ok(())
     })
