@@ -150,6 +150,21 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The store configured, if any: PostgreSQL, or the embedded store in `data_dir`.
+    pub fn store(&self) -> Option<StoreLocation> {
+        match (&self.postgres_url, &self.data_dir) {
+            (Some(url), _) => Some(StoreLocation::Postgres(url.clone())),
+            (None, Some(dir)) => Some(StoreLocation::Embedded(dir.clone())),
+            (None, None) => None,
+        }
+    }
+
+    /// PostgreSQL connections a process may hold: one for each analysis's registration slot and
+    /// one for its reads, and two for the follower and start-up.
+    pub fn postgres_connections(&self) -> u32 {
+        u32::try_from(2 * self.max_concurrent_analyses + 2).unwrap_or(u32::MAX)
+    }
+
     fn validate(&self) -> Result<(), SettingsError> {
         let invalid = |message: String| Err(SettingsError::Invalid(message));
         if self.data_dir.is_some() && self.postgres_url.is_some() {
@@ -168,23 +183,6 @@ impl Settings {
             ));
         }
         Ok(())
-    }
-}
-
-impl Settings {
-    /// The store configured, if any: PostgreSQL, or the embedded store in `data_dir`.
-    pub fn store(&self) -> Option<StoreLocation> {
-        match (&self.postgres_url, &self.data_dir) {
-            (Some(url), _) => Some(StoreLocation::Postgres(url.clone())),
-            (None, Some(dir)) => Some(StoreLocation::Embedded(dir.clone())),
-            (None, None) => None,
-        }
-    }
-
-    /// PostgreSQL connections a process may hold: one for each analysis's registration slot and
-    /// one for its reads, and two for the follower and start-up.
-    pub fn postgres_connections(&self) -> u32 {
-        u32::try_from(2 * self.max_concurrent_analyses + 2).unwrap_or(u32::MAX)
     }
 }
 
@@ -216,5 +214,25 @@ mod tests {
         ));
         let zero = Overrides { max_concurrent_analyses: Some(0), ..Overrides::default() };
         assert!(matches!(Settings::resolve(None, zero), Err(SettingsError::Invalid(_))));
+    }
+
+    #[test]
+    fn one_store_per_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("idforensics.toml");
+        std::fs::write(&file, "data_dir = \"/var/lib/idforensics\"\n").unwrap();
+        let url = "postgresql://idforensics@db:5432/idforensics".to_owned();
+        let overrides = Overrides { postgres_url: Some(url.clone()), ..Overrides::default() };
+        let settings = Settings::resolve(Some(&file), overrides).unwrap();
+        assert_eq!(
+            settings.store(),
+            Some(StoreLocation::Postgres(url)),
+            "the flag replaces the file's store"
+        );
+        std::fs::write(&file, "data_dir = \"/d\"\npostgres_url = \"host=db\"\n").unwrap();
+        assert!(matches!(
+            Settings::resolve(Some(&file), Overrides::default()),
+            Err(SettingsError::Invalid(_))
+        ));
     }
 }

@@ -5,10 +5,16 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use crate::pg_cluster::Cluster;
 use crate::support::{jpeg, textured_image};
 
 fn idforensics(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_idforensics")).args(args).env_remove("IDF_DATA_DIR").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_idforensics"))
+        .args(args)
+        .env_remove("IDF_DATA_DIR")
+        .env_remove("IDF_POSTGRES_URL")
+        .output()
+        .unwrap()
 }
 
 fn json_lines(output: &Output) -> Vec<Value> {
@@ -84,6 +90,29 @@ fn analyze_json_reports_each_file_and_exit_codes_follow_the_worst() {
     assert_eq!(lines.len(), 2, "every file gets a line");
     assert_eq!(lines[1]["error"]["reason"], "image.truncated");
     assert!(lines[1]["error"]["message"].as_str().unwrap().contains("truncated"));
+}
+
+#[test]
+fn analyze_registers_on_postgresql_and_an_unreachable_one_exits_2() {
+    let Some(cluster) = Cluster::start() else { return };
+    let url = cluster.url();
+    let camera = testdata("camera-sony-cybershot.jpg");
+    let register = |account: &str| {
+        let args = ["analyze", "--json", "--postgres", &url, "--account", account, "--register", &camera];
+        idforensics(&args)
+    };
+    assert_eq!(register("acct-A").status.code(), Some(0));
+    let flagged = register("acct-B");
+    assert_eq!(flagged.status.code(), Some(1), "{}", String::from_utf8_lossy(&flagged.stderr));
+    assert_eq!(json_lines(&flagged)[0]["matches"][0]["account_id"], "acct-A");
+
+    let both = idforensics(&["analyze", "--postgres", &url, "--data-dir", "/tmp/never", &camera]);
+    assert_eq!(both.status.code(), Some(2), "one store per process");
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let unreachable = format!("postgresql://postgres@127.0.0.1:{closed_port}/postgres");
+    let refused = idforensics(&["analyze", "--postgres", &unreachable, &camera]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("opening the store (postgresql 127.0.0.1:"));
 }
 
 #[test]
