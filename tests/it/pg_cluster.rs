@@ -46,6 +46,13 @@ impl Cluster {
         format!("postgresql://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
+    /// Creates database `name` and returns its connection URL.
+    pub(crate) fn create_database(&self, name: &str) -> String {
+        let mut client = postgres::Client::connect(&self.url(), postgres::NoTls).unwrap();
+        client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        format!("postgresql://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
     /// Stops the server (fast shutdown: sessions are ended), as a database restart begins.
     pub(crate) fn stop(&self) {
         self.run("pg_ctl", &["-D", &self.data_dir(), "-m", "fast", "-w", "stop"]);

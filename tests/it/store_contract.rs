@@ -116,9 +116,10 @@ fn the_embedded_store_keeps_the_contract() {
 #[test]
 fn postgresql_keeps_the_contract() {
     let Some(cluster) = Cluster::start() else { return };
-    let connect = || PostgresStore::connect(&cluster.url(), 4, Duration::from_secs(3));
+    let url = cluster.create_database("contract");
+    let connect = || PostgresStore::connect(&url, 4, Duration::from_secs(3));
     let sql = |statement: &str| {
-        let mut client = postgres::Client::connect(&cluster.url(), postgres::NoTls).unwrap();
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
         client.batch_execute(statement).unwrap();
     };
     contract(&connect().unwrap(), &|| sql("UPDATE erasures SET erased_at_ms = erased_at_ms - 7200000"));
