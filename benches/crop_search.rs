@@ -47,6 +47,7 @@ fn crop_search(c: &mut Criterion) {
             account_id: AccountId::new(format!("holder-{card}")).expect("valid id"),
             document_id: DocumentId::new("licence").expect("valid id"),
             registered_at_ms: card as i64,
+            sequence: 0,
             hashes: print.upright,
             crop: Some(crop),
         });

@@ -4,7 +4,8 @@
 //!    zone hashes as real registrations store them): time and resident memory grown;
 //! 2. registrations: generated cards registered through one replica, then through two at once (each
 //!    with two threads, as a 2-core replica would run): registrations per second, the `Analyze`
-//!    p50/p99, and how long each registration held the database's write lock (`serialised`);
+//!    p50/p99, and how long each registration held the database's write lock (`serialised`) and
+//!    what it did meanwhile;
 //! 3. catch-up lag: one replica registers, the other's follower (`Engine::follow`, woken by
 //!    `NOTIFY`) applies it: time from the registration's answer to the document in the other index.
 //!
@@ -93,6 +94,15 @@ fn cards(count: usize) -> Vec<Vec<u8>> {
 
 /// Registers `image` for `account`: the call's duration and how long it held the write lock.
 fn register(engine: &Engine, account: &str, image: &[u8]) -> (Duration, Duration) {
+    register_timed(engine, account, image).0
+}
+
+/// As [`register`], with the report's stage timings.
+fn register_timed(
+    engine: &Engine,
+    account: &str,
+    image: &[u8],
+) -> ((Duration, Duration), Vec<idforensics::domain::report::StageTiming>) {
     let (account, document) = (AccountId::new(account).unwrap(), DocumentId::new("licence").unwrap());
     let request = AnalyzeRequest {
         image,
@@ -105,7 +115,7 @@ fn register(engine: &Engine, account: &str, image: &[u8]) -> (Duration, Duration
     let report = engine.analyze(request).unwrap();
     let took = started.elapsed();
     let serialised = report.timings.iter().find(|timing| timing.stage == "serialised").unwrap().micros;
-    (took, Duration::from_micros(serialised))
+    ((took, Duration::from_micros(serialised)), report.timings)
 }
 
 fn register_through(cluster: &pg_cluster::Cluster, replicas: usize, uploads: &[Vec<u8>]) {
@@ -113,26 +123,37 @@ fn register_through(cluster: &pg_cluster::Cluster, replicas: usize, uploads: &[V
     let engines: Vec<Engine> = (0..replicas).map(|_| connect(&url)).collect();
     let next = AtomicUsize::new(0);
     let started = Instant::now();
-    let mut timings: Vec<(Duration, Duration)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = engines
-            .iter()
-            .flat_map(|engine| [engine, engine])
-            .map(|engine| {
-                let next = &next;
-                scope.spawn(move || {
-                    let mut timings = Vec::new();
-                    loop {
-                        let number = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(image) = uploads.get(number) else { break };
-                        timings.push(register(engine, &format!("account-{number}"), image));
-                    }
-                    timings
+    let timed: Vec<((Duration, Duration), Vec<idforensics::domain::report::StageTiming>)> =
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = engines
+                .iter()
+                .flat_map(|engine| [engine, engine])
+                .map(|engine| {
+                    let next = &next;
+                    scope.spawn(move || {
+                        let mut timings = Vec::new();
+                        loop {
+                            let number = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(image) = uploads.get(number) else { break };
+                            timings.push(register_timed(engine, &format!("account-{number}"), image));
+                        }
+                        timings
+                    })
                 })
-            })
-            .collect();
-        workers.into_iter().flat_map(|worker| worker.join().unwrap()).collect()
-    });
+                .collect();
+            workers.into_iter().flat_map(|worker| worker.join().unwrap()).collect()
+        });
     let seconds = started.elapsed().as_secs_f64();
+    let stage = |name: &str| {
+        let mut spent: Vec<Duration> = timed
+            .iter()
+            .flat_map(|(_, stages)| stages.iter().filter(|timing| timing.stage == name))
+            .map(|timing| Duration::from_micros(timing.micros))
+            .collect();
+        spent.sort();
+        percentile(&spent, 0.50).as_secs_f64() * 1e3
+    };
+    let mut timings: Vec<(Duration, Duration)> = timed.iter().map(|(timing, _)| *timing).collect();
     let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     let disk: i64 = client.query_one("SELECT pg_total_relation_size('documents')", &[]).unwrap().get(0);
     let mut calls: Vec<Duration> = timings.iter().map(|(call, _)| *call).collect();
@@ -141,14 +162,21 @@ fn register_through(cluster: &pg_cluster::Cluster, replicas: usize, uploads: &[V
     let serialised: Vec<Duration> = timings.iter().map(|(_, serialised)| *serialised).collect();
     println!(
         "{replicas} replica(s), {} threads, {} registrations: {:.1} registrations/s; Analyze p50 {:.0} ms, \
-         p99 {:.0} ms; write lock held p50 {:.2} ms, p99 {:.2} ms; documents table {:.0} bytes/document",
+         p99 {:.0} ms; match before the lock p50 {:.2} ms, wait for it {:.2} ms; write lock held p50 {:.2} ms, \
+         p99 {:.2} ms (inside it, p50s: matching what was written meanwhile {:.2} ms, policy {:.2} ms, \
+         insert and commit {:.2} ms); documents table {:.0} bytes/document",
         2 * replicas,
         uploads.len(),
         uploads.len() as f64 / seconds,
         percentile(&calls, 0.50).as_secs_f64() * 1e3,
         percentile(&calls, 0.99).as_secs_f64() * 1e3,
+        stage("match"),
+        stage("wait_for_registration_slot"),
         percentile(&serialised, 0.50).as_secs_f64() * 1e3,
         percentile(&serialised, 0.99).as_secs_f64() * 1e3,
+        stage("match_since"),
+        stage("policy"),
+        stage("store"),
         disk as f64 / uploads.len() as f64,
     );
 }

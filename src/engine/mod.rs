@@ -5,6 +5,7 @@
 
 pub mod calibration;
 mod follow;
+mod matching;
 
 use std::sync::RwLock;
 use std::time::Instant;
@@ -15,16 +16,15 @@ use crate::analysis::fingerprint::document::{DocumentLocation, DocumentPrint};
 use crate::analysis::fingerprint::{ExactFingerprints, Fingerprints};
 use crate::analysis::quality::{QualityThresholds, assess_quality};
 use crate::analysis::reuse;
-use crate::analysis::reuse::confirm::confirm;
 use crate::analysis::reuse::perceptual::ReuseModel;
 use crate::analysis::reuse::verify::keypoints_to_verify;
 use crate::analysis::tamper::{TamperModels, TamperReport, assess_tamper};
-use crate::domain::findings::{Finding, ReasonCode};
+use crate::domain::findings::Finding;
 use crate::domain::ids::{AccountId, DocumentId, IdError};
 use crate::domain::links::{self, AccountCluster};
 use crate::domain::policy::Policy;
 use crate::domain::report::{
-    DocumentOutline, Match, MatchReport, Measurements, Registration, Report, StageTiming, TamperMeasurements,
+    DocumentOutline, MatchReport, Measurements, Registration, Report, StageTiming, TamperMeasurements,
 };
 use crate::storage::{NewRegistration, Store, StoreError};
 use follow::{CATCH_UP_PAGE, FollowedIndex};
@@ -311,23 +311,26 @@ impl Engine {
         stopwatch.lap("fingerprint");
         let outline = fingerprints.document.outline(planes.factor);
         tamper.findings.extend(self.models.portrait_finding(&tamper.findings, &outline));
-        // Analyses run in parallel; matching and storing a registration run one at a time (on every
-        // replica of a shared store).
-        let slot = match registration_target {
-            Some((store, ..)) => Some((store.begin_registration()?, Instant::now())),
-            None => None,
-        };
-        let matches = self.matches(&fingerprints.exact, &fingerprints.document, request.account_id)?;
+        let found = self.find(&fingerprints.exact, &fingerprints.document, request.account_id)?;
         let crop_print = registration_target.is_some().then(|| {
-            let reused = matches.iter().any(|m| {
-                matches!(
-                    m.kind,
-                    ReasonCode::ReuseSameFile | ReasonCode::ReuseSameImage | ReasonCode::ReuseSameDocument
-                )
-            });
+            let reused = found.reuses_the_document();
             self.read_index().index.crop_print_to_store(&fingerprints.document, &self.models.reuse, reused)
         });
         stopwatch.lap("match");
+        // Analyses and their matching run in parallel; a registration's look at what was written
+        // meanwhile and its insert run one at a time (on every replica of a shared store).
+        let (matches, slot) = match registration_target {
+            Some((store, ..)) => {
+                let slot = store.begin_registration()?;
+                stopwatch.lap("wait_for_registration_slot");
+                let serialised_from = Instant::now();
+                let found =
+                    self.refresh(found, &fingerprints.exact, &fingerprints.document, request.account_id)?;
+                stopwatch.lap("match_since");
+                (found.into_matches(), Some((slot, serialised_from)))
+            }
+            None => (found.into_matches(), None),
+        };
 
         let mut findings = quality.findings;
         findings.extend(tamper.findings);
@@ -403,7 +406,7 @@ impl Engine {
         let location = DocumentLocation::find(&planes, &self.models.reuse.layout);
         let print =
             DocumentPrint::at(&planes, &self.reuse_location(&planes, location), &self.models.reuse.layout);
-        let matches = self.matches(&exact, &print, account_id)?;
+        let matches = self.find(&exact, &print, account_id)?.into_matches();
         Ok(MatchReport { matches, fingerprints: exact.digests() })
     }
 
@@ -438,45 +441,12 @@ impl Engine {
             .refit_on_known_layout(planes, &location, &self.models.reuse)
             .unwrap_or(location)
     }
-
-    /// Exact matches from the store, then perceptual ones from the index for documents not already
-    /// matched exactly; at most [`MAX_MATCHES`].
-    fn matches(
-        &self,
-        exact: &ExactFingerprints,
-        print: &DocumentPrint,
-        account_id: Option<&AccountId>,
-    ) -> Result<Vec<Match>, AnalyzeError> {
-        let Some(store) = &self.store else {
-            return Ok(Vec::new());
-        };
-        self.catch_up()?;
-        let mut matches = reuse::exact_matches(store.find_exact(exact, account_id, MAX_MATCHES)?);
-        let followed = self.read_index();
-        let index = &followed.index;
-        let proposals = index.propose(print, account_id, &self.models.reuse);
-        let perceptual = confirm(
-            proposals,
-            print,
-            index,
-            |document| store.verification_keypoints(&document.account_id, &document.document_id),
-            &self.models.reuse,
-        )?;
-        for hit in perceptual {
-            let already = matches.iter().any(|m| {
-                m.account_id == hit.document.account_id && m.document_id == hit.document.document_id
-            });
-            if !already && matches.len() < MAX_MATCHES {
-                matches.push(reuse::perceptual_match(&hit, &self.models.reuse));
-            }
-        }
-        Ok(matches)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::findings::ReasonCode;
     use crate::domain::ids::{AccountId, DocumentId};
     use crate::storage::sqlite::SqliteStore;
 
@@ -516,9 +486,6 @@ mod tests {
         assert_eq!(counts, vec![0, 1, 2, 3, 4, 5]);
     }
 
-    /// A crop of a registered card (here 9 % off the left and top, 4 % off the right and bottom) is
-    /// found through the keypoints stored for its layout, also after the index is rebuilt from the
-    /// store; another holder's card of the same template is not.
     /// An unregistered query's matches (account, kind), the first one's `framing` evidence, and
     /// whether the document was located.
     fn matches_of(engine: &Engine, image: &[u8]) -> (Vec<(String, ReasonCode)>, Option<String>, bool) {
@@ -541,9 +508,11 @@ mod tests {
         (found, framing, report.document.located)
     }
 
+    /// A crop of a registered card (here 9 % off the left and top, 4 % off the right and bottom) is
+    /// found through the keypoints stored for its layout, also after the index is rebuilt from the
+    /// store; another holder's card of the same template is not.
     #[test]
     fn a_cropped_capture_is_found_after_a_restart() {
-        use crate::domain::findings::ReasonCode;
         use crate::eval::synthetic::capture::encode_jpeg;
         use crate::eval::synthetic::cards::{CARD_HEIGHT, CARD_WIDTH, Template};
         use rand::SeedableRng;
@@ -591,7 +560,6 @@ mod tests {
 
     #[test]
     fn a_scan_the_locator_cannot_outline_is_framed_on_its_known_layout_and_found() {
-        use crate::domain::findings::ReasonCode;
         use crate::eval::synthetic::capture::{CaptureSettings, Device, capture, encode_jpeg};
         use crate::eval::synthetic::cards::Template;
         use rand::SeedableRng;
@@ -639,7 +607,6 @@ mod tests {
 
     #[test]
     fn a_card_whose_portrait_was_swapped_goes_to_review_where_it_lies_and_its_original_does_not() {
-        use crate::domain::findings::ReasonCode;
         use crate::domain::policy::Decision;
         use crate::eval::synthetic::capture::add_noise;
         use crate::eval::synthetic::capture::encode_jpeg;

@@ -165,6 +165,9 @@ pub struct RegisterOutcome {
 }
 
 /// One write, as replicas apply it to their index.
+// Pages of changes are transient and nearly all registrations: boxing them would only add an
+// allocation per document loaded.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// A document with zone hashes was registered.
@@ -241,8 +244,9 @@ fn stored_id<T>(id: Result<T, crate::domain::ids::IdError>) -> Result<T, StoreEr
     id.map_err(|_| StoreError::Damaged("an invalid identifier"))
 }
 
-/// Zone hashes and crop print of a stored row, as the index takes them.
+/// A stored row (its sequence number, ids, time, zone hashes and crop print) as the index takes it.
 fn indexed_document(
+    sequence: i64,
     account_id: String,
     document_id: String,
     registered_at_ms: i64,
@@ -260,6 +264,7 @@ fn indexed_document(
         account_id: stored_id(AccountId::new(account_id))?,
         document_id: stored_id(DocumentId::new(document_id))?,
         registered_at_ms,
+        sequence,
         hashes,
         crop,
     })

@@ -308,7 +308,11 @@ impl Store for PostgresStore {
             .iter()
             .map(|row| {
                 let crop: Option<&[u8]> = row.get(5);
-                Ok((row.get(0), indexed_document(row.get(1), row.get(2), row.get(3), row.get(4), crop)?))
+                let sequence = row.get(0);
+                Ok((
+                    sequence,
+                    indexed_document(sequence, row.get(1), row.get(2), row.get(3), row.get(4), crop)?,
+                ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let erased = transaction

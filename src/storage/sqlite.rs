@@ -289,7 +289,14 @@ impl Store for SqliteStore {
                 let (sequence, account, document, registered_at_ms, hashes, crop) = row?;
                 Ok((
                     sequence,
-                    indexed_document(account, document, registered_at_ms, &hashes, crop.as_deref())?,
+                    indexed_document(
+                        sequence,
+                        account,
+                        document,
+                        registered_at_ms,
+                        &hashes,
+                        crop.as_deref(),
+                    )?,
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

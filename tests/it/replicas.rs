@@ -43,6 +43,9 @@ fn register(engine: &Engine, account: &str, image: &[u8]) -> Vec<String> {
     report.matches.iter().map(|m| m.account_id.as_str().to_owned()).collect()
 }
 
+/// A registration to make: account, image and, for planted pairs, the pair's number.
+type Upload = (String, Vec<u8>, Option<usize>);
+
 /// 200 documents on two replicas: 160 different holders' cards registered alternately, and 20
 /// cards each registered by two accounts on the two replicas at the same moment (half the same
 /// file, half recompressed, which only the replicas' perceptual indexes can link). Each planted
@@ -53,8 +56,7 @@ fn two_replicas_report_each_pair_registered_at_once_exactly_once_and_no_stranger
     let replicas = [replica(&cluster), replica(&cluster)];
     let mut rng = StdRng::seed_from_u64(26);
     let templates: Vec<Template> = (0..3).map(Template::new).collect();
-    // Per replica: (account, image, pair number) in the order it registers them.
-    let mut work: [Vec<(String, Vec<u8>, Option<usize>)>; 2] = [Vec::new(), Vec::new()];
+    let mut work: [Vec<Upload>; 2] = [Vec::new(), Vec::new()];
     for number in 0..180 {
         let template = &templates[number % 3];
         let card = template.render(&template.holder(&mut rng));

@@ -195,6 +195,7 @@ mod tests {
             account_id: AccountId::new(account).unwrap(),
             document_id: DocumentId::new("front").unwrap(),
             registered_at_ms: 1,
+            sequence: 0,
             hashes: print.upright,
             crop: Some(index.crop_print_to_store(print, model, false)),
         }

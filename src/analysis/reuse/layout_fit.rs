@@ -346,6 +346,7 @@ mod tests {
                 account_id: AccountId::new(format!("holder-{number}")).expect("valid id"),
                 document_id: DocumentId::new("card").expect("valid id"),
                 registered_at_ms: number as i64,
+                sequence: 0,
                 hashes: print.upright,
                 crop: Some(crop),
             });

@@ -305,6 +305,8 @@ pub struct IndexedDocument {
     pub document_id: DocumentId,
     /// When it was registered (Unix ms).
     pub registered_at_ms: i64,
+    /// Its number in the store's change sequence (`storage`); 0 outside a store.
+    pub sequence: i64,
     /// Its zone hashes as registered.
     pub hashes: ZoneHashes,
     /// Its inner-zone hashes and keypoints (none for documents stored before crops were looked for).
@@ -410,6 +412,14 @@ impl PerceptualIndex {
         self.by_account.entry(document.account_id.clone()).or_default().push(number);
         self.documents[number as usize] = Some(document);
         number
+    }
+
+    /// Whether `account`'s `document` is indexed as registered at `sequence`.
+    pub fn holds(&self, account: &AccountId, document: &DocumentId, sequence: i64) -> bool {
+        self.by_account.get(account).into_iter().flatten().any(|&number| {
+            self.document(number)
+                .is_some_and(|indexed| indexed.document_id == *document && indexed.sequence == sequence)
+        })
     }
 
     /// Removes every document of `account`; returns how many.
@@ -693,6 +703,7 @@ mod tests {
             account_id: AccountId::new(account).unwrap(),
             document_id: DocumentId::new("d").unwrap(),
             registered_at_ms: 1,
+            sequence: 0,
             hashes,
             crop: None,
         }

@@ -517,6 +517,7 @@ impl<'a> Registered<'a> {
                 account_id: original.account.clone(),
                 document_id: DocumentId::new("original").expect("valid id"),
                 registered_at_ms: number as i64,
+                sequence: 0,
                 hashes: original.prints.document.upright,
                 crop: Some(crop),
             });
