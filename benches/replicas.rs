@@ -1,7 +1,8 @@
 //! Replicas on one PostgreSQL, on this machine (a throwaway cluster, `tests/it/pg_cluster.rs`):
 //!
 //! 1. start-up: an engine loading its index from N stored documents (rows written by SQL, each with
-//!    zone hashes as real registrations store them): time and resident memory grown;
+//!    zone hashes as real registrations store them): time, the index's bytes and resident memory
+//!    grown;
 //! 2. registrations: generated cards registered through one replica, then through two at once (each
 //!    with two threads, as a 2-core replica would run): registrations per second, the `Analyze`
 //!    p50/p99, and how long each registration held the database's write lock (`serialised`) and
@@ -72,9 +73,11 @@ fn start_up(cluster: &pg_cluster::Cluster, documents: usize) {
     let grown = resident_bytes().saturating_sub(before);
     assert_eq!(engine.indexed_documents(), documents);
     println!(
-        "start-up load of {documents} documents: {seconds:.2} s ({:.0} documents/s), resident memory grown \
-         {:.0} MiB ({:.0} bytes/document)",
+        "start-up load of {documents} documents: {seconds:.2} s ({:.0} documents/s); the index holds {:.0} \
+         bytes/document (without id strings); resident memory grew {:.0} MiB ({:.0} bytes/document, the \
+         load's peak included)",
         documents as f64 / seconds,
+        engine.index_heap_bytes() as f64 / documents as f64,
         grown as f64 / (1 << 20) as f64,
         grown as f64 / documents as f64
     );

@@ -217,6 +217,11 @@ impl Engine {
         self.read_index().index.len()
     }
 
+    /// Bytes the perceptual index holds (hash tables and document table; not the id strings).
+    pub fn index_heap_bytes(&self) -> usize {
+        self.read_index().index.heap_bytes()
+    }
+
     /// Applies the changes the store has committed since the index last caught up (registrations
     /// and erasures of other replicas, or of this one). Every search catches up first; a replica's
     /// follower calls it when woken, so searches find little to apply.
