@@ -292,40 +292,33 @@ impl Store for PostgresStore {
     }
 
     fn changes_since(&self, after: i64, limit: usize) -> Result<ChangePage, StoreError> {
-        let mut connection = self.connection()?;
-        // One snapshot for the three reads.
-        let mut transaction = connection
-            .build_transaction()
-            .read_only(true)
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .start()?;
-        let registered = transaction
-            .query(
-                "SELECT sequence, account_id, document_id, registered_at_ms, zone_hashes, crop_print
-                 FROM documents WHERE sequence > $1 AND zone_hashes IS NOT NULL ORDER BY sequence LIMIT $2",
-                &[&after, &(limit as i64)],
-            )?
-            .iter()
-            .map(|row| {
-                let crop: Option<&[u8]> = row.get(5);
-                let sequence = row.get(0);
-                Ok((
+        // One statement, so one snapshot and one round trip: every search runs it.
+        let rows = self.connection()?.query(
+            "SELECT 'registered' AS kind, * FROM (
+                 SELECT sequence, account_id, document_id, registered_at_ms, zone_hashes, crop_print
+                 FROM documents WHERE sequence > $1 AND zone_hashes IS NOT NULL ORDER BY sequence LIMIT $2
+             ) registered
+             UNION ALL
+             SELECT 'erased', * FROM (
+                 SELECT sequence, account_id, NULL, NULL::bigint, NULL::bytea, NULL::bytea
+                 FROM erasures WHERE sequence > $1 ORDER BY sequence LIMIT $2
+             ) erased
+             UNION ALL
+             SELECT 'dropped', erasures_dropped_through, NULL, NULL, NULL, NULL, NULL FROM store_state",
+            &[&after, &(limit as i64)],
+        )?;
+        let (mut registered, mut erased, mut dropped_through) = (Vec::new(), Vec::new(), 0);
+        for row in &rows {
+            let sequence: i64 = row.get(1);
+            match row.get::<_, &str>(0) {
+                "registered" => registered.push((
                     sequence,
-                    indexed_document(sequence, row.get(1), row.get(2), row.get(3), row.get(4), crop)?,
-                ))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let erased = transaction
-            .query(
-                "SELECT sequence, account_id FROM erasures WHERE sequence > $1 ORDER BY sequence LIMIT $2",
-                &[&after, &(limit as i64)],
-            )?
-            .iter()
-            .map(|row| Ok((row.get(0), stored_id(AccountId::new(row.get::<_, String>(1)))?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let dropped_through: i64 =
-            transaction.query_one("SELECT erasures_dropped_through FROM store_state", &[])?.get(0);
-        transaction.commit()?;
+                    indexed_document(sequence, row.get(2), row.get(3), row.get(4), row.get(5), row.get(6))?,
+                )),
+                "erased" => erased.push((sequence, stored_id(AccountId::new(row.get::<_, String>(2)))?)),
+                _ => dropped_through = sequence,
+            }
+        }
         Ok(ChangePage {
             changes: merge_changes(registered, erased, limit),
             erasures_dropped: after < dropped_through,

@@ -57,14 +57,16 @@ impl Follower {
             let mut serving = true;
             while !stopping.load(Ordering::Relaxed) {
                 let followed = engine.follow(FOLLOW_POLL);
-                if let Err(error) = &followed {
-                    tracing::warn!(%error, "the store is unavailable");
-                    std::thread::sleep(FOLLOW_POLL);
-                }
                 if followed.is_ok() != serving && !stopping.load(Ordering::Relaxed) {
                     serving = followed.is_ok();
+                    match &followed {
+                        Ok(()) => tracing::info!("the store answers again: SERVING"),
+                        Err(error) => tracing::warn!(%error, "the store is unavailable: NOT_SERVING"),
+                    }
                     runtime.block_on(health.set(serving));
-                    tracing::info!(serving, "health changed");
+                }
+                if followed.is_err() {
+                    std::thread::sleep(FOLLOW_POLL);
                 }
             }
         });
