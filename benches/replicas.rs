@@ -27,7 +27,7 @@ use idforensics::domain::ids::{AccountId, DocumentId};
 use idforensics::engine::{AnalyzeRequest, Engine, Models};
 use idforensics::eval::synthetic::capture::encode_jpeg;
 use idforensics::eval::synthetic::cards::Template;
-use idforensics::storage::postgresql::PostgresStore;
+use idforensics::storage::postgresql::{PostgresOptions, PostgresStore};
 use rand::SeedableRng;
 
 fn main() {
@@ -43,7 +43,7 @@ fn main() {
 }
 
 fn connect(url: &str) -> Engine {
-    let store = PostgresStore::connect(url, 6, Duration::from_secs(3)).unwrap();
+    let store = PostgresStore::connect(url, PostgresOptions::default()).unwrap();
     Engine::with_store(DecodeLimits::default(), Models::embedded(), Box::new(store)).unwrap()
 }
 

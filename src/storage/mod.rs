@@ -26,9 +26,6 @@ use crate::domain::policy::Decision;
 /// up for longer rebuilds its index from the store; after it, nothing of the account is left.
 pub const ERASURE_RECORD_RETENTION: Duration = Duration::from_secs(3600);
 
-/// How long a PostgreSQL connection or checkout may take before the call fails `store.unavailable`.
-pub const POSTGRES_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-
 /// Where the registrations live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreLocation {
@@ -44,7 +41,8 @@ impl StoreLocation {
         Ok(match self {
             StoreLocation::Embedded(dir) => Box::new(sqlite::SqliteStore::open(dir)?),
             StoreLocation::Postgres(url) => {
-                Box::new(postgresql::PostgresStore::connect(url, connections, POSTGRES_CONNECT_TIMEOUT)?)
+                let options = postgresql::PostgresOptions { pool_size: connections, ..Default::default() };
+                Box::new(postgresql::PostgresStore::connect(url, options)?)
             }
         })
     }

@@ -82,10 +82,35 @@ const MIGRATIONS: &[&str] = &["
 
 type Manager = PostgresConnectionManager<NoTls>;
 
+/// How a replica uses PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostgresOptions {
+    /// Most pooled connections.
+    pub pool_size: u32,
+    /// Longest wait for a connection (new or pooled) before a call fails `store.unavailable`.
+    pub connect_timeout: Duration,
+    /// Longest wait for the write lock. A transaction holding it that sits idle twice as long loses
+    /// its session: a replica that froze or lost its network while holding the lock cannot stop
+    /// the others registering.
+    pub write_lock_timeout: Duration,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        PostgresOptions {
+            pool_size: 10,
+            connect_timeout: Duration::from_secs(3),
+            write_lock_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 /// A PostgreSQL store shared by replicas.
 pub struct PostgresStore {
     pool: Pool<Manager>,
     config: postgres::Config,
+    /// Sets the write lock's timeouts in a transaction about to take it.
+    lock_timeouts: String,
     /// The connection that `LISTEN`s for other replicas' writes; reopened after a failure.
     listener: Mutex<Option<Client>>,
 }
@@ -97,21 +122,25 @@ impl std::fmt::Debug for PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connects to `url` (`postgresql://user@host:port/database` or `host=… user=…`) with at most
-    /// `pool_size` connections, migrating the schema when it is older than this build's. Checkouts
-    /// and connections fail after `connect_timeout`.
-    pub fn connect(url: &str, pool_size: u32, connect_timeout: Duration) -> Result<Self, StoreError> {
+    /// Connects to `url` (`postgresql://user@host:port/database` or `host=… user=…`), migrating the
+    /// schema when it is older than this build's.
+    pub fn connect(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
         let mut config: postgres::Config = url.parse()?;
-        config.connect_timeout(connect_timeout);
+        config.connect_timeout(options.connect_timeout);
         config.application_name("idforensics");
         let mut client = config.connect(NoTls)?;
         migrate(&mut client)?;
         let pool = Pool::builder()
-            .max_size(pool_size.max(2))
+            .max_size(options.pool_size.max(2))
             .min_idle(Some(1))
-            .connection_timeout(connect_timeout)
+            .connection_timeout(options.connect_timeout)
             .build(PostgresConnectionManager::new(config.clone(), NoTls))?;
-        Ok(PostgresStore { pool, config, listener: Mutex::new(Some(listening(client)?)) })
+        let wait = options.write_lock_timeout.as_millis().max(1);
+        let lock_timeouts = format!(
+            "SET LOCAL lock_timeout = {wait}; SET LOCAL idle_in_transaction_session_timeout = {}",
+            2 * wait
+        );
+        Ok(PostgresStore { pool, config, lock_timeouts, listener: Mutex::new(Some(listening(client)?)) })
     }
 
     fn connection(&self) -> Result<PooledConnection<Manager>, StoreError> {
@@ -125,6 +154,7 @@ impl PostgresStore {
     ) -> Result<T, StoreError> {
         let mut connection = self.connection()?;
         let mut transaction = connection.transaction()?;
+        transaction.batch_execute(&self.lock_timeouts)?;
         transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
         let written = write(&mut transaction)?;
         transaction.execute("SELECT pg_notify($1, '')", &[&CHANNEL])?;
@@ -232,7 +262,7 @@ impl Drop for PostgresSlot {
 impl Store for PostgresStore {
     fn begin_registration(&self) -> Result<Box<dyn RegistrationSlot + '_>, StoreError> {
         let mut slot = PostgresSlot { connection: self.connection()?, open: true };
-        slot.connection.batch_execute("BEGIN")?;
+        slot.connection.batch_execute(&format!("BEGIN; {}", self.lock_timeouts))?;
         slot.connection.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
         Ok(Box::new(slot))
     }

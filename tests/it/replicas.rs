@@ -14,7 +14,7 @@ use idforensics::eval::synthetic::capture::encode_jpeg;
 use idforensics::eval::synthetic::cards::Template;
 use idforensics::frontends::service::pb;
 use idforensics::frontends::service::pb::id_forensics_client::IdForensicsClient;
-use idforensics::storage::postgresql::PostgresStore;
+use idforensics::storage::postgresql::{PostgresOptions, PostgresStore};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -25,7 +25,7 @@ use crate::support::{jpeg, reason, start_server_on, textured_image};
 
 /// A replica in this process: an engine on its own connections to the cluster.
 fn replica(cluster: &Cluster) -> Engine {
-    let store = PostgresStore::connect(&cluster.url(), 6, Duration::from_secs(3)).unwrap();
+    let store = PostgresStore::connect(&cluster.url(), PostgresOptions::default()).unwrap();
     Engine::with_store(DecodeLimits::default(), Models::embedded(), Box::new(store)).unwrap()
 }
 

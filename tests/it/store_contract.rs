@@ -8,7 +8,7 @@ use idforensics::analysis::fingerprint::document::ZoneHashes;
 use idforensics::analysis::fingerprint::{ExactFingerprints, Sha256Digest};
 use idforensics::domain::ids::{AccountId, DocumentId};
 use idforensics::domain::policy::Decision;
-use idforensics::storage::postgresql::PostgresStore;
+use idforensics::storage::postgresql::{PostgresOptions, PostgresStore};
 use idforensics::storage::sqlite::SqliteStore;
 use idforensics::storage::{Change, NewRegistration, RegisterOutcome, Store, StoreError};
 
@@ -117,7 +117,7 @@ fn the_embedded_store_keeps_the_contract() {
 fn postgresql_keeps_the_contract() {
     let Some(cluster) = Cluster::start() else { return };
     let url = cluster.create_database("contract");
-    let connect = || PostgresStore::connect(&url, 4, Duration::from_secs(3));
+    let connect = || PostgresStore::connect(&url, PostgresOptions::default());
     let sql = |statement: &str| {
         let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
         client.batch_execute(statement).unwrap();
@@ -126,4 +126,24 @@ fn postgresql_keeps_the_contract() {
     assert_eq!(connect().unwrap().document_count().unwrap(), 1, "reconnected");
     sql("UPDATE idforensics_schema SET version = 99");
     assert!(matches!(connect(), Err(StoreError::SchemaTooNew { found: 99, .. })));
+}
+
+/// A replica that froze while holding the write lock (here: a slot taken and left) holds up the
+/// others' registrations for the lock timeout at most, and loses its session, lock included, when
+/// it has sat idle for twice that.
+#[test]
+fn a_replica_stuck_holding_the_write_lock_cannot_stop_the_others() {
+    let Some(cluster) = Cluster::start() else { return };
+    let url = cluster.create_database("stuck");
+    let options = PostgresOptions { write_lock_timeout: Duration::from_millis(300), ..Default::default() };
+    let (stuck, other) =
+        (PostgresStore::connect(&url, options).unwrap(), PostgresStore::connect(&url, options).unwrap());
+    let held = stuck.begin_registration().unwrap();
+    let started = std::time::Instant::now();
+    let refused = other.begin_registration().map(|_| ()).unwrap_err();
+    assert_eq!(refused.reason(), "store.unavailable");
+    assert!(started.elapsed() < Duration::from_secs(3), "waited {:?}", started.elapsed());
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(!register(&other, "a", "d1", 1).unwrap().replayed, "the lock went with the idle session");
+    drop(held);
 }
