@@ -107,13 +107,7 @@ fn register_timed(
     image: &[u8],
 ) -> ((Duration, Duration), Vec<idforensics::domain::report::StageTiming>) {
     let (account, document) = (AccountId::new(account).unwrap(), DocumentId::new("licence").unwrap());
-    let request = AnalyzeRequest {
-        image,
-        account_id: Some(&account),
-        document_id: Some(&document),
-        register: true,
-        include_evidence_images: false,
-    };
+    let request = AnalyzeRequest::registering(image, &account, &document);
     let started = Instant::now();
     let report = engine.analyze(request).unwrap();
     let took = started.elapsed();

@@ -50,6 +50,30 @@ pub struct AnalyzeRequest<'a> {
     pub include_evidence_images: bool,
 }
 
+impl<'a> AnalyzeRequest<'a> {
+    /// An upload analysed and matched, not registered, without evidence images.
+    pub fn unregistered(image: &'a [u8]) -> Self {
+        AnalyzeRequest {
+            image,
+            account_id: None,
+            document_id: None,
+            register: false,
+            include_evidence_images: false,
+        }
+    }
+
+    /// An upload registered for `account_id` as `document_id`, without evidence images.
+    pub fn registering(image: &'a [u8], account_id: &'a AccountId, document_id: &'a DocumentId) -> Self {
+        AnalyzeRequest {
+            image,
+            account_id: Some(account_id),
+            document_id: Some(document_id),
+            register: true,
+            include_evidence_images: false,
+        }
+    }
+}
+
 /// Why an upload could not be analysed.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyzeError {
@@ -474,13 +498,7 @@ mod tests {
                         let account = AccountId::new(format!("account-{n}")).unwrap();
                         let document = DocumentId::new("licence").unwrap();
                         barrier.wait();
-                        let request = AnalyzeRequest {
-                            image: bytes,
-                            account_id: Some(&account),
-                            document_id: Some(&document),
-                            register: true,
-                            include_evidence_images: false,
-                        };
+                        let request = AnalyzeRequest::registering(bytes, &account, &document);
                         engine.analyze(request).unwrap().matches.len()
                     })
                 })
@@ -494,13 +512,7 @@ mod tests {
     /// An unregistered query's matches (account, kind), the first one's `framing` evidence, and
     /// whether the document was located.
     fn matches_of(engine: &Engine, image: &[u8]) -> (Vec<(String, ReasonCode)>, Option<String>, bool) {
-        let request = AnalyzeRequest {
-            image,
-            account_id: None,
-            document_id: None,
-            register: false,
-            include_evidence_images: false,
-        };
+        let request = AnalyzeRequest::unregistered(image);
         let report = engine.analyze(request).unwrap();
         let framing =
             report.matches.first().and_then(|m| m.evidence.iter().find(|e| e.name == "framing")).map(|e| {
@@ -530,13 +542,7 @@ mod tests {
         let register = |engine: &Engine, account: &str, image: &[u8]| {
             let account = AccountId::new(account).unwrap();
             let document = DocumentId::new("licence").unwrap();
-            let request = AnalyzeRequest {
-                image,
-                account_id: Some(&account),
-                document_id: Some(&document),
-                register: true,
-                include_evidence_images: false,
-            };
+            let request = AnalyzeRequest::registering(image, &account, &document);
             engine.analyze(request).unwrap();
         };
         {
@@ -638,13 +644,7 @@ mod tests {
         let engine = Engine::new(DecodeLimits::default(), models);
         let analyse = |image: &image::RgbImage| {
             let bytes = encode_jpeg(image, 90);
-            let request = AnalyzeRequest {
-                image: &bytes,
-                account_id: None,
-                document_id: None,
-                register: false,
-                include_evidence_images: false,
-            };
+            let request = AnalyzeRequest::unregistered(&bytes);
             engine.analyze(request).unwrap()
         };
         for (offset, edited, original) in

@@ -268,6 +268,41 @@ fn indexed_document(
     })
 }
 
+/// Verification keypoints as stored; `None` when none were.
+fn stored_keypoints(bytes: Option<Vec<u8>>) -> Result<Option<Vec<Keypoint>>, StoreError> {
+    bytes
+        .map(|bytes| {
+            crate::analysis::reuse::verify::keypoints_from_bytes(&bytes)
+                .ok_or(StoreError::Damaged("verification_keypoints of the wrong length"))
+        })
+        .transpose()
+}
+
+/// A stored perceptual link: `[account, document, other account, other document]`, kind, distance.
+fn stored_link(ids: [String; 4], kind: &str, distance: i64) -> Result<StoredLink, StoreError> {
+    let [account_id, document_id, other_account_id, other_document_id] = ids;
+    Ok(StoredLink {
+        account_id: stored_id(AccountId::new(account_id))?,
+        document_id: stored_id(DocumentId::new(document_id))?,
+        other_account_id: stored_id(AccountId::new(other_account_id))?,
+        other_document_id: stored_id(DocumentId::new(other_document_id))?,
+        kind: kind.parse().map_err(|_| StoreError::Damaged("unknown link kind"))?,
+        distance: u32::try_from(distance).map_err(|_| StoreError::Damaged("a link distance out of range"))?,
+    })
+}
+
+/// Two accounts' documents with the same pixels: `[account a, document a, account b, document b]`.
+fn exact_link(ids: [String; 4], same_file: bool) -> Result<ExactLink, StoreError> {
+    let [account_a, document_a, account_b, document_b] = ids;
+    Ok(ExactLink {
+        account_a: stored_id(AccountId::new(account_a))?,
+        document_a: stored_id(DocumentId::new(document_a))?,
+        account_b: stored_id(AccountId::new(account_b))?,
+        document_b: stored_id(DocumentId::new(document_b))?,
+        same_file,
+    })
+}
+
 /// Merges a page of registrations and a page of erasures (each ascending, each at most `limit`
 /// long) into the first `limit` changes.
 fn merge_changes(

@@ -24,12 +24,13 @@ use r2d2_postgres::PostgresConnectionManager;
 use crate::analysis::fingerprint::ExactFingerprints;
 use crate::analysis::fingerprint::document::CropPrint;
 use crate::analysis::fingerprint::keypoints::Keypoint;
-use crate::analysis::reuse::verify::{keypoints_from_bytes, keypoints_to_bytes};
+use crate::analysis::reuse::verify::keypoints_to_bytes;
 use crate::domain::ids::{AccountId, DocumentId};
 use crate::domain::links::{ExactHit, ExactLink, StoredLink};
 use crate::storage::{
     ChangePage, ERASURE_RECORD_RETENTION, NewRegistration, RegisterOutcome, RegistrationSlot, Store,
-    StoreError, indexed_document, merge_changes, now_unix_ms, stored_id,
+    StoreError, exact_link, indexed_document, merge_changes, now_unix_ms, stored_id, stored_keypoints,
+    stored_link,
 };
 
 /// Advisory lock key of the registration slot and of erasures ("idforens" in ASCII).
@@ -382,12 +383,7 @@ impl Store for PostgresStore {
             "SELECT verification_keypoints FROM documents WHERE account_id = $1 AND document_id = $2",
             &[&account_id.as_str(), &document_id.as_str()],
         )?;
-        row.and_then(|row| row.get::<_, Option<Vec<u8>>>(0))
-            .map(|bytes| {
-                keypoints_from_bytes(&bytes)
-                    .ok_or(StoreError::Damaged("verification_keypoints of the wrong length"))
-            })
-            .transpose()
+        stored_keypoints(row.and_then(|row| row.get::<_, Option<Vec<u8>>>(0)))
     }
 
     fn perceptual_links(&self) -> Result<Vec<StoredLink>, StoreError> {
@@ -398,18 +394,8 @@ impl Store for PostgresStore {
         )?;
         rows.iter()
             .map(|row| {
-                Ok(StoredLink {
-                    account_id: stored_id(AccountId::new(row.get::<_, String>(0)))?,
-                    document_id: stored_id(DocumentId::new(row.get::<_, String>(1)))?,
-                    other_account_id: stored_id(AccountId::new(row.get::<_, String>(2)))?,
-                    other_document_id: stored_id(DocumentId::new(row.get::<_, String>(3)))?,
-                    kind: row
-                        .get::<_, &str>(4)
-                        .parse()
-                        .map_err(|_| StoreError::Damaged("unknown link kind"))?,
-                    distance: u32::try_from(row.get::<_, i64>(5))
-                        .map_err(|_| StoreError::Damaged("a link distance out of range"))?,
-                })
+                let ids = [row.get(0), row.get(1), row.get(2), row.get(3)];
+                stored_link(ids, row.get(4), row.get(5))
             })
             .collect()
     }
@@ -423,15 +409,7 @@ impl Store for PostgresStore {
             &[],
         )?;
         rows.iter()
-            .map(|row| {
-                Ok(ExactLink {
-                    account_a: stored_id(AccountId::new(row.get::<_, String>(0)))?,
-                    document_a: stored_id(DocumentId::new(row.get::<_, String>(1)))?,
-                    account_b: stored_id(AccountId::new(row.get::<_, String>(2)))?,
-                    document_b: stored_id(DocumentId::new(row.get::<_, String>(3)))?,
-                    same_file: row.get(4),
-                })
-            })
+            .map(|row| exact_link([row.get(0), row.get(1), row.get(2), row.get(3)], row.get(4)))
             .collect()
     }
 

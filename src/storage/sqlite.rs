@@ -13,12 +13,13 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::analysis::fingerprint::ExactFingerprints;
 use crate::analysis::fingerprint::document::CropPrint;
 use crate::analysis::fingerprint::keypoints::Keypoint;
-use crate::analysis::reuse::verify::{keypoints_from_bytes, keypoints_to_bytes};
+use crate::analysis::reuse::verify::keypoints_to_bytes;
 use crate::domain::ids::{AccountId, DocumentId};
 use crate::domain::links::{ExactHit, ExactLink, StoredLink};
 use crate::storage::{
     ChangePage, ERASURE_RECORD_RETENTION, NewRegistration, RegisterOutcome, RegistrationSlot, Store,
-    StoreError, indexed_document, merge_changes, now_unix_ms, stored_id,
+    StoreError, exact_link, indexed_document, merge_changes, now_unix_ms, stored_id, stored_keypoints,
+    stored_link,
 };
 
 /// File name of the database inside the data directory.
@@ -338,13 +339,7 @@ impl Store for SqliteStore {
             )?
             .query_row(params![account_id.as_str(), document_id.as_str()], |row| row.get(0))
             .optional()?;
-        bytes
-            .flatten()
-            .map(|bytes| {
-                keypoints_from_bytes(&bytes)
-                    .ok_or_else(|| StoreError::Damaged("verification_keypoints of the wrong length"))
-            })
-            .transpose()
+        stored_keypoints(bytes.flatten())
     }
 
     fn perceptual_links(&self) -> Result<Vec<StoredLink>, StoreError> {
@@ -354,25 +349,12 @@ impl Store for SqliteStore {
              FROM document_links ORDER BY 1, 2, 3, 4",
         )?;
         let rows = statement.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, String>(4)?,
-                row.get::<_, u32>(5)?,
-            ))
+            let ids = [row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?];
+            Ok((ids, row.get::<_, String>(4)?, row.get::<_, i64>(5)?))
         })?;
         rows.map(|row| {
-            let (account_id, document_id, other_account_id, other_document_id, kind, distance) = row?;
-            Ok(StoredLink {
-                account_id: stored_id(AccountId::new(account_id))?,
-                document_id: stored_id(DocumentId::new(document_id))?,
-                other_account_id: stored_id(AccountId::new(other_account_id))?,
-                other_document_id: stored_id(DocumentId::new(other_document_id))?,
-                kind: kind.parse().map_err(|_| StoreError::Damaged("unknown link kind"))?,
-                distance,
-            })
+            let (ids, kind, distance) = row?;
+            stored_link(ids, &kind, distance)
         })
         .collect()
     }
@@ -385,24 +367,11 @@ impl Store for SqliteStore {
                ON b.pixel_sha256 = a.pixel_sha256 AND b.account_id > a.account_id
              ORDER BY 1, 2, 3, 4",
         )?;
-        let rows = statement.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get(4)?,
-            ))
-        })?;
+        let rows = statement
+            .query_map([], |row| Ok(([row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?], row.get(4)?)))?;
         rows.map(|row| {
-            let (account_a, document_a, account_b, document_b, same_file) = row?;
-            Ok(ExactLink {
-                account_a: stored_id(AccountId::new(account_a))?,
-                document_a: stored_id(DocumentId::new(document_a))?,
-                account_b: stored_id(AccountId::new(account_b))?,
-                document_b: stored_id(DocumentId::new(document_b))?,
-                same_file,
-            })
+            let (ids, same_file) = row?;
+            exact_link(ids, same_file)
         })
         .collect()
     }

@@ -32,13 +32,7 @@ fn replica(cluster: &Cluster) -> Engine {
 /// Registers `image` for `account` and returns the accounts it matched.
 fn register(engine: &Engine, account: &str, image: &[u8]) -> Vec<String> {
     let (account, document) = (AccountId::new(account).unwrap(), DocumentId::new("licence").unwrap());
-    let request = AnalyzeRequest {
-        image,
-        account_id: Some(&account),
-        document_id: Some(&document),
-        register: true,
-        include_evidence_images: false,
-    };
+    let request = AnalyzeRequest::registering(image, &account, &document);
     let report = engine.analyze(request).unwrap();
     report.matches.iter().map(|m| m.account_id.as_str().to_owned()).collect()
 }
