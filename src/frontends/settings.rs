@@ -11,8 +11,35 @@ use crate::storage::StoreLocation;
 
 /// Where the service listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+/// Where the HTTP listener listens unless told otherwise.
+pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 /// The data directory `serve` uses unless told otherwise.
 pub const DEFAULT_DATA_DIR: &str = "./idforensics-data";
+
+/// Where the HTTP listener (`/metrics`, `/healthz`, `/readyz`) listens; `off` for none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct HttpListen(pub Option<SocketAddr>);
+
+impl std::str::FromStr for HttpListen {
+    type Err = std::net::AddrParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text == "off" {
+            Ok(HttpListen(None))
+        } else {
+            text.parse().map(|address| HttpListen(Some(address)))
+        }
+    }
+}
+
+impl TryFrom<String> for HttpListen {
+    type Error = std::net::AddrParseError;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -31,6 +58,8 @@ pub enum LogFormat {
 pub struct Settings {
     /// gRPC listen address.
     pub listen: SocketAddr,
+    /// The HTTP listener's address, or none.
+    pub http: HttpListen,
     /// Data directory of the embedded store (`serve` falls back to [`DEFAULT_DATA_DIR`]).
     pub data_dir: Option<PathBuf>,
     /// A PostgreSQL database shared by replicas instead of the embedded store (excludes `data_dir`).
@@ -53,6 +82,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            http: HttpListen(Some(DEFAULT_HTTP.parse().expect("valid default address"))),
             data_dir: None,
             postgres_url: None,
             // 1 MiB above the image limit, so an oversized image gets the typed `image.too_many_bytes`.
@@ -71,6 +101,8 @@ impl Default for Settings {
 pub struct Overrides {
     /// `--listen` / `IDF_LISTEN`.
     pub listen: Option<SocketAddr>,
+    /// `--http` / `IDF_HTTP`.
+    pub http: Option<HttpListen>,
     /// `--data-dir` / `IDF_DATA_DIR`.
     pub data_dir: Option<PathBuf>,
     /// `--postgres` / `IDF_POSTGRES_URL`.
@@ -127,6 +159,7 @@ impl Settings {
         };
         let Overrides {
             listen,
+            http,
             data_dir,
             postgres_url,
             max_message_bytes,
@@ -136,6 +169,7 @@ impl Settings {
             shutdown_grace_seconds,
         } = overrides;
         settings.listen = listen.unwrap_or(settings.listen);
+        settings.http = http.unwrap_or(settings.http);
         // A store given on the command line or in the environment replaces the file's, of either kind.
         if data_dir.is_some() || postgres_url.is_some() {
             (settings.data_dir, settings.postgres_url) = (data_dir, postgres_url);

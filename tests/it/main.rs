@@ -8,6 +8,7 @@ mod durability;
 mod grpc;
 mod hostile;
 mod layers;
+mod metrics;
 mod pdq;
 mod pg_cluster;
 mod quality_captures;

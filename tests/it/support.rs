@@ -27,7 +27,7 @@ pub(crate) fn start_server(data_dir: &std::path::Path) -> (Child, SocketAddr) {
 /// URL`); returns the child and the address it logged.
 pub(crate) fn start_server_on(store: &[&std::ffi::OsStr]) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_idforensics"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--log-format", "json"])
         .args(store)
         .stderr(Stdio::piped())
         .spawn()
@@ -118,6 +118,8 @@ pub(crate) fn reason(status: &tonic::Status) -> String {
 /// The real server on an ephemeral loopback port, with its own data directory.
 pub(crate) struct TestServer {
     pub(crate) address: SocketAddr,
+    /// The HTTP listener (`/metrics`, `/healthz`, `/readyz`).
+    pub(crate) http_address: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     _data_dir: tempfile::TempDir,
@@ -136,15 +138,17 @@ impl TestServer {
         let engine = Arc::new(Engine::with_store(settings.limits, Models::embedded(), store).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let http_address = http.local_addr().unwrap();
         let (shutdown, stop) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            idforensics::frontends::service::server::serve(listener, engine, &settings, async {
+            idforensics::frontends::service::server::serve(listener, Some(http), engine, &settings, async {
                 let _ = stop.await;
             })
             .await
             .unwrap();
         });
-        TestServer { address, shutdown: Some(shutdown), task: Some(task), _data_dir: data_dir }
+        TestServer { address, http_address, shutdown: Some(shutdown), task: Some(task), _data_dir: data_dir }
     }
 
     pub(crate) fn endpoint(&self) -> String {

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use idforensics::frontends::settings::HttpListen;
 
 const EXIT_CODES: &str = "\
 Exit codes (analyze):
@@ -237,6 +238,9 @@ pub(crate) struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:50051].
     #[arg(long, env = "IDF_LISTEN")]
     pub(crate) listen: Option<SocketAddr>,
+    /// Address of the HTTP listener (/metrics, /healthz, /readyz), or `off` [default: 127.0.0.1:8080].
+    #[arg(long, env = "IDF_HTTP", value_name = "ADDR|off")]
+    pub(crate) http: Option<HttpListen>,
     #[command(flatten)]
     pub(crate) common: CommonArgs,
     /// Largest gRPC message in bytes [default: 26214400].

@@ -17,6 +17,7 @@ pub(crate) fn serve(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()
         config,
         Overrides {
             listen: args.listen,
+            http: args.http,
             max_message_bytes: args.max_message_bytes,
             max_concurrent_analyses: args.max_concurrent_analyses,
             log_format: args.log_format.map(|format| match format {
@@ -55,11 +56,22 @@ pub(crate) fn serve(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
+        let http = match settings.http.0 {
+            Some(address) => {
+                let http = tokio::net::TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding the HTTP listener {address}"))?;
+                tracing::info!(address = %http.local_addr()?, "http listening");
+                Some(http)
+            }
+            None => None,
+        };
         tracing::info!(address = %listener.local_addr()?, "idforensics listening");
         // A clone: the engine is dropped when this function returns, after the runtime, because
         // PostgreSQL's blocking clients cannot be dropped inside a runtime.
         idforensics::frontends::service::server::serve(
             listener,
+            http,
             Arc::clone(&engine),
             &settings,
             shutdown_signal(),

@@ -18,19 +18,27 @@ use crate::frontends::service::pb::id_forensics_server::IdForensicsServer;
 /// Longest wait for a wake-up before catching up anyway.
 pub(super) const FOLLOW_POLL: Duration = Duration::from_secs(1);
 
-/// The health status of the server as a whole ("") and of the idforensics service.
+/// The health status of the server as a whole ("") and of the idforensics service, and the same as
+/// a flag for the HTTP listener's `/readyz`.
 #[derive(Clone)]
 pub(super) struct Health {
     reporter: HealthReporter,
+    ready: Arc<AtomicBool>,
 }
 
 impl Health {
     pub(super) fn new(reporter: HealthReporter) -> Self {
-        Health { reporter }
+        Health { reporter, ready: Arc::default() }
+    }
+
+    /// The flag `set` keeps.
+    pub(super) fn readiness(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.ready)
     }
 
     /// Reports both statuses.
     pub(super) async fn set(&self, serving: bool) {
+        self.ready.store(serving, Ordering::Relaxed);
         let status = if serving { ServingStatus::Serving } else { ServingStatus::NotServing };
         self.reporter.set_service_status("", status).await;
         self.reporter.set_service_status(service_name(), status).await;

@@ -4,6 +4,8 @@
 mod client;
 mod convert;
 mod follower;
+pub mod http;
+pub mod metrics;
 pub mod pb;
 pub mod server;
 mod status;
@@ -20,6 +22,7 @@ pub use status::{ERROR_DOMAIN, ServiceError};
 use crate::domain::ids::{AccountId, DocumentId};
 use crate::domain::report::Report;
 use crate::engine::{self, AnalyzeError, Engine};
+use metrics::Metrics;
 
 /// The service implementation, cheap to clone.
 #[derive(Debug, Clone)]
@@ -27,13 +30,25 @@ pub struct IdForensicsService {
     engine: Arc<Engine>,
     slots: Arc<Semaphore>,
     max_in_flight: usize,
+    metrics: Arc<Metrics>,
 }
 
 impl IdForensicsService {
     /// A service running at most `max_in_flight` analyses at once; calls beyond that are refused
     /// with `RESOURCE_EXHAUSTED` rather than queued, so callers see overload at once and back off.
-    pub fn new(engine: Arc<Engine>, max_in_flight: usize) -> Self {
-        IdForensicsService { engine, slots: Arc::new(Semaphore::new(max_in_flight)), max_in_flight }
+    /// It counts what it does in `metrics`.
+    pub fn new(engine: Arc<Engine>, max_in_flight: usize, metrics: Arc<Metrics>) -> Self {
+        IdForensicsService { engine, slots: Arc::new(Semaphore::new(max_in_flight)), max_in_flight, metrics }
+    }
+
+    /// Counts a finished call of `method` and turns its error into a status.
+    fn observed<T>(&self, method: &str, result: Result<T, ServiceError>) -> Result<T, Status> {
+        let (code, reason) = match &result {
+            Ok(_) => (tonic::Code::Ok, ""),
+            Err(error) => error.code_and_reason(),
+        };
+        self.metrics.observe_call(method, code, reason.starts_with("store."));
+        result.map_err(Status::from)
     }
 
     fn slot(&self) -> Result<OwnedSemaphorePermit, ServiceError> {
@@ -57,9 +72,10 @@ impl IdForensicsService {
             }
         };
         let engine = Arc::clone(&self.engine);
+        let running = self.metrics.running();
         tokio::task::spawn_blocking(move || {
             let result = work(&engine);
-            drop(slot);
+            drop((slot, running));
             result
         })
         .await
@@ -89,6 +105,7 @@ impl IdForensicsService {
                 })
             })
             .await?;
+        self.metrics.observe_report(&report);
         tracing::info!(
             document_id = report.document_id.as_ref().map(DocumentId::as_str),
             file_sha256 = %report.fingerprints.exact.file_sha256,
@@ -117,7 +134,8 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
         &self,
         request: Request<pb::AnalyzeRequest>,
     ) -> Result<Response<pb::AnalyzeResponse>, Status> {
-        let report = self.analyze_one(request.into_inner(), SlotWait::FailFast).await?;
+        let report = self.analyze_one(request.into_inner(), SlotWait::FailFast).await;
+        let report = self.observed("Analyze", report)?;
         Ok(Response::new(convert::analyze_response(report)))
     }
 
@@ -144,7 +162,13 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
                 async move {
                     let item = item?;
                     let document_id = item.document_id.clone();
-                    let result = match service.analyze_one(item, SlotWait::Queue).await {
+                    let analysed = service.analyze_one(item, SlotWait::Queue).await;
+                    let code =
+                        analysed.as_ref().map_or_else(|error| error.code_and_reason().0, |_| tonic::Code::Ok);
+                    let store_failed =
+                        analysed.as_ref().is_err_and(|error| error.reason().starts_with("store."));
+                    service.metrics.observe_call("AnalyzeStream", code, store_failed);
+                    let result = match analysed {
                         Ok(report) => {
                             pb::analyze_stream_response::Result::Response(convert::analyze_response(report))
                         }
@@ -169,11 +193,12 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
         request: Request<pb::FindMatchesRequest>,
     ) -> Result<Response<pb::FindMatchesResponse>, Status> {
         let request = request.into_inner();
-        let account_id = AccountId::optional(request.account_id).map_err(ServiceError::from)?;
-        let image = request.image;
-        let report = self
-            .run(SlotWait::FailFast, move |engine| engine.find_matches(&image, account_id.as_ref()))
-            .await?;
+        let found = async {
+            let account_id = AccountId::optional(request.account_id)?;
+            let image = request.image;
+            self.run(SlotWait::FailFast, move |engine| engine.find_matches(&image, account_id.as_ref())).await
+        };
+        let report = self.observed("FindMatches", found.await)?;
         Ok(Response::new(convert::find_matches_response(report)))
     }
 
@@ -181,8 +206,11 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
         &self,
         request: Request<pb::ForgetAccountRequest>,
     ) -> Result<Response<pb::ForgetAccountResponse>, Status> {
-        let account_id = AccountId::new(request.into_inner().account_id).map_err(ServiceError::from)?;
-        let erased = self.run(SlotWait::FailFast, move |engine| engine.forget_account(&account_id)).await?;
+        let forgotten = async {
+            let account_id = AccountId::new(request.into_inner().account_id)?;
+            self.run(SlotWait::FailFast, move |engine| engine.forget_account(&account_id)).await
+        };
+        let erased = self.observed("ForgetAccount", forgotten.await)?;
         tracing::info!(documents_erased = erased, "account forgotten");
         Ok(Response::new(pb::ForgetAccountResponse { documents_erased: erased }))
     }
@@ -191,9 +219,11 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
         &self,
         request: Request<pb::GetAccountLinksRequest>,
     ) -> Result<Response<pb::GetAccountLinksResponse>, Status> {
-        let account_id = AccountId::optional(request.into_inner().account_id).map_err(ServiceError::from)?;
-        let clusters =
-            self.run(SlotWait::FailFast, move |engine| engine.account_links(account_id.as_ref())).await?;
+        let linked = async {
+            let account_id = AccountId::optional(request.into_inner().account_id)?;
+            self.run(SlotWait::FailFast, move |engine| engine.account_links(account_id.as_ref())).await
+        };
+        let clusters = self.observed("GetAccountLinks", linked.await)?;
         Ok(Response::new(convert::account_links_response(clusters)))
     }
 }
@@ -207,7 +237,7 @@ mod tests {
     #[test]
     fn calls_beyond_the_limit_are_refused_not_queued() {
         let engine = Arc::new(Engine::new(DecodeLimits::default(), Models::embedded()));
-        let service = IdForensicsService::new(engine, 1);
+        let service = IdForensicsService::new(engine, 1, Arc::default());
         let held = service.slot().unwrap();
         let refused = service.slot().unwrap_err();
         assert_eq!(refused.code_and_reason(), (tonic::Code::ResourceExhausted, "server.overloaded"));

@@ -11,6 +11,8 @@ use tonic::transport::Server;
 use crate::engine::Engine;
 use crate::frontends::service::IdForensicsService;
 use crate::frontends::service::follower::{Follower, Health};
+use crate::frontends::service::http;
+use crate::frontends::service::metrics::Metrics;
 use crate::frontends::service::pb;
 use crate::frontends::settings::Settings;
 
@@ -23,19 +25,26 @@ pub enum ServeError {
     /// The transport failed.
     #[error("transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The HTTP listener failed.
+    #[error("http listener: {0}")]
+    Http(#[from] std::io::Error),
 }
 
-/// Serves on `listener` until `shutdown` resolves; then reports NOT_SERVING and drains in-flight
-/// calls for up to `settings.shutdown_grace_seconds`.
+/// Serves gRPC on `listener` (and `/metrics`, `/healthz`, `/readyz` on `http` when given) until
+/// `shutdown` resolves; then reports NOT_SERVING and drains in-flight calls for up to
+/// `settings.shutdown_grace_seconds`.
 pub async fn serve(
     listener: TcpListener,
+    http: Option<TcpListener>,
     engine: Arc<Engine>,
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    let metrics = Arc::new(Metrics::new());
     let service = pb::id_forensics_server::IdForensicsServer::new(IdForensicsService::new(
         Arc::clone(&engine),
         settings.max_concurrent_analyses,
+        Arc::clone(&metrics),
     ))
     .max_decoding_message_size(settings.max_message_bytes)
     .max_encoding_message_size(settings.max_message_bytes);
@@ -43,6 +52,17 @@ pub async fn serve(
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     let health = Health::new(health_reporter);
     health.set(true).await;
+    let (stop_http, http_stopping) = tokio::sync::oneshot::channel::<()>();
+    let http = http.map(|listener| {
+        let routes = http::router(Arc::clone(&engine), metrics, health.readiness());
+        tokio::spawn(async move {
+            axum::serve(listener, routes)
+                .with_graceful_shutdown(async {
+                    let _ = http_stopping.await;
+                })
+                .await
+        })
+    });
     let follower = Follower::start(engine, health.clone(), tokio::runtime::Handle::current());
 
     let reflection = || {
@@ -78,5 +98,12 @@ pub async fn serve(
         }
     };
     follower.join().await;
+    let _ = stop_http.send(());
+    if let Some(http) = http {
+        // A panicked HTTP task has nothing left to report; its I/O error does.
+        if let Ok(result) = http.await {
+            result?;
+        }
+    }
     Ok(served?)
 }
