@@ -269,4 +269,18 @@ mod tests {
             Err(SettingsError::Invalid(_))
         ));
     }
+
+    #[test]
+    fn the_http_listener_takes_an_address_or_off() {
+        assert_eq!("off".parse::<HttpListen>().unwrap(), HttpListen(None));
+        assert_eq!(
+            "127.0.0.1:0".parse::<HttpListen>().unwrap(),
+            HttpListen(Some("127.0.0.1:0".parse().unwrap()))
+        );
+        assert!("8080".parse::<HttpListen>().is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("idforensics.toml");
+        std::fs::write(&file, "http = \"off\"\n").unwrap();
+        assert_eq!(Settings::resolve(Some(&file), Overrides::default()).unwrap().http, HttpListen(None));
+    }
 }
