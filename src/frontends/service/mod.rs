@@ -41,13 +41,18 @@ impl IdForensicsService {
         IdForensicsService { engine, slots: Arc::new(Semaphore::new(max_in_flight)), max_in_flight, metrics }
     }
 
-    /// Counts a finished call of `method` and turns its error into a status.
-    fn observed<T>(&self, method: &str, result: Result<T, ServiceError>) -> Result<T, Status> {
-        let (code, reason) = match &result {
+    /// Counts a finished call (or stream item) of `method`.
+    fn count<T>(&self, method: &str, result: &Result<T, ServiceError>) {
+        let (code, reason) = match result {
             Ok(_) => (tonic::Code::Ok, ""),
             Err(error) => error.code_and_reason(),
         };
         self.metrics.observe_call(method, code, reason.starts_with("store."));
+    }
+
+    /// Counts a finished call of `method` and turns its error into a status.
+    fn observed<T>(&self, method: &str, result: Result<T, ServiceError>) -> Result<T, Status> {
+        self.count(method, &result);
         result.map_err(Status::from)
     }
 
@@ -163,11 +168,7 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
                     let item = item?;
                     let document_id = item.document_id.clone();
                     let analysed = service.analyze_one(item, SlotWait::Queue).await;
-                    let code =
-                        analysed.as_ref().map_or_else(|error| error.code_and_reason().0, |_| tonic::Code::Ok);
-                    let store_failed =
-                        analysed.as_ref().is_err_and(|error| error.reason().starts_with("store."));
-                    service.metrics.observe_call("AnalyzeStream", code, store_failed);
+                    service.count("AnalyzeStream", &analysed);
                     let result = match analysed {
                         Ok(report) => {
                             pb::analyze_stream_response::Result::Response(convert::analyze_response(report))
