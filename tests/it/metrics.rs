@@ -1,22 +1,8 @@
 //! The HTTP listener beside gRPC: `/metrics` moves with the calls, `/healthz` and `/readyz` answer.
 
-use std::net::SocketAddr;
-
 use idforensics::frontends::service::pb;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{TestServer, testdata};
-
-/// GET `path`: status code and body.
-async fn get(address: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let status = response[9..12].parse().unwrap();
-    (status, response.split_once("\r\n\r\n").unwrap().1.to_owned())
-}
+use crate::support::{TestServer, http_get as get, testdata};
 
 /// The value of the sample of `name` whose labels include every one of `labels`; 0 when absent.
 fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> f64 {

@@ -1,7 +1,7 @@
 //! Several replicas on one real PostgreSQL: registrations made at the same moment on two replicas
 //! see each other exactly once, an erasure on one replica is honoured by the other at once, a
 //! database restart is ridden out (UNAVAILABLE while it is down, NOT_SERVING, then back by itself),
-//! and SIGTERM lets a call in flight finish before the process exits 0.
+//! and SIGTERM turns readiness off, lets a call in flight finish and exits 0.
 
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
@@ -21,7 +21,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::pg_cluster::Cluster;
-use crate::support::{jpeg, reason, start_server_on, textured_image};
+use crate::support::{http_get, jpeg, reason, start_server_on, start_server_with_http, textured_image};
 
 /// A replica in this process: an engine on its own connections to the cluster.
 fn replica(cluster: &Cluster) -> Engine {
@@ -198,11 +198,12 @@ async fn a_database_restart_is_ridden_out_without_restarting_the_replica() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_lets_the_call_in_flight_finish_and_exits_0() {
+async fn sigterm_reports_not_ready_lets_the_call_in_flight_finish_and_exits_0() {
     let Some(cluster) = Cluster::start() else { return };
     let url = cluster.url();
-    let (child, address) = start_server_on(&["--postgres".as_ref(), url.as_ref()]);
+    let (child, address, http) = start_server_with_http(&["--postgres".as_ref(), url.as_ref()]);
     let mut replica = Replica(child);
+    assert_eq!(http_get(http, "/readyz").await.0, 200);
     let mut client = IdForensicsClient::connect(format!("http://{address}")).await.unwrap();
     // A large upload keeps the server busy for a while after SIGTERM arrives.
     let large = jpeg(&textured_image(4000, 3000, 7), 92);
@@ -211,6 +212,12 @@ async fn sigterm_lets_the_call_in_flight_finish_and_exits_0() {
     assert!(!call.is_finished(), "the call is still in flight when SIGTERM is sent");
     let pid = replica.0.id().to_string();
     assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    // NOT_SERVING first: while the call drains, readiness is refused.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while http_get(http, "/readyz").await.0 != 503 {
+        assert!(Instant::now() < deadline && !call.is_finished(), "readiness refused while draining");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let response = call.await.unwrap().expect("the call in flight completes");
     assert!(response.into_inner().registration.is_some());
     let status = replica.0.wait().unwrap();

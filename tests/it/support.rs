@@ -26,6 +26,12 @@ pub(crate) fn start_server(data_dir: &std::path::Path) -> (Child, SocketAddr) {
 /// Starts `idforensics serve` on an ephemeral port with `store` (`--data-dir DIR` or `--postgres
 /// URL`); returns the child and the address it logged.
 pub(crate) fn start_server_on(store: &[&std::ffi::OsStr]) -> (Child, SocketAddr) {
+    let (child, address, _) = start_server_with_http(store);
+    (child, address)
+}
+
+/// As [`start_server_on`], also returning the HTTP listener's address.
+pub(crate) fn start_server_with_http(store: &[&std::ffi::OsStr]) -> (Child, SocketAddr, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_idforensics"))
         .args(["serve", "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--log-format", "json"])
         .args(store)
@@ -38,14 +44,30 @@ pub(crate) fn start_server_on(store: &[&std::ffi::OsStr]) -> (Child, SocketAddr)
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-            if entry["fields"]["message"] == "idforensics listening" {
+            let message = &entry["fields"]["message"];
+            if message == "http listening" || message == "idforensics listening" {
                 let address = entry["fields"]["address"].as_str().unwrap().parse::<SocketAddr>().unwrap();
                 let _ = sender.send(address);
             }
         }
     });
-    let address = receiver.recv_timeout(Duration::from_secs(30)).expect("server did not report its address");
-    (child, address)
+    // The HTTP listener is bound and logged first.
+    let logged =
+        || receiver.recv_timeout(Duration::from_secs(30)).expect("server did not report its address");
+    let http = logged();
+    (child, logged(), http)
+}
+
+/// `GET path` over HTTP/1.1: the status code and the body.
+pub(crate) async fn http_get(address: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    (status, response.split_once("\r\n\r\n").unwrap().1.to_owned())
 }
 
 /// A file from `testdata/`.
