@@ -124,6 +124,21 @@ pub struct StoredLink {
     pub distance: u32,
 }
 
+/// One registered document of an account, as the account view shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccountDocument {
+    /// The document.
+    pub document_id: DocumentId,
+    /// The decision made when it was registered (`accept`, `review`, `reject`).
+    pub decision: String,
+    /// The risk score given.
+    pub risk_score: f64,
+    /// The reason codes of its findings.
+    pub reason_codes: Vec<String>,
+    /// When it was registered, Unix ms.
+    pub registered_at_unix_ms: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,9 +19,10 @@ use crate::analysis::reuse;
 use crate::analysis::reuse::perceptual::ReuseModel;
 use crate::analysis::reuse::verify::keypoints_to_verify;
 use crate::analysis::tamper::{TamperModels, TamperReport, assess_tamper};
+use crate::domain::audit::AuditEntry;
 use crate::domain::findings::Finding;
 use crate::domain::ids::{AccountId, DocumentId, IdError};
-use crate::domain::links::{self, AccountCluster};
+use crate::domain::links::{self, AccountCluster, AccountDocument};
 use crate::domain::policy::Policy;
 use crate::domain::report::{
     DocumentOutline, MatchReport, Measurements, Registration, Report, StageTiming, TamperMeasurements,
@@ -445,6 +446,31 @@ impl Engine {
         let erased = store.forget_account(account_id)?;
         self.catch_up_after_write();
         Ok(erased)
+    }
+
+    /// The models it analyses with.
+    pub fn models(&self) -> &Models {
+        &self.models
+    }
+
+    /// An account's registered documents, oldest first.
+    pub fn account_documents(&self, account_id: &AccountId) -> Result<Vec<AccountDocument>, AnalyzeError> {
+        let store = self.store.as_deref().ok_or(AnalyzeError::NoStore)?;
+        Ok(store.account_documents(account_id)?)
+    }
+
+    /// Appends an entry to the store's audit log (nothing when there is no store).
+    pub fn audit(&self, entry: &AuditEntry) -> Result<(), AnalyzeError> {
+        match self.store.as_deref() {
+            Some(store) => Ok(store.append_audit(entry)?),
+            None => Ok(()),
+        }
+    }
+
+    /// Audit entries after position `after`, oldest first, at most `limit`.
+    pub fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<(i64, AuditEntry)>, AnalyzeError> {
+        let store = self.store.as_deref().ok_or(AnalyzeError::NoStore)?;
+        Ok(store.audit_entries(after, limit)?)
     }
 
     /// Clusters of accounts linked through shared documents: every cluster of two or more accounts,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::analysis::decode::DecodeLimits;
+use crate::frontends::access::{Access, TokenEntry, check_exposure};
 use crate::storage::StoreLocation;
 
 /// Where the service listens unless told otherwise.
@@ -76,6 +77,24 @@ pub struct Settings {
     pub limits: DecodeLimits,
     /// On SIGTERM: how long in-flight calls may drain (health already NOT_SERVING) before exiting.
     pub shutdown_grace_seconds: u64,
+    /// Bearer tokens (hashed) with their roles; with none, the server listens on loopback only.
+    pub tokens: Vec<TokenEntry>,
+    /// A TOML file of more `[[tokens]]`, read at start.
+    pub tokens_file: Option<PathBuf>,
+    /// PEM certificate chain for TLS on both listeners (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS on both listeners (with `tls_cert`).
+    pub tls_key: Option<PathBuf>,
+    /// Listen beyond loopback without TLS and tokens.
+    pub insecure: bool,
+}
+
+/// A `[[tokens]]` file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokensFile {
+    #[serde(default)]
+    tokens: Vec<TokenEntry>,
 }
 
 impl Default for Settings {
@@ -92,6 +111,11 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             limits: DecodeLimits::default(),
             shutdown_grace_seconds: 10,
+            tokens: Vec::new(),
+            tokens_file: None,
+            tls_cert: None,
+            tls_key: None,
+            insecure: false,
         }
     }
 }
@@ -117,6 +141,14 @@ pub struct Overrides {
     pub log_format: Option<LogFormat>,
     /// `--shutdown-grace-seconds` / `IDF_SHUTDOWN_GRACE_SECONDS`.
     pub shutdown_grace_seconds: Option<u64>,
+    /// `--tokens-file` / `IDF_TOKENS_FILE`.
+    pub tokens_file: Option<PathBuf>,
+    /// `--tls-cert` / `IDF_TLS_CERT`.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key` / `IDF_TLS_KEY`.
+    pub tls_key: Option<PathBuf>,
+    /// `--insecure`.
+    pub insecure: bool,
 }
 
 /// A configuration that cannot be used.
@@ -167,6 +199,10 @@ impl Settings {
             models_dir,
             log_format,
             shutdown_grace_seconds,
+            tokens_file,
+            tls_cert,
+            tls_key,
+            insecure,
         } = overrides;
         settings.listen = listen.unwrap_or(settings.listen);
         settings.http = http.unwrap_or(settings.http);
@@ -180,8 +216,29 @@ impl Settings {
         settings.models_dir = models_dir.or(settings.models_dir);
         settings.log_format = log_format.unwrap_or(settings.log_format);
         settings.shutdown_grace_seconds = shutdown_grace_seconds.unwrap_or(settings.shutdown_grace_seconds);
+        settings.tokens_file = tokens_file.or(settings.tokens_file);
+        settings.tls_cert = tls_cert.or(settings.tls_cert);
+        settings.tls_key = tls_key.or(settings.tls_key);
+        settings.insecure |= insecure;
+        if let Some(path) = &settings.tokens_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| SettingsError::Read { path: path.clone(), source })?;
+            let file: TokensFile = toml::from_str(&text)
+                .map_err(|source| SettingsError::Parse { path: path.clone(), source: Box::new(source) })?;
+            settings.tokens.extend(file.tokens);
+        }
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// The tokens, checked.
+    pub fn access(&self) -> Access {
+        Access::new(&self.tokens).expect("validated")
+    }
+
+    /// Whether both listeners use TLS.
+    pub fn tls(&self) -> bool {
+        self.tls_cert.is_some()
     }
 
     /// The store configured, if any: PostgreSQL, or the embedded store in `data_dir`.
@@ -210,6 +267,13 @@ impl Settings {
         if self.limits.max_bytes == 0 || self.limits.max_dimension == 0 || self.limits.max_pixels == 0 {
             return invalid("limits must be positive".into());
         }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return invalid("tls_cert and tls_key go together".into());
+        }
+        Access::new(&self.tokens).map_err(SettingsError::Invalid)?;
+        let addresses: Vec<SocketAddr> = std::iter::once(self.listen).chain(self.http.0).collect();
+        check_exposure(&addresses, !self.tokens.is_empty(), self.tls(), self.insecure)
+            .map_err(SettingsError::Invalid)?;
         if (self.max_message_bytes as u64) < self.limits.max_bytes {
             return invalid(format!(
                 "max_message_bytes ({}) must be at least limits.max_bytes ({})",

@@ -5,7 +5,7 @@
 //! process) and PostgreSQL (several replicas sharing it). Every write gets the next number of one
 //! change sequence, and writes are serialised, so the sequence orders them as they committed: a
 //! replica keeps its in-memory index in step by applying the changes after the last one it applied
-//! ([`Store::changes_since`]).
+//! ([`Store::changes_since`]). Beside them, an audit log of who registered, looked up or erased what.
 
 pub mod postgresql;
 pub mod sqlite;
@@ -17,9 +17,10 @@ use crate::analysis::fingerprint::ExactFingerprints;
 use crate::analysis::fingerprint::document::{CropPrint, ZoneHashes};
 use crate::analysis::fingerprint::keypoints::Keypoint;
 use crate::analysis::reuse::perceptual::IndexedDocument;
+use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::findings::ReasonCode;
 use crate::domain::ids::{AccountId, DocumentId};
-use crate::domain::links::{ExactHit, ExactLink, StoredLink};
+use crate::domain::links::{AccountDocument, ExactHit, ExactLink, StoredLink};
 use crate::domain::policy::Decision;
 
 /// How long the record of an erasure is kept for replicas to apply it. A replica that has not caught
@@ -235,6 +236,47 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// How many documents are registered.
     fn document_count(&self) -> Result<u64, StoreError>;
+
+    /// An account's registered documents, oldest first.
+    fn account_documents(&self, account_id: &AccountId) -> Result<Vec<AccountDocument>, StoreError>;
+
+    /// Appends an entry to the audit log, durably. Erasing an account keeps its entries: they are
+    /// the record of who looked it up and who erased it.
+    fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+
+    /// At most `limit` audit entries after position `after`, oldest first, with their positions.
+    fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<(i64, AuditEntry)>, StoreError>;
+}
+
+/// A document of an account read back.
+fn account_document(
+    document_id: String,
+    decision: String,
+    risk_score: f64,
+    reason_codes: &str,
+    registered_at_unix_ms: i64,
+) -> Result<AccountDocument, StoreError> {
+    Ok(AccountDocument {
+        document_id: stored_id(DocumentId::new(document_id))?,
+        decision,
+        risk_score,
+        reason_codes: reason_codes.split(',').filter(|code| !code.is_empty()).map(str::to_owned).collect(),
+        registered_at_unix_ms,
+    })
+}
+
+/// An audit entry read back.
+fn stored_audit_entry(
+    at_unix_ms: i64,
+    actor: String,
+    action: &str,
+    account_id: Option<String>,
+    document_id: Option<String>,
+    outcome: String,
+) -> Result<AuditEntry, StoreError> {
+    let action = AuditAction::from_name(action)
+        .ok_or(StoreError::Damaged("an audit entry names an unknown action"))?;
+    Ok(AuditEntry { at_unix_ms, actor, action, account_id, document_id, outcome })
 }
 
 /// Identifiers read back were validated on the way in; a row that fails now is a damaged store.

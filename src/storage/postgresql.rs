@@ -25,12 +25,13 @@ use crate::analysis::fingerprint::ExactFingerprints;
 use crate::analysis::fingerprint::document::CropPrint;
 use crate::analysis::fingerprint::keypoints::Keypoint;
 use crate::analysis::reuse::verify::keypoints_to_bytes;
+use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{AccountId, DocumentId};
-use crate::domain::links::{ExactHit, ExactLink, StoredLink};
+use crate::domain::links::{AccountDocument, ExactHit, ExactLink, StoredLink};
 use crate::storage::{
     ChangePage, ERASURE_RECORD_RETENTION, NewRegistration, RegisterOutcome, RegistrationSlot, Store,
-    StoreError, exact_link, indexed_document, merge_changes, now_unix_ms, stored_id, stored_keypoints,
-    stored_link,
+    StoreError, account_document, exact_link, indexed_document, merge_changes, now_unix_ms,
+    stored_audit_entry, stored_id, stored_keypoints, stored_link,
 };
 
 /// Advisory lock key of the registration slot and of erasures ("idforens" in ASCII).
@@ -41,7 +42,8 @@ const MIGRATION_LOCK: i64 = WRITE_LOCK + 1;
 const CHANNEL: &str = "idforensics_changes";
 
 /// Schema migrations, applied in order; `idforensics_schema.version` records how many ran.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE SEQUENCE changes_sequence;
     CREATE TABLE documents (
         account_id             text             NOT NULL,
@@ -79,7 +81,20 @@ const MIGRATIONS: &[&str] = &["
     );
     CREATE TABLE store_state (erasures_dropped_through bigint NOT NULL);
     INSERT INTO store_state VALUES (0);
-"];
+",
+    "
+    -- Who registered, looked up or erased what (domain::audit); never image data.
+    CREATE TABLE audit_log (
+        position    bigserial PRIMARY KEY,
+        at_ms       bigint    NOT NULL,
+        actor       text      NOT NULL,
+        action      text      NOT NULL,
+        account_id  text,
+        document_id text,
+        outcome     text      NOT NULL
+    );
+",
+];
 
 type Manager = PostgresConnectionManager<NoTls>;
 
@@ -416,6 +431,56 @@ impl Store for PostgresStore {
     fn document_count(&self) -> Result<u64, StoreError> {
         let count: i64 = self.connection()?.query_one("SELECT COUNT(*) FROM documents", &[])?.get(0);
         Ok(count as u64)
+    }
+
+    fn account_documents(&self, account_id: &AccountId) -> Result<Vec<AccountDocument>, StoreError> {
+        let rows = self.connection()?.query(
+            "SELECT document_id, decision, risk_score, reason_codes, registered_at_ms FROM documents
+             WHERE account_id = $1 ORDER BY registered_at_ms, document_id",
+            &[&account_id.as_str()],
+        )?;
+        rows.iter()
+            .map(|row| {
+                account_document(row.get(0), row.get(1), row.get(2), row.get::<_, &str>(3), row.get(4))
+            })
+            .collect()
+    }
+
+    fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.connection()?.execute(
+            "INSERT INTO audit_log (at_ms, actor, action, account_id, document_id, outcome)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &entry.at_unix_ms,
+                &entry.actor,
+                &entry.action.as_str(),
+                &entry.account_id,
+                &entry.document_id,
+                &entry.outcome,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<(i64, AuditEntry)>, StoreError> {
+        let rows = self.connection()?.query(
+            "SELECT position, at_ms, actor, action, account_id, document_id, outcome FROM audit_log
+             WHERE position > $1 ORDER BY position LIMIT $2",
+            &[&after, &(limit as i64)],
+        )?;
+        rows.iter()
+            .map(|row| {
+                let entry = stored_audit_entry(
+                    row.get(1),
+                    row.get(2),
+                    row.get(3),
+                    row.get(4),
+                    row.get(5),
+                    row.get(6),
+                )?;
+                Ok((row.get(0), entry))
+            })
+            .collect()
     }
 }
 

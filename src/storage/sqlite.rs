@@ -14,12 +14,13 @@ use crate::analysis::fingerprint::ExactFingerprints;
 use crate::analysis::fingerprint::document::CropPrint;
 use crate::analysis::fingerprint::keypoints::Keypoint;
 use crate::analysis::reuse::verify::keypoints_to_bytes;
+use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{AccountId, DocumentId};
-use crate::domain::links::{ExactHit, ExactLink, StoredLink};
+use crate::domain::links::{AccountDocument, ExactHit, ExactLink, StoredLink};
 use crate::storage::{
     ChangePage, ERASURE_RECORD_RETENTION, NewRegistration, RegisterOutcome, RegistrationSlot, Store,
-    StoreError, exact_link, indexed_document, merge_changes, now_unix_ms, stored_id, stored_keypoints,
-    stored_link,
+    StoreError, account_document, exact_link, indexed_document, merge_changes, now_unix_ms,
+    stored_audit_entry, stored_id, stored_keypoints, stored_link,
 };
 
 /// File name of the database inside the data directory.
@@ -93,6 +94,18 @@ const MIGRATIONS: &[&str] = &[
         sequence     INTEGER PRIMARY KEY,
         account_id   TEXT    NOT NULL,
         erased_at_ms INTEGER NOT NULL
+    );
+",
+    "
+    -- Who registered, looked up or erased what (domain::audit); never image data.
+    CREATE TABLE audit_log (
+        position    INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms       INTEGER NOT NULL,
+        actor       TEXT    NOT NULL,
+        action      TEXT    NOT NULL,
+        account_id  TEXT,
+        document_id TEXT,
+        outcome     TEXT    NOT NULL
     );
 ",
 ];
@@ -379,6 +392,62 @@ impl Store for SqliteStore {
     fn document_count(&self) -> Result<u64, StoreError> {
         let connection = self.lock();
         Ok(connection.query_row("SELECT COUNT(*) FROM documents", [], |row| row.get::<_, i64>(0))? as u64)
+    }
+
+    fn account_documents(&self, account_id: &AccountId) -> Result<Vec<AccountDocument>, StoreError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare_cached(
+            "SELECT document_id, decision, risk_score, reason_codes, registered_at_ms FROM documents
+             WHERE account_id = ?1 ORDER BY registered_at_ms, document_id",
+        )?;
+        let rows = statement.query_map([account_id.as_str()], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get::<_, String>(3)?, row.get(4)?))
+        })?;
+        rows.map(|row| {
+            let (document, decision, risk_score, codes, at) = row?;
+            account_document(document, decision, risk_score, &codes, at)
+        })
+        .collect()
+    }
+
+    fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.lock().execute(
+            "INSERT INTO audit_log (at_ms, actor, action, account_id, document_id, outcome)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                entry.at_unix_ms,
+                entry.actor,
+                entry.action.as_str(),
+                entry.account_id,
+                entry.document_id,
+                entry.outcome
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn audit_entries(&self, after: i64, limit: usize) -> Result<Vec<(i64, AuditEntry)>, StoreError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare_cached(
+            "SELECT position, at_ms, actor, action, account_id, document_id, outcome FROM audit_log
+             WHERE position > ?1 ORDER BY position LIMIT ?2",
+        )?;
+        let rows = statement.query_map(params![after, limit as i64], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get::<_, String>(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                row.get(6)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (position, at, actor, action, account, document, outcome) = row?;
+            Ok((position, stored_audit_entry(at, actor, &action, account, document, outcome)?))
+        })
+        .collect()
     }
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests: the real server on 127.0.0.1:0, the real binary, real files.
 
+mod access;
 mod batch;
 mod calibrate;
 mod cli;

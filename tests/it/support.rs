@@ -60,12 +60,32 @@ pub(crate) fn start_server_with_http(store: &[&std::ffi::OsStr]) -> (Child, Sock
 
 /// `GET path` over HTTP/1.1: the status code and the body.
 pub(crate) async fn http_get(address: SocketAddr, path: &str) -> (u16, String) {
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    http_exchange(stream, "GET", path, None, &[]).await
+}
+
+/// One HTTP/1.1 request over `stream` (plain or TLS), with a bearer token when given: the status and
+/// the body.
+pub(crate) async fn http_exchange(
+    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &[u8],
+) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
+    let authorization = token.map(|token| format!("Authorization: Bearer {token}\r\n")).unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{authorization}\
+         Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut response = Vec::new();
+    // A TLS peer may close without close_notify after the response; what arrived is enough.
+    let _ = stream.read_to_end(&mut response).await;
+    let response = String::from_utf8_lossy(&response).into_owned();
     let status = response[9..12].parse().unwrap();
     (status, response.split_once("\r\n\r\n").unwrap().1.to_owned())
 }
@@ -144,7 +164,7 @@ pub(crate) struct TestServer {
     pub(crate) http_address: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
-    _data_dir: tempfile::TempDir,
+    data_dir: tempfile::TempDir,
 }
 
 impl TestServer {
@@ -170,7 +190,12 @@ impl TestServer {
             .await
             .unwrap();
         });
-        TestServer { address, http_address, shutdown: Some(shutdown), task: Some(task), _data_dir: data_dir }
+        TestServer { address, http_address, shutdown: Some(shutdown), task: Some(task), data_dir }
+    }
+
+    /// The embedded store's data directory.
+    pub(crate) fn data_dir(&self) -> &Path {
+        self.data_dir.path()
     }
 
     pub(crate) fn endpoint(&self) -> String {

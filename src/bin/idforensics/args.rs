@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use idforensics::frontends::access::Role;
 use idforensics::frontends::settings::HttpListen;
 
 const EXIT_CODES: &str = "\
@@ -61,6 +62,37 @@ pub(crate) enum Command {
     /// false-review rate and, with --forged, the detection rate. Exit code 2 when the sample cannot
     /// resolve the target (fewer than about 5 / target uploads) or cannot reach it.
     Calibrate(CalibrateArgs),
+    /// Make a bearer token: appends its hash, name and role to --tokens-file (created when missing)
+    /// and prints the token, once. Give it to the caller; the server keeps only the hash.
+    TokenNew(TokenNewArgs),
+    /// Print the audit log (who registered, looked up or erased what) as JSON lines, oldest first.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenNewArgs {
+    /// Who holds the token (written in the audit log), e.g. onboarding or reviewer-ana.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// What it may do: analyze (Analyze, AnalyzeStream, FindMatches), review (also GetAccountLinks
+    /// and the console), admin (also ForgetAccount).
+    #[arg(long)]
+    pub(crate) role: Role,
+    /// The tokens file the server reads (`serve --tokens-file`).
+    #[arg(long)]
+    pub(crate) tokens_file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+    /// Print entries after this position (the `position` of the last line printed before).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) after: i64,
+    /// Most entries printed.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) limit: usize,
 }
 
 #[derive(Debug, Args)]
@@ -105,9 +137,16 @@ pub(crate) struct BatchArgs {
     /// PostgreSQL the documents are registered in instead (in-process runs beside replicas).
     #[arg(long, env = "IDF_POSTGRES_URL", value_name = "URL", conflicts_with = "data_dir")]
     pub(crate) postgres: Option<String>,
-    /// Send the documents to a running server instead (e.g. http://127.0.0.1:50051).
+    /// Send the documents to a running server instead (e.g. http://127.0.0.1:50051, or https://…).
     #[arg(long, conflicts_with_all = ["data_dir", "postgres"])]
     pub(crate) server: Option<String>,
+    /// Bearer token for --server (a token of role analyze or above; review to read the clusters).
+    #[arg(long, env = "IDF_TOKEN", requires = "server", hide_env_values = true)]
+    pub(crate) token: Option<String>,
+    /// PEM certificate of the CA that signed an https --server's certificate [default: the public
+    /// roots].
+    #[arg(long, requires = "server")]
+    pub(crate) ca_cert: Option<PathBuf>,
     /// Manifest of the documents.
     #[arg(long, conflicts_with = "folder", required_unless_present = "folder")]
     pub(crate) manifest: Option<PathBuf>,
@@ -255,6 +294,19 @@ pub(crate) struct ServeArgs {
     /// On SIGTERM, report NOT_SERVING and let in-flight calls finish for up to this long [default: 10].
     #[arg(long, env = "IDF_SHUTDOWN_GRACE_SECONDS")]
     pub(crate) shutdown_grace_seconds: Option<u64>,
+    /// A TOML file of `[[tokens]]` (name, role, sha256), made with `token-new`. With tokens, every
+    /// call needs one; without, the server listens on loopback only.
+    #[arg(long, env = "IDF_TOKENS_FILE")]
+    pub(crate) tokens_file: Option<PathBuf>,
+    /// PEM certificate chain: both listeners speak TLS (with --tls-key).
+    #[arg(long, env = "IDF_TLS_CERT", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "IDF_TLS_KEY", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
+    /// Listen beyond loopback without TLS and tokens (behind a proxy that provides both).
+    #[arg(long)]
+    pub(crate) insecure: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,12 +2,14 @@
 
 use std::path::Path;
 
+use anyhow::Context;
+
 use crate::args::BatchArgs;
 use crate::progress::ProgressLine;
 use crate::{load_models, open_store};
 use idforensics::engine::Engine;
 use idforensics::frontends::batch::{BatchBackend, read_folder, read_manifest, run_batch};
-use idforensics::frontends::service::RemoteClient;
+use idforensics::frontends::service::{RemoteClient, ServerAddress};
 use idforensics::frontends::settings::{Overrides, Settings};
 
 pub(crate) fn batch(config: Option<&Path>, args: BatchArgs) -> anyhow::Result<()> {
@@ -26,7 +28,16 @@ pub(crate) fn batch(config: Option<&Path>, args: BatchArgs) -> anyhow::Result<()
         (None, None) => anyhow::bail!("give --manifest or --folder"),
     };
     let backend: Box<dyn BatchBackend> = match (&args.server, open_store(&settings)?) {
-        (Some(url), _) => Box::new(RemoteClient::connect(url, settings.max_message_bytes)?),
+        (Some(url), _) => {
+            let ca_certificate_pem = match &args.ca_cert {
+                Some(path) => {
+                    Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+                }
+                None => None,
+            };
+            let server = ServerAddress { url: url.clone(), token: args.token.clone(), ca_certificate_pem };
+            Box::new(RemoteClient::connect(&server, settings.max_message_bytes)?)
+        }
         (None, Some(store)) => Box::new(Engine::with_store(settings.limits, load_models(&settings)?, store)?),
         (None, None) => anyhow::bail!("give --data-dir, --postgres or --server"),
     };

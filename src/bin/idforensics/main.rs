@@ -1,6 +1,7 @@
 //! The `idforensics` binary: a thin shell over the library. Raw arguments ([`args`]) are resolved
 //! into a plan before any I/O; each command is a module; the analysis itself is the library's engine.
 
+mod access;
 mod analyze;
 mod args;
 mod batch;
@@ -38,6 +39,8 @@ fn main() -> ExitCode {
         Command::EvalTamper(args) => eval::eval_tamper(config, args).map(|()| ExitCode::SUCCESS),
         Command::Calibrate(args) => calibrate::run(config, args).map(|()| ExitCode::SUCCESS),
         Command::Batch(args) => batch::batch(config, args).map(|()| ExitCode::SUCCESS),
+        Command::TokenNew(args) => access::token_new(args).map(|()| ExitCode::SUCCESS),
+        Command::Audit(args) => access::audit(config, args).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {error:#}");

@@ -25,6 +25,10 @@ pub(crate) fn serve(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()
                 LogFormatArg::Json => LogFormat::Json,
             }),
             shutdown_grace_seconds: args.shutdown_grace_seconds,
+            tokens_file: args.tokens_file,
+            tls_cert: args.tls_cert,
+            tls_key: args.tls_key,
+            insecure: args.insecure,
             ..overrides(args.common)
         },
     )?;
@@ -66,7 +70,12 @@ pub(crate) fn serve(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()
             }
             None => None,
         };
-        tracing::info!(address = %listener.local_addr()?, "idforensics listening");
+        tracing::info!(
+            address = %listener.local_addr()?,
+            tls = settings.tls(),
+            tokens = settings.tokens.len(),
+            "idforensics listening"
+        );
         // A clone: the engine is dropped when this function returns, after the runtime, because
         // PostgreSQL's blocking clients cannot be dropped inside a runtime.
         idforensics::frontends::service::server::serve(

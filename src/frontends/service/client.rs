@@ -1,10 +1,14 @@
 //! A blocking client of a running idforensics server, for the CLI's `batch --server`: one tokio
-//! runtime, one HTTP/2 connection shared by the worker threads.
+//! runtime, one HTTP/2 connection shared by the worker threads, TLS for `https://` servers and a
+//! bearer token on every call.
 
 use std::time::Duration;
 
 use tonic::Code;
-use tonic::transport::Channel;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic_types::StatusExt;
 
 use crate::domain::findings::ReasonCode;
@@ -41,6 +45,34 @@ pub enum ClientError {
     /// A link in the answer names an unknown kind or an invalid id.
     #[error("invalid link in the server's answer: {0}")]
     InvalidLink(String),
+    /// The token cannot be sent as a header value.
+    #[error("the token holds characters a header cannot carry")]
+    InvalidToken,
+}
+
+/// How to reach a server: its address, a bearer token, and for `https://` a CA certificate to
+/// trust instead of the public roots.
+#[derive(Debug, Clone, Default)]
+pub struct ServerAddress {
+    /// e.g. `http://127.0.0.1:50051` or `https://idforensics.internal:50051`.
+    pub url: String,
+    /// Sent as `authorization: Bearer <token>` on every call.
+    pub token: Option<String>,
+    /// PEM certificate(s) of the CA that signed the server's certificate.
+    pub ca_certificate_pem: Option<Vec<u8>>,
+}
+
+/// Adds the bearer token to every call.
+#[derive(Debug, Clone)]
+struct BearerToken(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for BearerToken {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request.metadata_mut().insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
 }
 
 impl From<tonic::Status> for ClientError {
@@ -57,16 +89,29 @@ impl From<tonic::Status> for ClientError {
 #[derive(Debug)]
 pub struct RemoteClient {
     runtime: tokio::runtime::Runtime,
-    client: IdForensicsClient<Channel>,
+    client: IdForensicsClient<InterceptedService<Channel, BearerToken>>,
 }
 
 impl RemoteClient {
-    /// Connects to `url` (e.g. `http://127.0.0.1:50051`).
-    pub fn connect(url: &str, max_message_bytes: usize) -> Result<Self, ClientError> {
+    /// Connects to `server`.
+    pub fn connect(server: &ServerAddress, max_message_bytes: usize) -> Result<Self, ClientError> {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-        let client = runtime
-            .block_on(IdForensicsClient::connect(url.to_owned()))
-            .map_err(|source| ClientError::Connect { url: url.to_owned(), source })?
+        let url = server.url.clone();
+        let connect_error = |source| ClientError::Connect { url: url.clone(), source };
+        let mut endpoint = Endpoint::from_shared(url.clone()).map_err(connect_error)?;
+        if url.starts_with("https://") {
+            let tls = match &server.ca_certificate_pem {
+                Some(pem) => ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)),
+                None => ClientTlsConfig::new().with_webpki_roots(),
+            };
+            endpoint = endpoint.tls_config(tls).map_err(connect_error)?;
+        }
+        let channel = runtime.block_on(endpoint.connect()).map_err(connect_error)?;
+        let token = match &server.token {
+            Some(token) => Some(format!("Bearer {token}").parse().map_err(|_| ClientError::InvalidToken)?),
+            None => None,
+        };
+        let client = IdForensicsClient::with_interceptor(channel, BearerToken(token))
             .max_decoding_message_size(max_message_bytes)
             .max_encoding_message_size(max_message_bytes);
         Ok(RemoteClient { runtime, client })

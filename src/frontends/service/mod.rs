@@ -2,6 +2,7 @@
 //! pool under a concurrency limit, convert back. No analysis logic lives here.
 
 mod client;
+mod console;
 mod convert;
 mod follower;
 pub mod http;
@@ -9,19 +10,23 @@ pub mod metrics;
 pub mod pb;
 pub mod server;
 mod status;
+pub mod tls;
 
 use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::{Request, Response, Status, Streaming};
 
-pub use client::{ClientError, RemoteClient};
+pub use client::{ClientError, RemoteClient, ServerAddress};
 pub use convert::{ResponseError, report_from_response};
 pub use status::{ERROR_DOMAIN, ServiceError};
 
+use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::ids::{AccountId, DocumentId};
+use crate::domain::links::AccountCluster;
 use crate::domain::report::Report;
 use crate::engine::{self, AnalyzeError, Engine};
+use crate::frontends::access::{Access, Caller, Role};
 use metrics::Metrics;
 
 /// The service implementation, cheap to clone.
@@ -31,14 +36,27 @@ pub struct IdForensicsService {
     slots: Arc<Semaphore>,
     max_in_flight: usize,
     metrics: Arc<Metrics>,
+    access: Arc<Access>,
 }
 
 impl IdForensicsService {
     /// A service running at most `max_in_flight` analyses at once; calls beyond that are refused
     /// with `RESOURCE_EXHAUSTED` rather than queued, so callers see overload at once and back off.
-    /// It counts what it does in `metrics`.
-    pub fn new(engine: Arc<Engine>, max_in_flight: usize, metrics: Arc<Metrics>) -> Self {
-        IdForensicsService { engine, slots: Arc::new(Semaphore::new(max_in_flight)), max_in_flight, metrics }
+    /// It counts what it does in `metrics` and admits callers by `access`.
+    pub fn new(
+        engine: Arc<Engine>,
+        max_in_flight: usize,
+        metrics: Arc<Metrics>,
+        access: Arc<Access>,
+    ) -> Self {
+        let slots = Arc::new(Semaphore::new(max_in_flight));
+        IdForensicsService { engine, slots, max_in_flight, metrics, access }
+    }
+
+    /// The caller of `request`, if its bearer token's role may act as `needed`.
+    fn caller<T>(&self, request: &Request<T>, needed: Role) -> Result<Caller, ServiceError> {
+        let authorization = request.metadata().get("authorization").map(|value| value.as_bytes());
+        Ok(self.access.authorize(authorization, needed)?)
     }
 
     /// Counts a finished call (or stream item) of `method`.
@@ -92,6 +110,7 @@ impl IdForensicsService {
     async fn analyze_one(
         &self,
         request: pb::AnalyzeRequest,
+        caller: &Caller,
         slot_wait: SlotWait,
     ) -> Result<Report, ServiceError> {
         let account_id = AccountId::optional(request.account_id)?;
@@ -99,15 +118,27 @@ impl IdForensicsService {
         let image = request.image;
         let register = request.register;
         let include_evidence_images = request.include_evidence_images;
+        let actor = caller.name.clone();
         let report = self
             .run(slot_wait, move |engine| {
-                engine.analyze(engine::AnalyzeRequest {
+                let report = engine.analyze(engine::AnalyzeRequest {
                     image: &image,
                     account_id: account_id.as_ref(),
                     document_id: document_id.as_ref(),
                     register,
                     include_evidence_images,
-                })
+                })?;
+                let action = if register { AuditAction::Register } else { AuditAction::Analyze };
+                let outcome =
+                    format!("decision={} matches={}", report.decision.as_str(), report.matches.len());
+                engine.audit(&AuditEntry::now(
+                    &actor,
+                    action,
+                    account_id.as_ref().map(AccountId::as_str),
+                    document_id.as_ref().map(DocumentId::as_str),
+                    outcome,
+                ))?;
+                Ok(report)
             })
             .await?;
         self.metrics.observe_report(&report);
@@ -121,6 +152,39 @@ impl IdForensicsService {
             "analyzed"
         );
         Ok(report)
+    }
+}
+
+impl IdForensicsService {
+    /// Erases an account for `caller` (an admin), audited.
+    async fn forget_account_as(&self, caller: &Caller, account_id: String) -> Result<u64, ServiceError> {
+        let account_id = AccountId::new(account_id)?;
+        let actor = caller.name.clone();
+        self.run(SlotWait::FailFast, move |engine| {
+            let erased = engine.forget_account(&account_id)?;
+            let outcome = format!("documents_erased={erased}");
+            let account = Some(account_id.as_str());
+            engine.audit(&AuditEntry::now(&actor, AuditAction::ForgetAccount, account, None, outcome))?;
+            Ok(erased)
+        })
+        .await
+    }
+
+    /// Linked-account clusters (all, or `account_id`'s) for `caller`, audited.
+    async fn account_links_as(
+        &self,
+        caller: &Caller,
+        account_id: Option<AccountId>,
+    ) -> Result<Vec<AccountCluster>, ServiceError> {
+        let actor = caller.name.clone();
+        self.run(SlotWait::FailFast, move |engine| {
+            let clusters = engine.account_links(account_id.as_ref())?;
+            let account = account_id.as_ref().map(AccountId::as_str);
+            let outcome = format!("clusters={}", clusters.len());
+            engine.audit(&AuditEntry::now(&actor, AuditAction::AccountLinks, account, None, outcome))?;
+            Ok(clusters)
+        })
+        .await
     }
 }
 
@@ -139,7 +203,10 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
         &self,
         request: Request<pb::AnalyzeRequest>,
     ) -> Result<Response<pb::AnalyzeResponse>, Status> {
-        let report = self.analyze_one(request.into_inner(), SlotWait::FailFast).await;
+        let report = match self.caller(&request, Role::Analyze) {
+            Ok(caller) => self.analyze_one(request.into_inner(), &caller, SlotWait::FailFast).await,
+            Err(refused) => Err(refused),
+        };
         let report = self.observed("Analyze", report)?;
         Ok(Response::new(convert::analyze_response(report)))
     }
@@ -156,6 +223,8 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
         request: Request<Streaming<pb::AnalyzeRequest>>,
     ) -> Result<Response<Self::AnalyzeStreamStream>, Status> {
         use futures_util::StreamExt as _;
+        let caller = self.caller(&request, Role::Analyze);
+        let caller = Arc::new(self.observed("AnalyzeStream", caller)?);
         let service = self.clone();
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let parallelism = self.max_in_flight.min(cores).max(1);
@@ -164,10 +233,11 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
             .enumerate()
             .map(move |(sequence, item)| {
                 let service = service.clone();
+                let caller = Arc::clone(&caller);
                 async move {
                     let item = item?;
                     let document_id = item.document_id.clone();
-                    let analysed = service.analyze_one(item, SlotWait::Queue).await;
+                    let analysed = service.analyze_one(item, &caller, SlotWait::Queue).await;
                     service.count("AnalyzeStream", &analysed);
                     let result = match analysed {
                         Ok(report) => {
@@ -193,11 +263,19 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
         &self,
         request: Request<pb::FindMatchesRequest>,
     ) -> Result<Response<pb::FindMatchesResponse>, Status> {
-        let request = request.into_inner();
         let found = async {
+            let actor = self.caller(&request, Role::Analyze)?.name;
+            let request = request.into_inner();
             let account_id = AccountId::optional(request.account_id)?;
             let image = request.image;
-            self.run(SlotWait::FailFast, move |engine| engine.find_matches(&image, account_id.as_ref())).await
+            self.run(SlotWait::FailFast, move |engine| {
+                let report = engine.find_matches(&image, account_id.as_ref())?;
+                let account = account_id.as_ref().map(AccountId::as_str);
+                let outcome = format!("matches={}", report.matches.len());
+                engine.audit(&AuditEntry::now(&actor, AuditAction::FindMatches, account, None, outcome))?;
+                Ok(report)
+            })
+            .await
         };
         let report = self.observed("FindMatches", found.await)?;
         Ok(Response::new(convert::find_matches_response(report)))
@@ -208,8 +286,8 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
         request: Request<pb::ForgetAccountRequest>,
     ) -> Result<Response<pb::ForgetAccountResponse>, Status> {
         let forgotten = async {
-            let account_id = AccountId::new(request.into_inner().account_id)?;
-            self.run(SlotWait::FailFast, move |engine| engine.forget_account(&account_id)).await
+            let caller = self.caller(&request, Role::Admin)?;
+            self.forget_account_as(&caller, request.into_inner().account_id).await
         };
         let erased = self.observed("ForgetAccount", forgotten.await)?;
         tracing::info!(documents_erased = erased, "account forgotten");
@@ -221,8 +299,9 @@ impl pb::id_forensics_server::IdForensics for IdForensicsService {
         request: Request<pb::GetAccountLinksRequest>,
     ) -> Result<Response<pb::GetAccountLinksResponse>, Status> {
         let linked = async {
+            let caller = self.caller(&request, Role::Review)?;
             let account_id = AccountId::optional(request.into_inner().account_id)?;
-            self.run(SlotWait::FailFast, move |engine| engine.account_links(account_id.as_ref())).await
+            self.account_links_as(&caller, account_id).await
         };
         let clusters = self.observed("GetAccountLinks", linked.await)?;
         Ok(Response::new(convert::account_links_response(clusters)))
@@ -238,7 +317,7 @@ mod tests {
     #[test]
     fn calls_beyond_the_limit_are_refused_not_queued() {
         let engine = Arc::new(Engine::new(DecodeLimits::default(), Models::embedded()));
-        let service = IdForensicsService::new(engine, 1, Arc::default());
+        let service = IdForensicsService::new(engine, 1, Arc::default(), Arc::default());
         let held = service.slot().unwrap();
         let refused = service.slot().unwrap_err();
         assert_eq!(refused.code_and_reason(), (tonic::Code::ResourceExhausted, "server.overloaded"));

@@ -9,6 +9,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use crate::analysis::decode::DecodeError;
 use crate::domain::ids::IdError;
 use crate::engine::AnalyzeError;
+use crate::frontends::access::AccessError;
 use crate::storage::StoreError;
 
 /// The `ErrorInfo.domain` of every idforensics error.
@@ -26,6 +27,9 @@ pub enum ServiceError {
         /// The configured limit.
         in_flight: usize,
     },
+    /// The caller is not authenticated or its role may not do this.
+    #[error(transparent)]
+    Access(#[from] AccessError),
     /// A bug: the analysis task failed unexpectedly.
     #[error("internal error")]
     Internal,
@@ -58,6 +62,12 @@ impl ServiceError {
                 | StoreError::Sqlite(_)
                 | StoreError::Postgres(_)
                 | StoreError::Connection(_) => (Code::Unavailable, error.reason()),
+            },
+            ServiceError::Access(error) => match error {
+                AccessError::MissingToken | AccessError::UnknownToken => {
+                    (Code::Unauthenticated, error.reason())
+                }
+                AccessError::Forbidden { .. } => (Code::PermissionDenied, error.reason()),
             },
             ServiceError::Overloaded { .. } => (Code::ResourceExhausted, "server.overloaded"),
             ServiceError::Internal => (Code::Internal, "server.internal"),
