@@ -4,6 +4,7 @@ mod access;
 mod batch;
 mod calibrate;
 mod cli;
+mod console;
 mod corpus;
 mod durability;
 mod grpc;

@@ -210,13 +210,18 @@ async function openAccount(accountId) {
       : el("p", { class: "note", text: "No registered documents." });
     const links = account.clusters.length
       ? el("div", { id: "cluster" }, el("p", { text: `Linked with ${account.clusters[0].account_ids.length - 1} other account(s):` }),
-        clusterGraph(account.clusters[0], account.account_id))
+        clusterGraph(account.clusters[0], account.account_id),
+        el("table", {}, el("tr", {}, ...["account", "document", "kind", "distance", "account", "document"].map((t) => el("th", { text: t }))),
+          ...account.clusters[0].links.map((link) => el("tr", {},
+            el("td", { text: link.account_a }), el("td", { text: link.document_a }), el("td", { text: link.kind }),
+            el("td", { text: link.distance ?? "" }), el("td", { text: link.account_b }), el("td", { text: link.document_b })))))
       : el("p", { class: "note", text: "Not linked to any other account." });
     const parts = [el("h3", { text: `Account ${account.account_id}` }), documents, el("h3", { text: "Linked accounts" }), links];
     if (state.session && state.session.may_forget) {
       parts.push(el("p", {}, el("button", { class: "danger", text: "Forget this account", onclick: () => forget(account.account_id) })));
     }
     view.replaceChildren(...parts);
+    $("account-section").scrollIntoView();
   } catch (error) {
     view.replaceChildren(el("p", { class: "error", text: error.message }));
   }
