@@ -14,6 +14,9 @@ pub(super) struct FollowedIndex {
     pub(super) index: PerceptualIndex,
     /// The sequence number of the last change applied.
     pub(super) applied: i64,
+    /// How long after its registration the last registration applied by catching up was applied,
+    /// in ms (0 before any): a replica's lag behind the others (their clocks' skew included).
+    pub(super) last_lag_ms: i64,
 }
 
 impl FollowedIndex {
@@ -38,7 +41,7 @@ impl FollowedIndex {
         }
         let mut index = PerceptualIndex::new();
         index.extend(documents);
-        Ok(FollowedIndex { index, applied })
+        Ok(FollowedIndex { index, applied, last_lag_ms: 0 })
     }
 
     /// Applies `changes` (ascending) that come after the last one applied; others were applied
@@ -49,7 +52,10 @@ impl FollowedIndex {
                 continue;
             }
             match change {
-                Change::Registered(document) => self.index.insert(document),
+                Change::Registered(document) => {
+                    self.last_lag_ms = (crate::storage::now_unix_ms() - document.registered_at_ms).max(0);
+                    self.index.insert(document);
+                }
                 Change::Erased(account) => {
                     self.index.remove_account(&account);
                 }

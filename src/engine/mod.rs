@@ -247,6 +247,13 @@ impl Engine {
         self.read_index().index.heap_bytes()
     }
 
+    /// How far the index has followed the store's change sequence: the last change applied, and how
+    /// long after its registration the last registration from catching up was applied.
+    pub fn follow_position(&self) -> (i64, std::time::Duration) {
+        let followed = self.read_index();
+        (followed.applied, std::time::Duration::from_millis(followed.last_lag_ms as u64))
+    }
+
     /// Applies the changes the store has committed since the index last caught up (registrations
     /// and erasures of other replicas, or of this one). Every search catches up first; a replica's
     /// follower calls it when woken, so searches find little to apply.

@@ -347,4 +347,29 @@ mod tests {
         std::fs::write(&file, "http = \"off\"\n").unwrap();
         assert_eq!(Settings::resolve(Some(&file), Overrides::default()).unwrap().http, HttpListen(None));
     }
+
+    #[test]
+    fn tokens_come_from_the_file_and_exposure_needs_tls_and_tokens() {
+        use crate::frontends::access::Role;
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = dir.path().join("tokens.toml");
+        std::fs::write(&tokens, TokenEntry::generate("ops", Role::Admin).0.to_toml()).unwrap();
+        let config = dir.path().join("idforensics.toml");
+        let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(
+            &config,
+            format!("listen = \"0.0.0.0:50051\"\nhttp = \"off\"\ntls_cert = {cert:?}\ntls_key = {key:?}\n"),
+        )
+        .unwrap();
+        let with_tokens = Overrides { tokens_file: Some(tokens.clone()), ..Overrides::default() };
+        let settings = Settings::resolve(Some(&config), with_tokens).unwrap();
+        assert_eq!(settings.tokens.len(), 1);
+        assert!(settings.access().requires_tokens() && settings.tls());
+        let refused = Settings::resolve(Some(&config), Overrides::default()).unwrap_err().to_string();
+        assert!(refused.contains("without tokens"), "{refused}");
+        let insecure = Overrides { insecure: true, ..Overrides::default() };
+        assert!(Settings::resolve(Some(&config), insecure).is_ok());
+        let half = Overrides { tls_cert: Some(cert), ..Overrides::default() };
+        assert!(matches!(Settings::resolve(None, half), Err(SettingsError::Invalid(_))));
+    }
 }

@@ -362,6 +362,7 @@ fn merge_changes(
     changes
 }
 
-fn now_unix_ms() -> i64 {
+/// The clock as the store records it, Unix ms.
+pub(crate) fn now_unix_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as i64)
 }

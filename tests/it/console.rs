@@ -133,7 +133,8 @@ async fn a_reviewer_sees_the_verdict_the_evidence_and_the_linked_account_in_a_br
     browser.find(Locator::Id("token")).await.unwrap().send_keys(&token).await.unwrap();
     browser.find(Locator::Css("#sign-in button")).await.unwrap().click().await.unwrap();
     let signed_in = Instant::now();
-    while !browser.find(Locator::Id("session")).await.unwrap().text().await.unwrap().contains("reviewer-ops") {
+    while !browser.find(Locator::Id("session")).await.unwrap().text().await.unwrap().contains("reviewer-ops")
+    {
         assert!(signed_in.elapsed() < WAIT, "not signed in");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -154,8 +155,12 @@ async fn a_reviewer_sees_the_verdict_the_evidence_and_the_linked_account_in_a_br
     screenshot(&browser, &shots, "02-verdict-and-match").await;
 
     // Turn a heatmap on: its layer shows over the image.
-    let heatmap_box =
-        browser.wait().at_most(WAIT).for_element(Locator::Css("input[data-layer^='heatmap.']")).await.unwrap();
+    let heatmap_box = browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("input[data-layer^='heatmap.']"))
+        .await
+        .unwrap();
     let heatmap = browser.find(Locator::Css(".viewer img.heatmap")).await.unwrap();
     assert!(!heatmap.is_displayed().await.unwrap(), "heatmaps start hidden");
     heatmap_box.click().await.unwrap();

@@ -57,6 +57,10 @@ async fn metrics_count_calls_decisions_findings_and_stages() {
     assert_eq!(sample(&metrics, "idforensics_indexed_documents", &[]), 2.0);
     assert!(sample(&metrics, "idforensics_index_bytes", &[]) > 0.0);
     assert_eq!(sample(&metrics, "idforensics_analyses_in_flight", &[]), 0.0);
+    // Two registrations: changes 1 and 2 of the store's sequence, applied right after each was written.
+    assert_eq!(sample(&metrics, "idforensics_replica_applied_sequence", &[]), 2.0);
+    let lag = sample(&metrics, "idforensics_replica_catch_up_lag_seconds", &[]);
+    assert!((0.0..5.0).contains(&lag), "{lag}");
     for name in ["idforensics_analyses_refused_total", "idforensics_store_errors_total"] {
         assert!(metrics.contains(&format!("\n{name} 0")), "{name} is exported");
     }

@@ -1,11 +1,13 @@
 //! The store contract, checked on both stores: the embedded SQLite file and a real PostgreSQL.
 //! Exact look-ups, idempotent registration and conflicts, erasure, the change sequence replicas
-//! follow (with dropped erasure records), reopening, and a schema newer than the build.
+//! follow (with dropped erasure records), an account's documents, the audit log, reopening, and a
+//! schema newer than the build.
 
 use std::time::Duration;
 
 use idforensics::analysis::fingerprint::document::ZoneHashes;
 use idforensics::analysis::fingerprint::{ExactFingerprints, Sha256Digest};
+use idforensics::domain::audit::{AuditAction, AuditEntry};
 use idforensics::domain::ids::{AccountId, DocumentId};
 use idforensics::domain::policy::Decision;
 use idforensics::storage::postgresql::{PostgresOptions, PostgresStore};
@@ -94,6 +96,31 @@ fn contract(store: &dyn Store, backdate_erasures: &dyn Fn()) {
     assert!(!latest.erasures_dropped);
     assert!(matches!(&latest.changes[..], [(_, Change::Erased(erased))] if erased.as_str() == "b"));
     assert_eq!(store.document_count().unwrap(), 1);
+
+    // An account's documents, as the console shows them.
+    let documents = store.account_documents(&account("a")).unwrap();
+    assert_eq!(documents.len(), 1);
+    assert_eq!((documents[0].document_id.as_str(), documents[0].decision.as_str()), ("d2", "ACCEPT"));
+    assert_eq!(documents[0].reason_codes, ["quality.ok"]);
+    assert!(store.account_documents(&account("b")).unwrap().is_empty(), "erased");
+
+    // The audit log: appended in order, read after a position; erasure keeps it.
+    let entry = |actor: &str, action| AuditEntry::now(actor, action, Some("a"), None, "clusters=0".into());
+    store.append_audit(&entry("ops", AuditAction::AccountLinks)).unwrap();
+    store.append_audit(&entry("ana", AuditAction::ForgetAccount)).unwrap();
+    let audited = store.audit_entries(0, 10).unwrap();
+    let actors: Vec<&str> = audited.iter().map(|(_, entry)| entry.actor.as_str()).collect();
+    assert_eq!(actors, ["ops", "ana"]);
+    let read = &audited[1].1;
+    assert_eq!(
+        (read.action, read.account_id.as_deref(), read.outcome.as_str()),
+        (AuditAction::ForgetAccount, Some("a"), "clusters=0")
+    );
+    assert!(read.at_unix_ms > 0 && read.document_id.is_none());
+    assert_eq!(store.audit_entries(audited[0].0, 10).unwrap().len(), 1);
+    store.forget_account(&account("a")).unwrap();
+    assert_eq!(store.audit_entries(0, 10).unwrap().len(), 2);
+    register(store, "a", "d2", 4).unwrap();
 
     // Waiting returns.
     store.wait_for_changes(Duration::from_millis(10)).unwrap();

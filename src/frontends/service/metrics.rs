@@ -3,7 +3,8 @@
 //! names, never ids, hashes or image data.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::domain::report::Report;
@@ -22,6 +23,8 @@ pub struct Metrics {
     store_errors: IntCounter,
     indexed_documents: IntGauge,
     index_bytes: IntGauge,
+    applied_sequence: IntGauge,
+    catch_up_lag: Gauge,
 }
 
 impl Metrics {
@@ -52,6 +55,13 @@ impl Metrics {
         )
         .expect("a valid metric");
         registry.register(Box::new(stages.clone())).expect("a new name");
+        let catch_up_lag = Gauge::new(
+            "idforensics_replica_catch_up_lag_seconds",
+            "How long after its registration (on any replica) the last registration was applied to this \
+             replica's index",
+        )
+        .expect("a valid metric");
+        registry.register(Box::new(catch_up_lag.clone())).expect("a new name");
         Metrics {
             requests: counter_vec(
                 "idforensics_requests_total",
@@ -72,6 +82,11 @@ impl Metrics {
                 "idforensics_index_bytes",
                 "Bytes the in-memory index holds (hash tables and document table)",
             ),
+            applied_sequence: gauge(
+                "idforensics_replica_applied_sequence",
+                "The store's last change (registration or erasure) applied to this replica's index",
+            ),
+            catch_up_lag,
             registry,
         }
     }
@@ -108,6 +123,9 @@ impl Metrics {
     pub fn render(&self, engine: &Engine) -> String {
         self.indexed_documents.set(engine.indexed_documents() as i64);
         self.index_bytes.set(engine.index_heap_bytes() as i64);
+        let (applied, lag) = engine.follow_position();
+        self.applied_sequence.set(applied);
+        self.catch_up_lag.set(lag.as_secs_f64());
         let mut out = Vec::new();
         // Encoding into a Vec fails only on a metric family without metrics, which the registry
         // never gathers.
