@@ -63,6 +63,11 @@ pub enum ReasonCode {
     TamperCopyMove,
     /// A local-manipulation region lies on the document's portrait (photo substitution).
     TamperPortraitAnomaly,
+    /// The file's metadata states that a generative model made the picture.
+    TamperAiGenerated,
+    /// The file's metadata states that a generative model made part of the picture (a composite or
+    /// a generative edit).
+    TamperAiEdited,
     /// The same file bytes are registered on another account.
     ReuseSameFile,
     /// The same decoded pixels (another encoding of one image) are registered on another account.
@@ -102,6 +107,8 @@ impl ReasonCode {
         ReasonCode::TamperSharpnessInconsistency,
         ReasonCode::TamperCopyMove,
         ReasonCode::TamperPortraitAnomaly,
+        ReasonCode::TamperAiGenerated,
+        ReasonCode::TamperAiEdited,
         ReasonCode::ReuseSameFile,
         ReasonCode::ReuseSameImage,
         ReasonCode::ReuseSameDocument,
@@ -136,6 +143,8 @@ impl ReasonCode {
             ReasonCode::TamperSharpnessInconsistency => "tamper.sharpness_inconsistency",
             ReasonCode::TamperCopyMove => "tamper.copy_move",
             ReasonCode::TamperPortraitAnomaly => "tamper.portrait_anomaly",
+            ReasonCode::TamperAiGenerated => "tamper.ai_generated",
+            ReasonCode::TamperAiEdited => "tamper.ai_edited",
             ReasonCode::ReuseSameFile => "reuse.same_file",
             ReasonCode::ReuseSameImage => "reuse.same_image",
             ReasonCode::ReuseSameDocument => "reuse.same_document",

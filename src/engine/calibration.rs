@@ -408,6 +408,7 @@ mod tests {
             include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/editors.toml")),
             &text,
             include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/jpeg_signatures.toml")),
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/generators.toml")),
         )
         .unwrap();
         assert_eq!(reloaded.thresholds.version, "2026-12-02.4+calibrated.0badcafe");

@@ -148,7 +148,7 @@ pub struct ContainerFacts {
     pub icc: Option<Vec<u8>>,
     /// The EXIF IFD1 thumbnail (a JPEG stream), when present and in bounds.
     pub exif_thumbnail: Option<Vec<u8>>,
-    /// PNG `tEXt` entries (keyword, text), at most 64.
+    /// PNG text entries (`tEXt`, `zTXt`, `iTXt`: keyword, text), at most 64.
     pub png_text: Vec<(String, String)>,
     /// Metadata that could not be read.
     pub warnings: Vec<MetadataWarning>,

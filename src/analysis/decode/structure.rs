@@ -13,12 +13,14 @@ pub(super) enum StructureProblem {
 
 /// At most this many PNG text entries are kept.
 const MAX_TEXT_ENTRIES: usize = 64;
-/// Longest text value kept, in bytes.
-const MAX_TEXT_BYTES: usize = 1024;
+/// Longest text value kept, in bytes: generators' parameters run to a few kilobytes.
+const MAX_TEXT_BYTES: usize = 8192;
+/// Most bytes a compressed text chunk is inflated to (a zip bomb stops there).
+const MAX_INFLATED_BYTES: usize = 64 * 1024;
 
-/// Walks PNG chunks to IEND (PNG spec §5.3) and returns the uncompressed text entries (keyword,
-/// text) of `tEXt` and `iTXt` chunks, which is where editors write `Software` and `Comment`.
-/// Linear; what it keeps is capped.
+/// Walks PNG chunks to IEND (PNG spec §5.3) and returns the text entries (keyword, text) of `tEXt`,
+/// `zTXt` and `iTXt` chunks, which is where editors write `Software` and `Comment` and image
+/// generators their parameters. Linear; what it keeps is capped.
 pub(super) fn walk_png(bytes: &[u8]) -> Result<Vec<(String, String)>, StructureProblem> {
     let mut texts = Vec::new();
     let mut pos = 8;
@@ -39,8 +41,8 @@ pub(super) fn walk_png(bytes: &[u8]) -> Result<Vec<(String, String)>, StructureP
         }
         match &header[4..8] {
             b"IEND" => return Ok(texts),
-            kind @ (b"tEXt" | b"iTXt") if texts.len() < MAX_TEXT_ENTRIES => {
-                if let Some(entry) = text_entry(kind == b"iTXt", &bytes[pos + 8..pos + 8 + length]) {
+            kind @ (b"tEXt" | b"zTXt" | b"iTXt") if texts.len() < MAX_TEXT_ENTRIES => {
+                if let Some(entry) = text_entry(kind, &bytes[pos + 8..pos + 8 + length]) {
                     texts.push(entry);
                 }
             }
@@ -50,26 +52,34 @@ pub(super) fn walk_png(bytes: &[u8]) -> Result<Vec<(String, String)>, StructureP
     }
 }
 
-/// One text chunk's keyword and text: `tEXt` is `keyword\0text` in Latin-1; `iTXt` is
-/// `keyword\0 flag method language\0 translated\0 text` in UTF-8 (compressed ones are skipped).
-fn text_entry(international: bool, data: &[u8]) -> Option<(String, String)> {
+/// One text chunk's keyword and text: `tEXt` is `keyword\0text` in Latin-1, `zTXt` is
+/// `keyword\0 method zlib(text)` in Latin-1, and `iTXt` is `keyword\0 flag method language\0
+/// translated\0 text` in UTF-8, zlib-compressed when the flag is 1.
+fn text_entry(kind: &[u8], data: &[u8]) -> Option<(String, String)> {
     let separator = data.iter().position(|&b| b == 0)?;
     let keyword: String = data[..separator].iter().map(|&b| char::from(b)).collect();
-    let mut text = &data[separator + 1..];
-    if international {
-        let (&compressed, rest) = text.split_first()?;
-        if compressed != 0 {
-            return None;
+    let rest = &data[separator + 1..];
+    let latin1 =
+        |text: &[u8]| text[..text.len().min(MAX_TEXT_BYTES)].iter().map(|&b| char::from(b)).collect();
+    match kind {
+        b"tEXt" => Some((keyword, latin1(rest))),
+        b"zTXt" => Some((keyword, latin1(&inflate(rest.get(1..)?)?))),
+        _ => {
+            let (&compressed, rest) = rest.split_first()?;
+            let rest = rest.get(1..)?; // compression method
+            let language_end = rest.iter().position(|&b| b == 0)?;
+            let rest = &rest[language_end + 1..];
+            let translated_end = rest.iter().position(|&b| b == 0)?;
+            let text = &rest[translated_end + 1..];
+            let text = if compressed == 1 { inflate(text)? } else { text.to_vec() };
+            Some((keyword, String::from_utf8_lossy(&text[..text.len().min(MAX_TEXT_BYTES)]).into_owned()))
         }
-        let rest = rest.get(1..)?; // compression method
-        let language_end = rest.iter().position(|&b| b == 0)?;
-        let rest = &rest[language_end + 1..];
-        let translated_end = rest.iter().position(|&b| b == 0)?;
-        text = &rest[translated_end + 1..];
-        let text = String::from_utf8_lossy(&text[..text.len().min(MAX_TEXT_BYTES)]).into_owned();
-        return Some((keyword, text));
     }
-    Some((keyword, text[..text.len().min(MAX_TEXT_BYTES)].iter().map(|&b| char::from(b)).collect()))
+}
+
+/// A zlib stream inflated, up to [`MAX_INFLATED_BYTES`]; none when it is broken or larger.
+fn inflate(compressed: &[u8]) -> Option<Vec<u8>> {
+    miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(compressed, MAX_INFLATED_BYTES).ok()
 }
 
 /// Compares the RIFF size field with the data present (WebP container spec, "RIFF header").
@@ -117,11 +127,18 @@ mod tests {
         png.extend(chunk(b"IHDR", &[0; 13]));
         png.extend(chunk(b"tEXt", b"Software\0Adobe ImageReady"));
         png.extend(chunk(b"iTXt", b"Comment\0\0\0\0\0Created with GIMP"));
-        png.extend(chunk(b"iTXt", b"Comment\0\x01\0\0\0compressed"));
+        png.extend(chunk(b"iTXt", b"Comment\0\x01\0\0\0not zlib"));
+        let deflated = miniz_oxide::deflate::compress_to_vec_zlib(b"Steps: 20, Seed: 7", 6);
+        png.extend(chunk(b"zTXt", &[b"parameters\0\0".as_slice(), &deflated].concat()));
+        png.extend(chunk(b"iTXt", &[b"prompt\0\x01\0\0\0".as_slice(), &deflated].concat()));
+        let bomb = miniz_oxide::deflate::compress_to_vec_zlib(&vec![b'a'; MAX_INFLATED_BYTES + 1], 6);
+        png.extend(chunk(b"zTXt", &[b"bomb\0\0".as_slice(), &bomb].concat()));
         png.extend(chunk(b"IEND", &[]));
         let expected = vec![
             ("Software".into(), "Adobe ImageReady".into()),
             ("Comment".into(), "Created with GIMP".into()),
+            ("parameters".into(), "Steps: 20, Seed: 7".into()),
+            ("prompt".into(), "Steps: 20, Seed: 7".into()),
         ];
         assert_eq!(walk_png(&png), Ok(expected));
     }

@@ -44,6 +44,8 @@ pub struct MetadataFacts {
     pub exif_dimensions: Option<(u32, u32)>,
     /// EXIF Make: the camera the file claims to come from.
     pub camera_make: Option<String>,
+    /// EXIF UserComment as text (image generators write their parameters there), at most 8 KiB.
+    pub user_comment: Option<String>,
 }
 
 const MAX_VALUE_CHARS: usize = 200;
@@ -76,6 +78,11 @@ pub fn read_metadata_facts(container: &ContainerFacts) -> MetadataFacts {
         facts.date_time_original = ascii(exif::Tag::DateTimeOriginal, exif::In::PRIMARY);
         facts.date_time = ascii(exif::Tag::DateTime, exif::In::PRIMARY);
         facts.camera_make = ascii(exif::Tag::Make, exif::In::PRIMARY);
+        facts.user_comment =
+            exif.get_field(exif::Tag::UserComment, exif::In::PRIMARY).and_then(|field| match &field.value {
+                exif::Value::Undefined(bytes, _) => user_comment_text(bytes),
+                _ => None,
+            });
         let dimension = |tag| exif.get_field(tag, exif::In::PRIMARY).and_then(|f| f.value.get_uint(0));
         if let (Some(width), Some(height)) =
             (dimension(exif::Tag::PixelXDimension), dimension(exif::Tag::PixelYDimension))
@@ -131,9 +138,34 @@ pub fn read_metadata_facts(container: &ContainerFacts) -> MetadataFacts {
     facts
 }
 
+/// Longest UserComment kept, in bytes of its encoding.
+const MAX_USER_COMMENT_BYTES: usize = 8192;
+
+/// An EXIF UserComment's text: an 8-byte character-code prefix (`ASCII`, `UNICODE`, or none) then
+/// the text; `UNICODE` is UTF-16, big-endian as piexif writes it unless the bytes say otherwise.
+fn user_comment_text(bytes: &[u8]) -> Option<String> {
+    let (code, text) = (bytes.get(..8)?, &bytes[8..bytes.len().min(8 + MAX_USER_COMMENT_BYTES)]);
+    let text = if code.starts_with(b"UNICODE") {
+        let big_endian = text.iter().step_by(2).filter(|&&b| b == 0).count()
+            >= text.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+        let units = text.chunks_exact(2).map(|pair| {
+            if big_endian {
+                u16::from_be_bytes([pair[0], pair[1]])
+            } else {
+                u16::from_le_bytes([pair[0], pair[1]])
+            }
+        });
+        char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)).collect()
+    } else {
+        String::from_utf8_lossy(text).into_owned()
+    };
+    let text = text.trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_owned();
+    (!text.is_empty()).then_some(text)
+}
+
 /// Values of an XMP property, by local name under any namespace prefix (`xmp:CreatorTool`, or
 /// `xap:CreatorTool` in pre-2004 packets), written as attributes or as simple elements.
-fn xmp_values(xmp: &str, local_name: &str) -> Vec<String> {
+pub(super) fn xmp_values(xmp: &str, local_name: &str) -> Vec<String> {
     let mut values = Vec::new();
     for quote in ['"', '\''] {
         let needle = format!(":{local_name}={quote}");

@@ -3,8 +3,10 @@
 //!
 //! Metadata says what a file claims about itself: a trace of an editor is strong evidence, its
 //! absence proves nothing (metadata is easy to strip), so a stripped file is context, never a
-//! reason on its own. Signatures live in `models/editors.toml`, thresholds in `models/tamper.toml`.
+//! reason on its own. Signatures live in `models/editors.toml`, thresholds in `models/tamper.toml`;
+//! statements of generation by a model (`generative`) in `models/generators.toml`.
 
+pub mod generative;
 pub mod local;
 pub mod metadata;
 pub mod portrait;
@@ -19,10 +21,13 @@ use crate::analysis::decode::planes::WorkingPlanes;
 use crate::analysis::decode::{DecodedDocument, ImageFormat};
 use crate::domain::findings::{Evidence, Finding, ReasonCode};
 use crate::domain::report::EvidenceImage;
+use generative::{GeneratorSignatures, generative_findings};
 use metadata::{MetadataFacts, read_metadata_facts};
 use provenance::{EncoderKind, EncoderMatch, EncoderSignatures};
 
 const EMBEDDED_EDITORS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/editors.toml"));
+const EMBEDDED_GENERATORS: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/generators.toml"));
 const EMBEDDED_THRESHOLDS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/tamper.toml"));
 const EMBEDDED_SIGNATURES: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/jpeg_signatures.toml"));
@@ -98,6 +103,8 @@ pub struct TamperModels {
     pub signatures: EncoderSignatures,
     /// The text `thresholds` was read from (calibration rewrites a copy of it, comments kept).
     pub thresholds_toml: String,
+    /// Generative-model signatures (`models/generators.toml`).
+    pub generators: GeneratorSignatures,
 }
 
 /// Tamper models that cannot be used.
@@ -122,12 +129,21 @@ pub enum TamperConfigError {
 impl TamperModels {
     /// The models shipped in `models/`.
     pub fn embedded() -> Self {
-        Self::parse(EMBEDDED_EDITORS, EMBEDDED_THRESHOLDS, EMBEDDED_SIGNATURES)
+        Self::parse(EMBEDDED_EDITORS, EMBEDDED_THRESHOLDS, EMBEDDED_SIGNATURES, EMBEDDED_GENERATORS)
             .expect("models/*.toml are validated by the test suite")
     }
 
-    /// Parses `editors.toml`, `tamper.toml` and `jpeg_signatures.toml` text.
-    pub fn parse(editors: &str, thresholds: &str, signatures: &str) -> Result<Self, TamperConfigError> {
+    /// Parses `editors.toml`, `tamper.toml`, `jpeg_signatures.toml` and `generators.toml` text.
+    pub fn parse(
+        editors: &str,
+        thresholds: &str,
+        signatures: &str,
+        generators: &str,
+    ) -> Result<Self, TamperConfigError> {
+        let mut generators: GeneratorSignatures = toml::from_str(generators)?;
+        for generator in &mut generators.software {
+            generator.patterns.iter_mut().for_each(|pattern| *pattern = pattern.to_lowercase());
+        }
         let signatures: EncoderSignatures = toml::from_str(signatures)?;
         signatures.validate().map_err(TamperConfigError::Invalid)?;
         let editors: EditorsFile = toml::from_str(editors)?;
@@ -141,6 +157,7 @@ impl TamperModels {
             thresholds: toml::from_str(thresholds)?,
             signatures,
             thresholds_toml: thresholds.to_owned(),
+            generators,
         })
     }
 
@@ -159,6 +176,7 @@ impl TamperModels {
             &read("editors.toml", EMBEDDED_EDITORS)?,
             &read("tamper.toml", EMBEDDED_THRESHOLDS)?,
             &read("jpeg_signatures.toml", EMBEDDED_SIGNATURES)?,
+            &read("generators.toml", EMBEDDED_GENERATORS)?,
         )
     }
 
@@ -257,6 +275,7 @@ pub fn assess_tamper(
     if let Some(finding) = software_finding(&facts, models) {
         findings.push(finding);
     }
+    findings.extend(generative_findings(&document.container, &facts, &models.generators));
     if facts.history_events > 0
         || facts.derived_from
         || facts.document_ancestors > 0
@@ -422,6 +441,8 @@ fn software_finding(facts: &MetadataFacts, models: &TamperModels) -> Option<Find
     let mut identified: Vec<(&SoftwareSignature, &metadata::SoftwareTrace)> = facts
         .traces
         .iter()
+        // A generator naming itself is a statement of generation (`generative`), not an editor.
+        .filter(|trace| models.generators.generator(&trace.value).is_none())
         .filter_map(|trace| {
             // Photoshop's own save-quality record names Photoshop whatever else the file says.
             let signature = if trace.source == "photoshop.SaveQuality" {
@@ -475,13 +496,13 @@ mod tests {
     }
 
     /// A real JPEG of `width`×`height` with an EXIF block holding `fields`.
-    fn jpeg_with_exif(width: u32, height: u32, fields: &[exif::Field]) -> Vec<u8> {
+    pub(super) fn jpeg_with_exif(width: u32, height: u32, fields: &[exif::Field]) -> Vec<u8> {
         let image =
             image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x * 3) as u8, (y * 5) as u8, 90]));
         crate::eval::tamper::with_exif(&crate::eval::synthetic::capture::encode_jpeg(&image, 90), fields)
     }
 
-    fn ascii(tag: exif::Tag, value: &str) -> exif::Field {
+    pub(super) fn ascii(tag: exif::Tag, value: &str) -> exif::Field {
         exif::Field {
             tag,
             ifd_num: exif::In::PRIMARY,
@@ -490,7 +511,7 @@ mod tests {
     }
 
     /// `jpeg` with an XMP packet in an APP1 segment right after SOI.
-    fn with_xmp(jpeg: &[u8], xmp: &str) -> Vec<u8> {
+    pub(super) fn with_xmp(jpeg: &[u8], xmp: &str) -> Vec<u8> {
         let mut payload = b"http://ns.adobe.com/xap/1.0/\0".to_vec();
         payload.extend_from_slice(xmp.as_bytes());
         let mut out = jpeg[..2].to_vec();
@@ -518,7 +539,8 @@ mod tests {
         assert!(codes.contains(&ReasonCode::TamperEditHistory), "{codes:?}");
     }
 
-    fn codes_of(bytes: &[u8]) -> Vec<ReasonCode> {
+    /// The tamper findings' codes of an upload.
+    pub(super) fn codes_of(bytes: &[u8]) -> Vec<ReasonCode> {
         let document =
             crate::analysis::decode::decode(bytes, &crate::analysis::decode::DecodeLimits::default())
                 .unwrap();
