@@ -104,6 +104,10 @@ pub enum AccessError {
     /// The token is not configured.
     #[error("unknown bearer token")]
     UnknownToken,
+    /// A browser request from another site (cross-site request forgery), or, on a server without
+    /// tokens, addressed to a name that is not loopback (DNS rebinding).
+    #[error("request from another origin refused: {0}")]
+    CrossOrigin(String),
     /// The token's role may not do this.
     #[error("the token's role {had} may not do this; it needs {needed}")]
     Forbidden {
@@ -121,6 +125,7 @@ impl AccessError {
             AccessError::MissingToken => "auth.missing_token",
             AccessError::UnknownToken => "auth.unknown_token",
             AccessError::Forbidden { .. } => "auth.forbidden",
+            AccessError::CrossOrigin(_) => "auth.cross_origin",
         }
     }
 }
@@ -152,6 +157,26 @@ impl Access {
     /// Whether any token is configured.
     pub fn requires_tokens(&self) -> bool {
         !self.by_hash.is_empty()
+    }
+
+    /// Refuses what a browser sends on another site's behalf: an `Origin` that is not the server's
+    /// own (`host` is the request's Host header), and, without tokens, a Host that is not a loopback
+    /// name, since a rebound DNS name would make another site's page same-origin with the console.
+    pub fn check_origin(&self, origin: Option<&str>, host: Option<&str>) -> Result<(), AccessError> {
+        let host = host.unwrap_or_default();
+        if let Some(origin) = origin {
+            let own = ["http://", "https://"].iter().any(|scheme| origin.strip_prefix(scheme) == Some(host));
+            if !own {
+                return Err(AccessError::CrossOrigin(format!("origin {origin:?} is not {host:?}")));
+            }
+        }
+        if !self.requires_tokens() {
+            let name = host.rsplit_once(':').map_or(host, |(name, _port)| name);
+            if !matches!(name, "localhost" | "127.0.0.1" | "[::1]") {
+                return Err(AccessError::CrossOrigin(format!("host {host:?} is not loopback")));
+            }
+        }
+        Ok(())
     }
 
     /// The caller behind an `authorization` header value, if it may act as `needed`.
@@ -248,6 +273,23 @@ mod tests {
         let bad = TokenEntry { sha256: "abc".into(), ..entry.clone() };
         assert!(Access::new(&[bad]).is_err());
         assert!(Access::new(&[entry.clone(), entry]).is_err(), "a duplicate is refused");
+    }
+
+    #[test]
+    fn browsers_may_call_only_from_the_console_itself() {
+        let open = Access::default();
+        assert!(open.check_origin(None, Some("127.0.0.1:8080")).is_ok(), "curl sends no Origin");
+        assert!(open.check_origin(Some("http://127.0.0.1:8080"), Some("127.0.0.1:8080")).is_ok());
+        assert!(open.check_origin(Some("http://localhost:8080"), Some("localhost:8080")).is_ok());
+        assert!(open.check_origin(Some("https://evil.example"), Some("127.0.0.1:8080")).is_err());
+        assert!(
+            open.check_origin(Some("http://evil.example:8080"), Some("evil.example:8080")).is_err(),
+            "rebound"
+        );
+        let (entry, _) = TokenEntry::generate("ops", Role::Admin);
+        let guarded = Access::new(&[entry]).unwrap();
+        assert!(guarded.check_origin(Some("https://idf.internal"), Some("idf.internal")).is_ok());
+        assert!(guarded.check_origin(Some("https://evil.example"), Some("idf.internal")).is_err());
     }
 
     #[test]

@@ -98,7 +98,10 @@ async fn tokens_admit_each_role_to_its_calls_on_grpc_and_http_and_every_call_is_
         let address = server.http_address;
         async move {
             let stream = tokio::net::TcpStream::connect(address).await.unwrap();
-            http_exchange(stream, method, path, token.as_deref(), &[]).await
+            let authorization = token.map(|token| format!("Bearer {token}"));
+            let headers: Vec<(&str, &str)> =
+                authorization.iter().map(|value| ("Authorization", value.as_str())).collect();
+            http_exchange(stream, method, path, &headers, &[]).await
         }
     };
     let (status, body) = http("GET", "/api/session", None).await;
@@ -110,6 +113,13 @@ async fn tokens_admit_each_role_to_its_calls_on_grpc_and_http_and_every_call_is_
     assert!(body.contains("\"name\":\"reviewer-ana\"") && body.contains("\"may_forget\":false"), "{body}");
     assert_eq!(http("POST", "/api/accounts/acct-b/forget", Some(tokens.review.clone())).await.0, 403);
     assert_eq!(http("POST", "/api/accounts/acct-b/forget", Some(tokens.admin.clone())).await.0, 200);
+    // Another site's page in an admin's browser cannot forget an account (cross-site request forgery).
+    let stream = tokio::net::TcpStream::connect(server.http_address).await.unwrap();
+    let bearer = format!("Bearer {}", tokens.admin);
+    let forged = [("Authorization", bearer.as_str()), ("Origin", "https://evil.example")];
+    let (status, body) = http_exchange(stream, "POST", "/api/accounts/acct-b/forget", &forged, &[]).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("auth.cross_origin"), "{body}");
     assert_eq!(http("GET", "/healthz", None).await.0, 200);
     assert_eq!(http("GET", "/metrics", None).await.0, 200);
 
@@ -203,7 +213,8 @@ async fn tls_on_both_listeners_with_a_generated_certificate() {
     let tcp = tokio::net::TcpStream::connect(server.http_address).await.unwrap();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let tls = connector.connect(name, tcp).await.unwrap();
-    let (status, body) = http_exchange(tls, "GET", "/api/session", Some(&token), &[]).await;
+    let bearer = format!("Bearer {token}");
+    let (status, body) = http_exchange(tls, "GET", "/api/session", &[("Authorization", &bearer)], &[]).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"name\":\"batch\""), "{body}");
     server.stop().await;

@@ -7,6 +7,7 @@ mod cli;
 mod console;
 mod corpus;
 mod durability;
+mod fuzz_replay;
 mod grpc;
 mod hostile;
 mod layers;

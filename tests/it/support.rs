@@ -61,22 +61,21 @@ pub(crate) fn start_server_with_http(store: &[&std::ffi::OsStr]) -> (Child, Sock
 /// `GET path` over HTTP/1.1: the status code and the body.
 pub(crate) async fn http_get(address: SocketAddr, path: &str) -> (u16, String) {
     let stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    http_exchange(stream, "GET", path, None, &[]).await
+    http_exchange(stream, "GET", path, &[], &[]).await
 }
 
-/// One HTTP/1.1 request over `stream` (plain or TLS), with a bearer token when given: the status and
-/// the body.
+/// One HTTP/1.1 request over `stream` (plain or TLS) with extra `headers`: the status and the body.
 pub(crate) async fn http_exchange(
     mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     method: &str,
     path: &str,
-    token: Option<&str>,
+    headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let authorization = token.map(|token| format!("Authorization: Bearer {token}\r\n")).unwrap_or_default();
+    let extra: String = headers.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{authorization}\
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\
          Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );

@@ -82,8 +82,11 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The caller of an HTTP request, if its bearer token's role may act as `needed`.
+/// The caller of an HTTP request, if it comes from the console's own origin and its bearer token's
+/// role may act as `needed`.
 fn caller(service: &IdForensicsService, headers: &HeaderMap, needed: Role) -> Result<Caller, ServiceError> {
+    let text = |name| headers.get(name).and_then(|value: &HeaderValue| value.to_str().ok());
+    service.access.check_origin(text(header::ORIGIN), text(header::HOST))?;
     let authorization = headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
     Ok(service.access.authorize(authorization, needed)?)
 }

@@ -67,7 +67,9 @@ impl ServiceError {
                 AccessError::MissingToken | AccessError::UnknownToken => {
                     (Code::Unauthenticated, error.reason())
                 }
-                AccessError::Forbidden { .. } => (Code::PermissionDenied, error.reason()),
+                AccessError::Forbidden { .. } | AccessError::CrossOrigin(_) => {
+                    (Code::PermissionDenied, error.reason())
+                }
             },
             ServiceError::Overloaded { .. } => (Code::ResourceExhausted, "server.overloaded"),
             ServiceError::Internal => (Code::Internal, "server.internal"),
