@@ -8,9 +8,12 @@ mod harness {
 
 use std::path::Path;
 
+/// A fuzz target's entry point.
+type Target = fn(&[u8]);
+
 #[test]
 fn every_kept_fuzz_input_is_handled_without_a_panic() {
-    let targets: [(&str, fn(&[u8])); 4] = [
+    let targets: [(&str, Target); 4] = [
         ("decode_upload", harness::decode_upload),
         ("png_chunks", harness::png_chunks),
         ("xmp_packet", harness::xmp_packet),

@@ -254,8 +254,11 @@ mod tests {
         );
     }
 
-    /// A real PNG (the `png` crate's encoder) with text chunks: (kind, keyword, text).
-    fn png_with_text(chunks: &[(&str, &str, &str)]) -> Vec<u8> {
+    /// A PNG text chunk: (kind, keyword, text).
+    type TextChunk = (&'static str, &'static str, &'static str);
+
+    /// A real PNG (the `png` crate's encoder) with text chunks.
+    fn png_with_text(chunks: &[TextChunk]) -> Vec<u8> {
         let mut out = Vec::new();
         {
             let mut encoder = png::Encoder::new(&mut out, 32, 24);
@@ -281,7 +284,7 @@ mod tests {
             "a passport photo\nSteps: 30, Sampler: DPM++ 2M, CFG scale: 6, Seed: 42, Model: sdxl";
         let comfy_prompt = r#"{"3": {"inputs": {"seed": 42, "steps": 20}, "class_type": "KSampler"}}"#;
         let comfy_workflow = r#"{"last_node_id": 9, "nodes": [{"id": 3, "type": "KSampler"}]}"#;
-        let cases: [(&[(&str, &str, &str)], &[ReasonCode]); 6] = [
+        let cases: [(&[TextChunk], &[ReasonCode]); 6] = [
             (&[("tEXt", "parameters", automatic1111)], &[TamperAiGenerated]),
             (&[("zTXt", "parameters", automatic1111)], &[TamperAiGenerated]),
             (&[("tEXt", "prompt", comfy_prompt), ("tEXt", "workflow", comfy_workflow)], &[TamperAiGenerated]),
