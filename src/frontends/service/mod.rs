@@ -153,9 +153,7 @@ impl IdForensicsService {
         );
         Ok(report)
     }
-}
 
-impl IdForensicsService {
     /// Erases an account for `caller` (an admin), audited.
     async fn forget_account_as(&self, caller: &Caller, account_id: String) -> Result<u64, ServiceError> {
         let account_id = AccountId::new(account_id)?;
