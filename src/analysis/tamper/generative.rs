@@ -9,7 +9,7 @@
 use serde::Deserialize;
 
 use crate::analysis::decode::ContainerFacts;
-use crate::analysis::tamper::metadata::{MetadataFacts, SoftwareTrace, xmp_values};
+use crate::analysis::tamper::metadata::{MetadataFacts, SoftwareTrace};
 use crate::domain::findings::{Evidence, Finding, ReasonCode};
 
 /// What a signature says about the picture.
@@ -106,23 +106,13 @@ fn statements(
     signatures: &GeneratorSignatures,
 ) -> Vec<Statement> {
     let mut found = Vec::new();
-    let mut source_types: Vec<String> = Vec::new();
-    if let Some(xmp) = &container.xmp {
-        source_types.extend(xmp_values(&String::from_utf8_lossy(xmp), "DigitalSourceType"));
-    }
-    // XMP in a PNG text chunk, in case the decoder did not lift it.
-    for (keyword, text) in &container.png_text {
-        if keyword == "XML:com.adobe.xmp" {
-            source_types.extend(xmp_values(text, "DigitalSourceType"));
-        }
-    }
-    for value in source_types {
-        let term = value.rsplit('/').next().unwrap_or(&value);
+    for value in &facts.digital_source_types {
+        let term = value.rsplit('/').next().unwrap_or(value);
         if let Some(signature) = signatures.source_types.iter().find(|s| s.term.eq_ignore_ascii_case(term)) {
             let label = signature.term.clone();
             found.push(Statement {
                 field: "xmp.DigitalSourceType".into(),
-                value,
+                value: value.clone(),
                 label,
                 verdict: signature.verdict,
             });
@@ -171,9 +161,9 @@ pub fn generative_findings(
             let first = mine.first()?;
             let mut evidence = vec![Evidence::text("stated_by", first.label.clone())];
             for statement in &mine {
-                match evidence.iter_mut().find(|e| e.name == statement.field) {
-                    Some(_) => {}
-                    None => evidence.push(Evidence::text(statement.field.clone(), statement.value.clone())),
+                // Evidence names are keys: the first value of each field.
+                if !evidence.iter().any(|e| e.name == statement.field) {
+                    evidence.push(Evidence::text(statement.field.clone(), statement.value.clone()));
                 }
             }
             let message = match verdict {

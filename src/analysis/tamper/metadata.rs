@@ -46,6 +46,9 @@ pub struct MetadataFacts {
     pub camera_make: Option<String>,
     /// EXIF UserComment as text (image generators write their parameters there), at most 8 KiB.
     pub user_comment: Option<String>,
+    /// XMP `DigitalSourceType` values (IPTC terms, usually as URIs), also from XMP in a PNG's
+    /// `XML:com.adobe.xmp` text in case the decoder did not lift it.
+    pub digital_source_types: Vec<String>,
 }
 
 const MAX_VALUE_CHARS: usize = 200;
@@ -98,6 +101,7 @@ pub fn read_metadata_facts(container: &ContainerFacts) -> MetadataFacts {
         for value in xmp_values(&xmp, "softwareAgent") {
             facts.traces.push(SoftwareTrace { source: "xmp.History.softwareAgent", value });
         }
+        facts.digital_source_types.extend(xmp_values(&xmp, "DigitalSourceType"));
         facts.history_events = xmp_values(&xmp, "action").len();
         if let Some(log) = photoshop_history(&xmp) {
             // Its lines are newline- and tab-separated, often as character references.
@@ -114,6 +118,9 @@ pub fn read_metadata_facts(container: &ContainerFacts) -> MetadataFacts {
             .map_or(0, |inner| inner.matches("<rdf:li").count().max(usize::from(!inner.trim().is_empty())));
     }
     for (keyword, text) in &container.png_text {
+        if keyword == "XML:com.adobe.xmp" {
+            facts.digital_source_types.extend(xmp_values(text, "DigitalSourceType"));
+        }
         let source = match keyword.to_ascii_lowercase().as_str() {
             "software" => "png.Software",
             "comment" => "png.Comment",
@@ -165,7 +172,7 @@ fn user_comment_text(bytes: &[u8]) -> Option<String> {
 
 /// Values of an XMP property, by local name under any namespace prefix (`xmp:CreatorTool`, or
 /// `xap:CreatorTool` in pre-2004 packets), written as attributes or as simple elements.
-pub(super) fn xmp_values(xmp: &str, local_name: &str) -> Vec<String> {
+fn xmp_values(xmp: &str, local_name: &str) -> Vec<String> {
     let mut values = Vec::new();
     for quote in ['"', '\''] {
         let needle = format!(":{local_name}={quote}");

@@ -72,7 +72,7 @@ pub async fn serve(
             let handle = http_handle.clone();
             Some(match &tls {
                 Some(tls) => {
-                    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.http_config()?);
+                    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.http_config());
                     let server = axum_server::from_tcp_rustls(listener, config).handle(handle);
                     tokio::spawn(server.serve(routes))
                 }
