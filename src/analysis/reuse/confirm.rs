@@ -5,8 +5,10 @@
 use super::perceptual::{
     IndexedDocument, PerceptualHit, PerceptualIndex, Proposal, ReuseModel, TEMPLATE_REFERENCES, kind_rank,
 };
-use super::verify::{Verification, query_keypoints, verify, without_template};
-use crate::analysis::fingerprint::document::{DocumentPrint, ZoneHashes};
+use super::verify::{
+    Verification, framed_query_keypoints, query_keypoints, verify, verify_way, without_template,
+};
+use crate::analysis::fingerprint::document::{CropFrame, DocumentPrint, ZoneHashes};
 use crate::analysis::fingerprint::keypoints::Keypoint;
 use crate::domain::findings::ReasonCode;
 
@@ -36,7 +38,9 @@ pub fn confirm<'a, E>(
     let mut verifier = Verifier::new(query, index, stored_keypoints, model);
     let mut hits = Vec::new();
     for proposal in proposals {
-        let Some(verification) = verifier.verify(proposal.document, proposal.verdict.turned)? else {
+        let Some(verification) =
+            verifier.verify(proposal.document, proposal.verdict.turned, proposal.frame.as_ref())?
+        else {
             continue;
         };
         let confirmed = match proposal.verdict.kind {
@@ -61,6 +65,7 @@ pub fn confirm<'a, E>(
 /// Verifies stored documents against one query: its keypoints both ways up, the stored cards that
 /// give its layout, and the keypoints read so far.
 pub struct Verifier<'a, 'm, L> {
+    print: &'m DocumentPrint,
     ways: [Vec<Keypoint>; 2],
     /// The query's zone hashes, every reading.
     query: Vec<ZoneHashes>,
@@ -76,12 +81,13 @@ where
 {
     /// A verifier of `query`, reading stored keypoints with `stored_keypoints`.
     pub fn new(
-        query: &DocumentPrint,
+        query: &'m DocumentPrint,
         index: &'a PerceptualIndex,
         stored_keypoints: L,
         model: &'m ReuseModel,
     ) -> Self {
         Verifier {
+            print: query,
             ways: query_keypoints(query, &model.layout, &model.verification),
             query: query.readings().map(|reading| *reading.hashes).collect(),
             references: [
@@ -97,15 +103,19 @@ where
     /// How `document`'s keypoints agree with the query's, both with the template's print masked
     /// out (what they share with the other stored cards that give the layout, at most
     /// [`TEMPLATE_REFERENCES`], of holders other than theirs); `None` when it has no stored
-    /// keypoints.
+    /// keypoints. A query read as a crop of `document` in `frame` is also verified read in that
+    /// frame, and the stronger evidence wins.
     pub fn verify(
         &mut self,
         document: &'a IndexedDocument,
         turned_first: bool,
+        frame: Option<&CropFrame>,
     ) -> Result<Option<Verification>, E> {
         let Some(stored) = self.keypoints_of(document)?.map(<[Keypoint]>::to_vec) else { return Ok(None) };
         let (layout, checks) = (&self.model.layout, &self.model.verification);
         let mut personal: [Vec<Keypoint>; 2] = self.ways.clone();
+        let mut framed =
+            frame.map(|frame| framed_query_keypoints(self.print, frame, turned_first, layout, checks));
         let mut stored_personal = [stored.clone(), stored];
         let radius = self.model.matching.search_radius;
         let near = |a: &ZoneHashes, b: &ZoneHashes| {
@@ -129,10 +139,19 @@ where
                 if let Some(template) = self.keypoints_of(reference)?.map(<[Keypoint]>::to_vec) {
                     personal[way] = without_template(&personal[way], &template, layout, checks);
                     stored_personal[way] = without_template(&stored_personal[way], &template, layout, checks);
+                    if let Some(framed) = framed.as_mut().filter(|_| way == usize::from(turned_first)) {
+                        *framed = without_template(framed, &template, layout, checks);
+                    }
                 }
             }
         }
-        Ok(Some(verify(&personal, &stored_personal, turned_first, layout, checks)))
+        let whole = verify(&personal, &stored_personal, turned_first, layout, checks);
+        let Some(framed) = framed else { return Ok(Some(whole)) };
+        let in_frame = Verification {
+            in_crop_frame: true,
+            ..verify_way(&framed, &stored_personal[usize::from(turned_first)], turned_first, layout, checks)
+        };
+        Ok(Some(if in_frame.strength(checks) > whole.strength(checks) { in_frame } else { whole }))
     }
 
     fn keypoints_of(&mut self, document: &'a IndexedDocument) -> Result<Option<&[Keypoint]>, E> {
@@ -151,6 +170,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::fingerprint::document::Framing;
     use crate::analysis::reuse::verify::keypoints_to_verify;
     use crate::domain::ids::{AccountId, DocumentId};
     use crate::eval::synthetic::capture::encode_jpeg;
@@ -272,5 +292,29 @@ mod tests {
             !verification.portrait_verified(&model.verification),
             "a low-detail portrait: {verification:?}"
         );
+    }
+
+    /// A crop stretched back to the card's shape is enlarged by up to 1.18×, and BRIEF descriptors
+    /// taken at another scale pair badly: read as it lies on the stored card (the frame the crop
+    /// path fitted), each of these crops keeps enough agreeing personal data to be verified.
+    #[test]
+    fn a_crop_is_verified_in_the_frame_its_keypoints_fit() {
+        let template = Template::new(2);
+        let mut rng = StdRng::seed_from_u64(102);
+        let cards: Vec<RgbImage> = (0..10).map(|_| template.render(&template.holder(&mut rng))).collect();
+        let prints: Vec<DocumentPrint> = cards.iter().map(|c| document_print(&encode_jpeg(c, 92))).collect();
+        let model = ReuseModel::embedded();
+        // Crops whose whole-card verification kept 21–26 agreeing data keypoints (28 needed).
+        for (holder, seed) in [(1, 208), (6, 213), (9, 216)] {
+            let crop = Capture::Crop.apply(&cards[holder], &mut StdRng::seed_from_u64(seed));
+            let (_, hits) = search(&prints, &document_print(&crop));
+            let found: Vec<(&str, ReasonCode)> =
+                hits.iter().map(|hit| (hit.document.account_id.as_str(), hit.verdict.kind)).collect();
+            assert_eq!(found, [(format!("holder-{holder}").as_str(), ReasonCode::ReuseSameDocument)]);
+            assert_eq!(hits[0].verdict.framing, Framing::CropFrame);
+            let verification = hits[0].verification;
+            assert!(verification.data_verified(&model.verification), "{verification:?}");
+            assert!(verification.in_crop_frame, "{verification:?}");
+        }
     }
 }

@@ -324,6 +324,8 @@ pub struct Proposal<'a> {
     pub verdict: Verdict,
     /// The zone hashes judged it reused.
     pub judged: bool,
+    /// Where the query lies on it, when the query was read as a crop of it.
+    pub frame: Option<CropFrame>,
 }
 
 /// A stored document the query reuses: proposed by the indexes and verified on its keypoints.
@@ -461,6 +463,7 @@ impl PerceptualIndex {
                 .filter(|document| Some(&document.account_id) != exclude_account)
         };
         let mut verdicts: BTreeMap<u32, Verdict> = BTreeMap::new();
+        let mut frames: BTreeMap<u32, CropFrame> = BTreeMap::new();
         let mut unjudged: BTreeMap<u32, Verdict> = BTreeMap::new();
         for number in candidates {
             let Some(document) = other_account(number) else { continue };
@@ -470,10 +473,11 @@ impl PerceptualIndex {
             };
         }
         if !verdicts.values().any(|verdict| verdict.kind == ReasonCode::ReuseSameDocument) {
-            for (number, crop) in self.crop_verdicts(query, model) {
+            for (number, (crop, frame)) in self.crop_verdicts(query, model) {
                 if verdicts.get(&number).is_none_or(|partial| model.crop_overturns(partial, &crop)) {
                     unjudged.remove(&number);
                     verdicts.insert(number, crop);
+                    frames.insert(number, frame);
                 }
             }
         }
@@ -482,7 +486,8 @@ impl PerceptualIndex {
             .map(|(number, verdict)| (number, verdict, true))
             .chain(unjudged.into_iter().map(|(number, verdict)| (number, verdict, false)))
             .filter_map(|(number, verdict, judged)| {
-                Some(Proposal { document: other_account(number)?, verdict, judged })
+                let frame = frames.get(&number).copied();
+                Some(Proposal { document: other_account(number)?, verdict, judged, frame })
             })
             .collect();
         proposals.sort_by_key(|proposal| {
@@ -497,9 +502,14 @@ impl PerceptualIndex {
     }
 
     /// Stored documents the query is a crop of: the query's card (each way up) read in every frame
-    /// its keypoints fit on a known layout, its inner zones judged against the cards they find.
-    fn crop_verdicts(&self, query: &DocumentPrint, model: &ReuseModel) -> BTreeMap<u32, Verdict> {
-        let mut best: BTreeMap<u32, Verdict> = BTreeMap::new();
+    /// its keypoints fit on a known layout, its inner zones judged against the cards they find; each
+    /// with the frame it was closest in.
+    fn crop_verdicts(
+        &self,
+        query: &DocumentPrint,
+        model: &ReuseModel,
+    ) -> BTreeMap<u32, (Verdict, CropFrame)> {
+        let mut best: BTreeMap<u32, (Verdict, CropFrame)> = BTreeMap::new();
         let limits = (model.crops.same_document_inner_portrait, model.crops.same_document_inner_data);
         for (turned, frame, inner) in self.crop_readings(query, model) {
             for number in self.crops.candidates(&inner, model.matching.search_radius) {
@@ -515,12 +525,12 @@ impl PerceptualIndex {
                 let Some(mut verdict) = judged else { continue };
                 let card = if turned { &query.turned.card } else { &query.upright.card };
                 verdict.card_distance = card.hamming_distance(&document.hashes.card);
-                let closer = |kept: &Verdict| {
+                let closer = |(kept, _): &(Verdict, CropFrame)| {
                     verdict.portrait_distance + verdict.data_distance
                         < kept.portrait_distance + kept.data_distance
                 };
                 if best.get(&number).is_none_or(closer) {
-                    best.insert(number, verdict);
+                    best.insert(number, (verdict, frame));
                 }
             }
         }

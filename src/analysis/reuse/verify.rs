@@ -19,7 +19,7 @@ use imageproc::geometric_transformations::Projection;
 use serde::Deserialize;
 
 use super::crops::split_mix;
-use crate::analysis::fingerprint::document::{DocumentLayout, DocumentPrint};
+use crate::analysis::fingerprint::document::{CropFrame, DocumentLayout, DocumentPrint};
 use crate::analysis::fingerprint::keypoints::{Keypoint, KeypointParameters, keypoints};
 use crate::analysis::fingerprint::pdq::Pdq;
 
@@ -85,6 +85,9 @@ pub struct Verification {
     pub data: Fit,
     /// The query's card turned 180° was compared.
     pub turned: bool,
+    /// The query's keypoints were taken from its card resampled into the stored card's frame (a
+    /// crop), not from its rectified card.
+    pub in_crop_frame: bool,
 }
 
 impl Verification {
@@ -120,7 +123,7 @@ impl Verification {
     }
 
     /// Better evidence of one document: more zones agreeing, then more inliers.
-    fn strength(&self, model: &VerificationModel) -> (u8, usize) {
+    pub(super) fn strength(&self, model: &VerificationModel) -> (u8, usize) {
         (
             u8::from(self.portrait_verified(model)) + u8::from(self.data_verified(model)),
             self.portrait.inliers + self.data.inliers,
@@ -138,6 +141,31 @@ pub(super) fn query_keypoints(
         verification_keypoints(&query.card, &query.keypoints[0], layout, model),
         verification_keypoints(&rotate180(&query.card), &query.keypoints[1], layout, model),
     ]
+}
+
+/// The query's verification keypoints read as a crop of a stored card in `frame` (the query turned
+/// 180° when `turned`): its card resampled into the stored card's frame, so that both cards'
+/// descriptors are taken at one scale (BRIEF is not scale-invariant, and a crop stretched back to
+/// the card's shape is enlarged by up to 1.18×), keeping the keypoints whose descriptor patch lies
+/// wholly on the crop.
+pub(super) fn framed_query_keypoints(
+    query: &DocumentPrint,
+    frame: &CropFrame,
+    turned: bool,
+    layout: &DocumentLayout,
+    model: &VerificationModel,
+) -> Vec<Keypoint> {
+    let card = query.card_in_frame(frame, turned, layout);
+    let strongest = keypoints(&card, layout.keypoint_parameters());
+    let (width, height) = (query.card.width() as f32, query.card.height() as f32);
+    let reach = PATCH_REACH as f32;
+    let on_crop = |keypoint: &Keypoint| {
+        [(-reach, -reach), (reach, -reach), (reach, reach), (-reach, reach)].iter().all(|(dx, dy)| {
+            let (x, y) = frame.apply(keypoint.x + dx, keypoint.y + dy);
+            (0.0..width).contains(&x) && (0.0..height).contains(&y)
+        })
+    };
+    verification_keypoints(&card, &strongest, layout, model).into_iter().filter(on_crop).collect()
 }
 
 /// `keypoints` without those agreeing with `template` (another holder's card of the layout) under
@@ -265,9 +293,8 @@ pub(super) fn verify(
     layout: &DocumentLayout,
     model: &VerificationModel,
 ) -> Verification {
-    let one_way = |turned: bool| Verification {
-        turned,
-        ..verify_one(&ways[usize::from(turned)], &stored[usize::from(turned)], layout, model)
+    let one_way = |turned: bool| {
+        verify_way(&ways[usize::from(turned)], &stored[usize::from(turned)], turned, layout, model)
     };
     let first = one_way(turned_first);
     if first.document_verified(model, false) {
@@ -275,6 +302,17 @@ pub(super) fn verify(
     }
     let second = one_way(!turned_first);
     if second.strength(model) > first.strength(model) { second } else { first }
+}
+
+/// Verifies a stored card's keypoints against a query's read in one way up (`turned`) only.
+pub(super) fn verify_way(
+    query: &[Keypoint],
+    stored: &[Keypoint],
+    turned: bool,
+    layout: &DocumentLayout,
+    model: &VerificationModel,
+) -> Verification {
+    Verification { turned, ..verify_one(query, stored, layout, model) }
 }
 
 /// A stored keypoint and its query pair: (stored x, stored y, query x, query y).
@@ -304,6 +342,7 @@ fn verify_one(
         portrait: fit_homography(&portrait, portrait_box, model),
         data: fit_homography(&data, data_box, model),
         turned: false,
+        in_crop_frame: false,
     }
 }
 

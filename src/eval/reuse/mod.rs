@@ -569,9 +569,11 @@ impl<'a> Registered<'a> {
             })
             .min_by_key(|(portrait, data)| portrait + data)
             .expect("the reading in place");
-        let verification = self
-            .verifier(&query.document, models)
-            .verify(self.index.document(source as u32).expect("originals are never removed"), false);
+        let verification = self.verifier(&query.document, models).verify(
+            self.index.document(source as u32).expect("originals are never removed"),
+            false,
+            None,
+        );
         let verification = match verification {
             Ok(verification) => verification.expect("every original has keypoints"),
             Err(never) => match never {},
@@ -591,7 +593,7 @@ impl<'a> Registered<'a> {
     /// A verifier of `query` on the originals' stored keypoints (the store's column, in memory).
     fn verifier<'s>(
         &'s self,
-        query: &DocumentPrint,
+        query: &'s DocumentPrint,
         models: &'s Models,
     ) -> Verifier<'s, 's, impl FnMut(&IndexedDocument) -> Result<Option<Vec<Keypoint>>, Infallible> + 's>
     {

@@ -122,6 +122,16 @@ pub const ALIGNMENT_REACH: i32 = 2;
 /// The pixels `region` (left, top, right, bottom) of the layout's frame covers, read from `card`
 /// through `frame` (bilinear).
 pub(super) fn warp_region(card: &GrayImage, frame: &CropFrame, region: (u32, u32, u32, u32)) -> GrayImage {
+    warp_region_with(card, frame, region, Border::Replicate)
+}
+
+/// [`warp_region`] with the layout's pixels outside `card` read as `outside`.
+pub(super) fn warp_region_with(
+    card: &GrayImage,
+    frame: &CropFrame,
+    region: (u32, u32, u32, u32),
+    outside: Border<Luma<u8>>,
+) -> GrayImage {
     let (left, top, right, bottom) = region;
     let mut out = GrayImage::new(right - left, bottom - top);
     let frame = *frame;
@@ -130,7 +140,7 @@ pub(super) fn warp_region(card: &GrayImage, frame: &CropFrame, region: (u32, u32
         card,
         move |x, y| frame.apply(x + offset_x, y + offset_y),
         Interpolation::Bilinear,
-        Border::Replicate,
+        outside,
         &mut out,
     );
     out
