@@ -64,10 +64,7 @@ pub fn perceptual_match(hit: &PerceptualHit<'_>, model: &ReuseModel) -> Match {
             Evidence::number("portrait_inliers", hit.verification.portrait.inliers as f64),
             Evidence::number("data_inliers", hit.verification.data.inliers as f64),
             Evidence::text("verified_zones", hit.verification.verified_zones(&model.verification)),
-            Evidence::text(
-                "verification_read",
-                if hit.verification.in_crop_frame { "in_crop_frame" } else { "rectified_card" },
-            ),
+            Evidence::text("verification_read", hit.verification.reading.as_str()),
             Evidence::text("orientation", if verdict.turned { "turned_180" } else { "as_registered" }),
             Evidence::text("framing", verdict.framing.as_str()),
             Evidence::text("model_version", model.version.clone()),

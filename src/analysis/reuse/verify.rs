@@ -19,7 +19,7 @@ use imageproc::geometric_transformations::Projection;
 use serde::Deserialize;
 
 use super::crops::split_mix;
-use crate::analysis::fingerprint::document::{CropFrame, DocumentLayout, DocumentPrint};
+use crate::analysis::fingerprint::document::{DocumentLayout, DocumentPrint};
 use crate::analysis::fingerprint::keypoints::{Keypoint, KeypointParameters, keypoints};
 use crate::analysis::fingerprint::pdq::Pdq;
 
@@ -46,6 +46,9 @@ pub struct VerificationModel {
     pub data_min_inliers: usize,
     /// The same for the whole card (a same-document match).
     pub card_min_inliers: usize,
+    /// A verification that is not a same-document match but whose whole card agrees on at least
+    /// this many pairs is taken again, the query's card resampled through that fit.
+    pub second_look_min_card_inliers: usize,
     /// The portrait zone's own keypoints: FAST-9 threshold (a face is low-contrast beside print,
     /// and the card's strongest corners all lie on the print).
     pub portrait_keypoint_threshold: u8,
@@ -85,9 +88,31 @@ pub struct Verification {
     pub data: Fit,
     /// The query's card turned 180° was compared.
     pub turned: bool,
-    /// The query's keypoints were taken from its card resampled into the stored card's frame (a
-    /// crop), not from its rectified card.
-    pub in_crop_frame: bool,
+    /// Where the query's keypoints were taken.
+    pub reading: KeypointReading,
+}
+
+/// Where a query's keypoints were taken for a verification.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeypointReading {
+    /// Its rectified card.
+    #[default]
+    RectifiedCard,
+    /// Its card resampled into the frame the crop path fitted on the stored card.
+    CropFrame,
+    /// Its card resampled onto the stored card through a first verification's whole-card homography.
+    CardFit,
+}
+
+impl KeypointReading {
+    /// The name in a match's evidence (`verification_read`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeypointReading::RectifiedCard => "rectified_card",
+            KeypointReading::CropFrame => "in_crop_frame",
+            KeypointReading::CardFit => "on_card_fit",
+        }
+    }
 }
 
 impl Verification {
@@ -143,29 +168,40 @@ pub(super) fn query_keypoints(
     ]
 }
 
-/// The query's verification keypoints read as a crop of a stored card in `frame` (the query turned
-/// 180° when `turned`): its card resampled into the stored card's frame, so that both cards'
-/// descriptors are taken at one scale (BRIEF is not scale-invariant, and a crop stretched back to
-/// the card's shape is enlarged by up to 1.18×), keeping the keypoints whose descriptor patch lies
-/// wholly on the crop.
-pub(super) fn framed_query_keypoints(
+/// The query's verification keypoints read in a stored card's frame: its card (turned 180° when
+/// `turned`) resampled so that each stored pixel lies where `to_query` (stored card to query card)
+/// says it shows, keeping the keypoints whose descriptor patch lies wholly on the query's card.
+/// Both cards' descriptors are then taken at one scale: BRIEF is not scale-invariant, and a crop
+/// stretched back to the card's shape, or an outline found a little off, enlarges the query.
+pub(super) fn query_keypoints_through(
     query: &DocumentPrint,
-    frame: &CropFrame,
+    to_query: impl Fn(f32, f32) -> (f32, f32) + Sync + Send + Copy,
     turned: bool,
     layout: &DocumentLayout,
     model: &VerificationModel,
 ) -> Vec<Keypoint> {
-    let card = query.card_in_frame(frame, turned, layout);
+    let card = query.card_seen_through(to_query, turned, layout);
     let strongest = keypoints(&card, layout.keypoint_parameters());
     let (width, height) = (query.card.width() as f32, query.card.height() as f32);
     let reach = PATCH_REACH as f32;
-    let on_crop = |keypoint: &Keypoint| {
+    let on_card = |keypoint: &Keypoint| {
         [(-reach, -reach), (reach, -reach), (reach, reach), (-reach, reach)].iter().all(|(dx, dy)| {
-            let (x, y) = frame.apply(keypoint.x + dx, keypoint.y + dy);
+            let (x, y) = to_query(keypoint.x + dx, keypoint.y + dy);
             (0.0..width).contains(&x) && (0.0..height).contains(&y)
         })
     };
-    verification_keypoints(&card, &strongest, layout, model).into_iter().filter(on_crop).collect()
+    verification_keypoints(&card, &strongest, layout, model).into_iter().filter(on_card).collect()
+}
+
+/// The homography (stored card to query card) of the whole card's fit, when one is found.
+pub(super) fn card_homography(
+    query: &[Keypoint],
+    stored: &[Keypoint],
+    layout: &DocumentLayout,
+    model: &VerificationModel,
+) -> Option<Projection> {
+    let region = [0.0, 0.0, layout.card_width as f32, layout.card_height as f32];
+    ransac(&descriptor_pairs(query, stored, model), region, model).map(|(_, homography)| homography)
 }
 
 /// `keypoints` without those agreeing with `template` (another holder's card of the layout) under
@@ -342,7 +378,7 @@ fn verify_one(
         portrait: fit_homography(&portrait, portrait_box, model),
         data: fit_homography(&data, data_box, model),
         turned: false,
-        in_crop_frame: false,
+        reading: KeypointReading::RectifiedCard,
     }
 }
 

@@ -39,7 +39,7 @@ use locate::{landscape_order, locate_card, sharpen_outline};
 pub use print::{CropFrame, CropPrint, InnerHashes, ZoneColour, ZoneHashes};
 pub use rectify::ALIGNMENT_REACH;
 pub(crate) use rectify::from_unit_square;
-use rectify::{inner_hashes, rectify, warp_region, warp_region_with, zone_hashes, zone_pixels};
+use rectify::{inner_hashes, rectify, warp_region, warp_region_through, zone_hashes, zone_pixels};
 
 /// Four corners (top-left, top-right, bottom-right, bottom-left), in pixels.
 type Quad = [(f32, f32); 4];
@@ -350,12 +350,18 @@ impl DocumentPrint {
         inner
     }
 
-    /// The whole card resampled into a stored card's `frame` (the card upright, or turned 180° when
-    /// `turned`), black where the crop shows nothing of the stored card.
-    pub fn card_in_frame(&self, frame: &CropFrame, turned: bool, layout: &DocumentLayout) -> GrayImage {
+    /// The whole card (upright, or turned 180° when `turned`) seen in a stored card's frame:
+    /// `to_query` maps each pixel of the stored card to the pixel of this card showing it; black
+    /// where that falls off this card.
+    pub fn card_seen_through(
+        &self,
+        to_query: impl Fn(f32, f32) -> (f32, f32) + Sync + Send,
+        turned: bool,
+        layout: &DocumentLayout,
+    ) -> GrayImage {
         let card = self.card_way_up(turned);
         let whole = (0, 0, layout.card_width, layout.card_height);
-        warp_region_with(&card, frame, whole, Border::Constant(Luma([0])))
+        warp_region_through(&card, to_query, whole, Border::Constant(Luma([0])))
     }
 
     /// The rectified card upright, or turned 180°.

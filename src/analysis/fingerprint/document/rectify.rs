@@ -122,23 +122,24 @@ pub const ALIGNMENT_REACH: i32 = 2;
 /// The pixels `region` (left, top, right, bottom) of the layout's frame covers, read from `card`
 /// through `frame` (bilinear).
 pub(super) fn warp_region(card: &GrayImage, frame: &CropFrame, region: (u32, u32, u32, u32)) -> GrayImage {
-    warp_region_with(card, frame, region, Border::Replicate)
+    let frame = *frame;
+    warp_region_through(card, move |x, y| frame.apply(x, y), region, Border::Replicate)
 }
 
-/// [`warp_region`] with the layout's pixels outside `card` read as `outside`.
-pub(super) fn warp_region_with(
+/// The pixels `region` (left, top, right, bottom) of the layout's frame covers, read from `card` at
+/// `to_card` of each (bilinear), and as `outside` where that falls off `card`.
+pub(super) fn warp_region_through(
     card: &GrayImage,
-    frame: &CropFrame,
+    to_card: impl Fn(f32, f32) -> (f32, f32) + Sync + Send,
     region: (u32, u32, u32, u32),
     outside: Border<Luma<u8>>,
 ) -> GrayImage {
     let (left, top, right, bottom) = region;
     let mut out = GrayImage::new(right - left, bottom - top);
-    let frame = *frame;
     let (offset_x, offset_y) = (left as f32, top as f32);
     warp_into_with(
         card,
-        move |x, y| frame.apply(x + offset_x, y + offset_y),
+        move |x, y| to_card(x + offset_x, y + offset_y),
         Interpolation::Bilinear,
         outside,
         &mut out,
