@@ -13,11 +13,15 @@ trap 'git -C "$here" worktree remove --force "$work/base" >/dev/null 2>&1 || tru
 
 git -C "$here" worktree add --detach "$work/base" "$base" >/dev/null
 cp "$here/benches/analyze.rs" "$work/base/benches/analyze.rs"
-# The baseline predates the layout issue's module moves.
-sed -i -e 's/idforensics::analysis::decode::/idforensics::decode::/' \
-       -e 's/idforensics::domain::ids::/idforensics::ids::/' \
-       -e 's/idforensics::storage::store::/idforensics::store::/' "$work/base/benches/analyze.rs"
-printf '\n[[bench]]\nname = "analyze"\nharness = false\n' >>"$work/base/Cargo.toml"
+# A base from before the layout issue's module moves has the old paths.
+if [ ! -d "$work/base/src/domain" ]; then
+    sed -i -e 's/idforensics::analysis::decode::/idforensics::decode::/' \
+           -e 's/idforensics::domain::ids::/idforensics::ids::/' \
+           -e 's/idforensics::storage::store::/idforensics::store::/' "$work/base/benches/analyze.rs"
+fi
+# A base from before the bench existed does not declare it.
+grep -q '^name = "analyze"' "$work/base/Cargo.toml" ||
+    printf '\n[[bench]]\nname = "analyze"\nharness = false\n' >>"$work/base/Cargo.toml"
 
 # The baseline's build is kept beside ours, so a second comparison starts warm.
 base_target="$here/target/compare-$base"
