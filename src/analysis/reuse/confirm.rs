@@ -39,8 +39,13 @@ pub fn confirm<'a, E>(
     let mut verifier = Verifier::new(query, index, stored_keypoints, model);
     let mut hits = Vec::new();
     for proposal in proposals {
-        let Some(verification) =
-            verifier.verify(proposal.document, proposal.verdict.turned, proposal.frame.as_ref())?
+        let same_document = !proposal.judged || proposal.verdict.kind == ReasonCode::ReuseSameDocument;
+        let Some(verification) = verifier.verify(
+            proposal.document,
+            proposal.verdict.turned,
+            proposal.frame.as_ref(),
+            same_document,
+        )?
         else {
             continue;
         };
@@ -110,14 +115,17 @@ where
     /// out (what they share with the other stored cards that give the layout, at most
     /// [`TEMPLATE_REFERENCES`], of holders other than theirs); `None` when it has no stored
     /// keypoints. A query read as a crop of `document` in `frame` is also verified read in that
-    /// frame. When that is no same-document match but the whole card agrees well enough
-    /// (`second_look_min_card_inliers`), the query's card is read again resampled onto the stored
-    /// card through that fit. The strongest evidence wins.
+    /// frame. When a `same_document` match is sought and that is none, but the whole card agrees
+    /// well enough (`second_look_min_card_inliers`), the query's card is read again resampled onto
+    /// the stored card through that fit (never for a portrait or personal-data reuse: a second look
+    /// at two low-detail portraits is a second chance for a false link). The strongest evidence
+    /// wins.
     pub fn verify(
         &mut self,
         document: &'a IndexedDocument,
         turned_first: bool,
         frame: Option<&CropFrame>,
+        same_document: bool,
     ) -> Result<Option<Verification>, E> {
         let Some(stored) = self.keypoints_of(document)?.map(<[Keypoint]>::to_vec) else { return Ok(None) };
         let (layout, checks) = (&self.model.layout, &self.model.verification);
@@ -140,7 +148,8 @@ where
             };
             best = stronger(best, in_frame, checks);
         }
-        let second_look = best.reading == KeypointReading::RectifiedCard
+        let second_look = same_document
+            && best.reading == KeypointReading::RectifiedCard
             && !best.document_verified(checks, false)
             && best.card.inliers >= checks.second_look_min_card_inliers;
         if second_look {
@@ -287,6 +296,20 @@ mod tests {
         (judged, hits)
     }
 
+    /// The accounts and kinds of `hits`.
+    fn found<'h>(hits: &'h [PerceptualHit<'_>]) -> Vec<(&'h str, ReasonCode)> {
+        hits.iter().map(|hit| (hit.document.account_id.as_str(), hit.verdict.kind)).collect()
+    }
+
+    /// `count` cards of template `template` drawn from `seed`, and their prints as registered.
+    fn registered_cards(template: u64, seed: u64, count: usize) -> (Vec<RgbImage>, Vec<DocumentPrint>) {
+        let template = Template::new(template);
+        let mut rng = StdRng::seed_from_u64(seed);
+        let cards: Vec<RgbImage> = (0..count).map(|_| template.render(&template.holder(&mut rng))).collect();
+        let prints = cards.iter().map(|card| document_print(&encode_jpeg(card, 92))).collect();
+        (cards, prints)
+    }
+
     /// The outside evaluation's commonest false link: two holders of one template whose portraits
     /// are low-detail hash alike. Verification links neither; a perspective photo of one card is
     /// still found, on its personal data and the whole card.
@@ -316,9 +339,7 @@ mod tests {
         // A perspective photo of the first holder's card is that card.
         let photo = Capture::Perspective.apply(&cards[0], &mut StdRng::seed_from_u64(99));
         let (_, hits) = search(&prints, &document_print(&photo));
-        let kinds: Vec<(&str, ReasonCode)> =
-            hits.iter().map(|hit| (hit.document.account_id.as_str(), hit.verdict.kind)).collect();
-        assert_eq!(kinds, [("holder-0", ReasonCode::ReuseSameDocument)]);
+        assert_eq!(found(&hits), [("holder-0", ReasonCode::ReuseSameDocument)]);
         let model = ReuseModel::embedded();
         let verification = hits[0].verification;
         assert!(verification.data_verified(&model.verification), "{verification:?}");
@@ -333,18 +354,13 @@ mod tests {
     /// path fitted), each of these crops keeps enough agreeing personal data to be verified.
     #[test]
     fn a_crop_is_verified_in_the_frame_its_keypoints_fit() {
-        let template = Template::new(2);
-        let mut rng = StdRng::seed_from_u64(102);
-        let cards: Vec<RgbImage> = (0..10).map(|_| template.render(&template.holder(&mut rng))).collect();
-        let prints: Vec<DocumentPrint> = cards.iter().map(|c| document_print(&encode_jpeg(c, 92))).collect();
+        let (cards, prints) = registered_cards(2, 102, 10);
         let model = ReuseModel::embedded();
         // Crops whose whole-card verification kept 21–26 agreeing data keypoints (28 needed).
         for (holder, seed) in [(1, 208), (6, 213), (9, 216)] {
             let crop = Capture::Crop.apply(&cards[holder], &mut StdRng::seed_from_u64(seed));
             let (_, hits) = search(&prints, &document_print(&crop));
-            let found: Vec<(&str, ReasonCode)> =
-                hits.iter().map(|hit| (hit.document.account_id.as_str(), hit.verdict.kind)).collect();
-            assert_eq!(found, [(format!("holder-{holder}").as_str(), ReasonCode::ReuseSameDocument)]);
+            assert_eq!(found(&hits), [(format!("holder-{holder}").as_str(), ReasonCode::ReuseSameDocument)]);
             assert_eq!(hits[0].verdict.framing, Framing::CropFrame);
             let verification = hits[0].verification;
             assert!(verification.data_verified(&model.verification), "{verification:?}");
@@ -358,17 +374,12 @@ mod tests {
     #[test]
     fn a_capture_framed_a_little_off_is_verified_on_a_second_look_through_the_card_fit() {
         use crate::eval::synthetic::capture::{CaptureSettings, Device, capture};
-        let template = Template::new(1);
-        let mut rng = StdRng::seed_from_u64(301);
-        let cards: Vec<RgbImage> = (0..18).map(|_| template.render(&template.holder(&mut rng))).collect();
-        let prints: Vec<DocumentPrint> = cards.iter().map(|c| document_print(&encode_jpeg(c, 92))).collect();
+        let (cards, prints) = registered_cards(1, 301, 18);
         let mut rng = StdRng::seed_from_u64(9117);
         let settings = CaptureSettings::draw(Device::Scanner, &mut rng);
         let query = document_print(&capture(&cards[17], &settings, &mut rng).jpeg);
         let (_, hits) = search(&prints, &query);
-        let found: Vec<(&str, ReasonCode)> =
-            hits.iter().map(|hit| (hit.document.account_id.as_str(), hit.verdict.kind)).collect();
-        assert_eq!(found, [("holder-17", ReasonCode::ReuseSameDocument)]);
+        assert_eq!(found(&hits), [("holder-17", ReasonCode::ReuseSameDocument)]);
         assert_eq!(hits[0].verdict.framing, Framing::PrintBox);
         let verification = hits[0].verification;
         assert_eq!(verification.reading, KeypointReading::CardFit, "{verification:?}");

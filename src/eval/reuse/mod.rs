@@ -573,6 +573,7 @@ impl<'a> Registered<'a> {
             self.index.document(source as u32).expect("originals are never removed"),
             false,
             None,
+            true,
         );
         let verification = match verification {
             Ok(verification) => verification.expect("every original has keypoints"),
