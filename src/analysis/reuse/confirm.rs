@@ -6,8 +6,8 @@ use super::perceptual::{
     IndexedDocument, PerceptualHit, PerceptualIndex, Proposal, ReuseModel, TEMPLATE_REFERENCES, kind_rank,
 };
 use super::verify::{
-    KeypointReading, Verification, VerificationModel, card_homography, query_keypoints,
-    query_keypoints_through, verify, verify_way, without_template,
+    KeypointReading, Verification, card_homography, query_keypoints, query_keypoints_through, verify,
+    verify_way, without_template,
 };
 use crate::analysis::fingerprint::document::{CropFrame, DocumentPrint, ZoneHashes};
 use crate::analysis::fingerprint::keypoints::Keypoint;
@@ -66,11 +66,6 @@ pub fn confirm<'a, E>(
         )
     });
     Ok(hits)
-}
-
-/// The stronger of two verifications of one candidate: more zones agreeing, then more inliers.
-fn stronger(kept: Verification, other: Verification, checks: &VerificationModel) -> Verification {
-    if other.strength(checks) > kept.strength(checks) { other } else { kept }
 }
 
 /// Verifies stored documents against one query: its keypoints both ways up, the stored cards that
@@ -146,7 +141,7 @@ where
                 reading: KeypointReading::CropFrame,
                 ..verify_way(&masked(&framed, way), &stored_personal[way], turned_first, layout, checks)
             };
-            best = stronger(best, in_frame, checks);
+            best = best.or_stronger(in_frame, checks);
         }
         let second_look = same_document
             && best.reading == KeypointReading::RectifiedCard
@@ -161,7 +156,7 @@ where
                     reading: KeypointReading::CardFit,
                     ..verify_way(&masked(&refitted, way), &stored_personal[way], turned, layout, checks)
                 };
-                best = stronger(best, on_fit, checks);
+                best = best.or_stronger(on_fit, checks);
             }
         }
         Ok(Some(best))

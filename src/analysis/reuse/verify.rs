@@ -148,11 +148,16 @@ impl Verification {
     }
 
     /// Better evidence of one document: more zones agreeing, then more inliers.
-    pub(super) fn strength(&self, model: &VerificationModel) -> (u8, usize) {
+    fn strength(&self, model: &VerificationModel) -> (u8, usize) {
         (
             u8::from(self.portrait_verified(model)) + u8::from(self.data_verified(model)),
             self.portrait.inliers + self.data.inliers,
         )
+    }
+
+    /// The stronger of this and `other`, two verifications of one candidate (this one on a tie).
+    pub(super) fn or_stronger(self, other: Verification, model: &VerificationModel) -> Verification {
+        if other.strength(model) > self.strength(model) { other } else { self }
     }
 }
 
@@ -337,7 +342,7 @@ pub(super) fn verify(
         return first;
     }
     let second = one_way(!turned_first);
-    if second.strength(model) > first.strength(model) { second } else { first }
+    first.or_stronger(second, model)
 }
 
 /// Verifies a stored card's keypoints against a query's read in one way up (`turned`) only.
