@@ -4,6 +4,7 @@
 
 pub mod decode;
 pub mod fingerprint;
+pub mod mrz;
 pub mod quality;
 pub mod reuse;
 pub mod tamper;

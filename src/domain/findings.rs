@@ -68,6 +68,8 @@ pub enum ReasonCode {
     /// The file's metadata states that a generative model made part of the picture (a composite or
     /// a generative edit).
     TamperAiEdited,
+    /// A check digit of the machine-readable zone disagrees with the field it guards.
+    TamperMrzCheckDigit,
     /// The same file bytes are registered on another account.
     ReuseSameFile,
     /// The same decoded pixels (another encoding of one image) are registered on another account.
@@ -109,6 +111,7 @@ impl ReasonCode {
         ReasonCode::TamperPortraitAnomaly,
         ReasonCode::TamperAiGenerated,
         ReasonCode::TamperAiEdited,
+        ReasonCode::TamperMrzCheckDigit,
         ReasonCode::ReuseSameFile,
         ReasonCode::ReuseSameImage,
         ReasonCode::ReuseSameDocument,
@@ -145,6 +148,7 @@ impl ReasonCode {
             ReasonCode::TamperPortraitAnomaly => "tamper.portrait_anomaly",
             ReasonCode::TamperAiGenerated => "tamper.ai_generated",
             ReasonCode::TamperAiEdited => "tamper.ai_edited",
+            ReasonCode::TamperMrzCheckDigit => "tamper.mrz_check_digit",
             ReasonCode::ReuseSameFile => "reuse.same_file",
             ReasonCode::ReuseSameImage => "reuse.same_image",
             ReasonCode::ReuseSameDocument => "reuse.same_document",

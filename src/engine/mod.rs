@@ -14,6 +14,7 @@ use crate::analysis::decode::planes::{WorkingPlanes, working_planes};
 use crate::analysis::decode::{DecodeError, DecodeLimits, DecodedDocument, decode};
 use crate::analysis::fingerprint::document::{DocumentLocation, DocumentPrint};
 use crate::analysis::fingerprint::{ExactFingerprints, Fingerprints};
+use crate::analysis::mrz::{MrzModels, assess_mrz};
 use crate::analysis::quality::{QualityThresholds, assess_quality};
 use crate::analysis::reuse;
 use crate::analysis::reuse::perceptual::ReuseModel;
@@ -124,6 +125,8 @@ pub struct Models {
     pub tamper: TamperModels,
     /// Zone layout and match thresholds for perceptual reuse.
     pub reuse: ReuseModel,
+    /// The machine-readable zone's reader: OCR-B templates and thresholds.
+    pub mrz: MrzModels,
 }
 
 /// A models folder that cannot be used.
@@ -141,6 +144,9 @@ pub enum ModelsError {
     /// The reuse model is invalid.
     #[error(transparent)]
     Reuse(#[from] crate::analysis::reuse::perceptual::ReuseModelError),
+    /// The MRZ models are invalid.
+    #[error(transparent)]
+    Mrz(#[from] crate::analysis::mrz::MrzConfigError),
 }
 
 impl Models {
@@ -151,6 +157,7 @@ impl Models {
             quality: QualityThresholds::embedded(),
             tamper: TamperModels::embedded(),
             reuse: ReuseModel::embedded(),
+            mrz: MrzModels::embedded(),
         }
     }
 
@@ -175,8 +182,7 @@ impl Models {
     }
 
     /// Tuned copies from `dir` (`policy.toml`, `quality.toml`, `editors.toml`, `tamper.toml`,
-    /// `reuse.toml`); a
-    /// file absent there is the shipped one.
+    /// `reuse.toml`, `mrz.toml`, `mrz_glyphs.toml`); a file absent there is the shipped one.
     pub fn load(dir: &std::path::Path) -> Result<Self, ModelsError> {
         let mut models = Models::embedded();
         let policy = dir.join("policy.toml");
@@ -188,6 +194,7 @@ impl Models {
             models.quality = QualityThresholds::load(&quality)?;
         }
         models.tamper = TamperModels::load(dir)?;
+        models.mrz = MrzModels::load(dir)?;
         let reuse = dir.join("reuse.toml");
         if reuse.is_file() {
             models.reuse = ReuseModel::load(&reuse)?;
@@ -331,6 +338,13 @@ impl Engine {
         stopwatch.lap("quality");
         let mut tamper = assess_tamper(&document, &planes, &self.models.tamper);
         stopwatch.lap("tamper");
+        let mrz = assess_mrz(&document.rgb, &planes, location.outline(), &self.models.mrz);
+        // The zone's evidence is tamper evidence: its metrics, findings and doubts join the tamper
+        // analysis's.
+        tamper.metrics.extend(mrz.metrics);
+        tamper.findings.extend(mrz.findings);
+        tamper.inconclusive.extend(mrz.inconclusive);
+        stopwatch.lap("mrz");
         let evidence_images = if request.include_evidence_images {
             let images = tamper.heatmaps(&planes.luma, planes.factor, EVIDENCE_IMAGE_SIDE);
             stopwatch.lap("evidence_images");

@@ -7,6 +7,7 @@
 
 pub mod capture_set;
 mod manifest;
+pub mod mrz;
 pub mod quality_set;
 pub mod reuse;
 pub mod synthetic;

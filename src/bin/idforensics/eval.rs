@@ -5,7 +5,10 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::args::{EvalArgs, EvalReuseArgs, EvalTamperArgs, MakeCaptureSetArgs, MakeQualitySetArgs};
+use crate::args::{
+    EvalArgs, EvalMrzArgs, EvalReuseArgs, EvalTamperArgs, MakeCaptureSetArgs, MakeMrzGlyphsArgs,
+    MakeQualitySetArgs,
+};
 use crate::calibrate::image_files;
 use crate::load_models;
 use idforensics::engine::Engine;
@@ -96,5 +99,23 @@ pub(crate) fn make_capture_set(args: MakeCaptureSetArgs) -> anyhow::Result<()> {
         summary.cards,
         args.out.display()
     );
+    Ok(())
+}
+
+pub(crate) fn eval_mrz(config: Option<&Path>, args: EvalMrzArgs) -> anyhow::Result<()> {
+    let settings =
+        Settings::resolve(config, Overrides { models_dir: args.models_dir, ..Overrides::default() })?;
+    let config = idforensics::eval::mrz::MrzEvalConfig { documents: args.documents, seed: args.seed };
+    let evaluation = idforensics::eval::mrz::evaluate_mrz(&config, &load_models(&settings)?)
+        .map_err(anyhow::Error::msg)?;
+    print_evaluation(args.json, &evaluation, evaluation.to_markdown())
+}
+
+pub(crate) fn make_mrz_glyphs(args: MakeMrzGlyphsArgs) -> anyhow::Result<()> {
+    let font = idforensics::eval::synthetic::ocr_b::OcrB::load(&args.font).map_err(anyhow::Error::msg)?;
+    let name = args.font.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let text = idforensics::eval::synthetic::ocr_b::glyph_file_text(&font, &args.version, &name)?;
+    std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
+    eprintln!("wrote the OCR-B templates of {} to {}", args.font.display(), args.out.display());
     Ok(())
 }

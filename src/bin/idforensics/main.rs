@@ -37,6 +37,10 @@ fn main() -> ExitCode {
         Command::EvalReuse(args) => eval::eval_reuse(config, args).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "eval")]
         Command::EvalTamper(args) => eval::eval_tamper(config, args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "eval")]
+        Command::EvalMrz(args) => eval::eval_mrz(config, args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "eval")]
+        Command::MakeMrzGlyphs(args) => eval::make_mrz_glyphs(args).map(|()| ExitCode::SUCCESS),
         Command::Calibrate(args) => calibrate::run(config, args).map(|()| ExitCode::SUCCESS),
         Command::Batch(args) => batch::batch(config, args).map(|()| ExitCode::SUCCESS),
         Command::TokenNew(args) => access::token_new(args).map(|()| ExitCode::SUCCESS),

@@ -5,4 +5,6 @@ pub mod capture;
 pub mod cards;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod mrz_documents;
+pub mod ocr_b;
 pub mod transforms;
