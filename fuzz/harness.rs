@@ -56,3 +56,35 @@ pub(crate) fn exif_block(data: &[u8]) {
         read_container(&ContainerFacts { exif: Some(exif), ..ContainerFacts::default() });
     }
 }
+
+/// MRZ text: the lines of a zone as the reader hands them over, parsed, every check digit computed,
+/// the document number and issuing state taken out.
+pub(crate) fn mrz_text(data: &[u8]) {
+    if let Ok(text) = idforensics::analysis::mrz::text::MrzText::parse(&String::from_utf8_lossy(data)) {
+        let _ = text.checked_fields().iter().filter(|field| field.passes()).count();
+        let _ = (text.document_number(), text.issuing_state());
+    }
+}
+
+fn mrz_models() -> &'static idforensics::analysis::mrz::MrzModels {
+    static MODELS: OnceLock<idforensics::analysis::mrz::MrzModels> = OnceLock::new();
+    MODELS.get_or_init(idforensics::analysis::mrz::MrzModels::embedded)
+}
+
+/// The MRZ reader over arbitrary pixels: the first byte sets the width (1–256), the rest are grey
+/// levels, up to 64 KiB of them; an outline from the next eight bytes, in the image or not.
+pub(crate) fn mrz_zone(data: &[u8]) {
+    let Some((&width, rest)) = data.split_first() else { return };
+    let width = u32::from(width) + 1;
+    let pixels: Vec<u8> = rest.iter().take(1 << 16).flat_map(|&v| [v, v, v]).collect();
+    let height = (pixels.len() / 3) as u32 / width;
+    if height == 0 {
+        return;
+    }
+    let rgb = image::RgbImage::from_raw(width, height, pixels[..(width * height * 3) as usize].to_vec())
+        .expect("the buffer holds width × height pixels");
+    let planes = idforensics::analysis::decode::planes::working_planes(&rgb, 1024);
+    let corner = |i: usize| (f32::from(rest.get(i).copied().unwrap_or(0)), f32::from(rest.get(i + 1).copied().unwrap_or(0)));
+    let outline = [corner(0), corner(2), corner(4), corner(6)];
+    let _ = idforensics::analysis::mrz::assess_mrz(&rgb, &planes, Some(&outline), mrz_models());
+}

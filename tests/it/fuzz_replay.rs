@@ -13,11 +13,13 @@ type Target = fn(&[u8]);
 
 #[test]
 fn every_kept_fuzz_input_is_handled_without_a_panic() {
-    let targets: [(&str, Target); 4] = [
+    let targets: [(&str, Target); 6] = [
         ("decode_upload", harness::decode_upload),
         ("png_chunks", harness::png_chunks),
         ("xmp_packet", harness::xmp_packet),
         ("exif_block", harness::exif_block),
+        ("mrz_text", harness::mrz_text),
+        ("mrz_zone", harness::mrz_zone),
     ];
     let corpora = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
     for (target, run) in targets {

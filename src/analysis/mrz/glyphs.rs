@@ -114,7 +114,8 @@ fn normalise(mut values: Vec<f32>) -> Option<Vec<f32>> {
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    (hex.len() % 2 == 0)
+    hex.len()
+        .is_multiple_of(2)
         .then(|| (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect())
         .flatten()
 }

@@ -338,12 +338,14 @@ fn glimpse(luma: &GrayImage, quad: &[(f32, f32); 4], width: u32) -> Option<GrayI
     Some(document)
 }
 
-/// The mean lengths of a quad's horizontal and vertical sides; `None` when either is under a pixel.
+/// The mean lengths of a quad's horizontal and vertical sides; `None` when either is under a pixel
+/// or the quad is no document's shape (taller than twice its width, or wider than five times its
+/// height), which would also make the rectified region unboundedly tall.
 fn quad_sides(quad: &[(f32, f32); 4]) -> Option<(f32, f32)> {
     let distance = |a: (f32, f32), b: (f32, f32)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
     let across = (distance(quad[0], quad[1]) + distance(quad[3], quad[2])) / 2.0;
     let down = (distance(quad[0], quad[3]) + distance(quad[1], quad[2])) / 2.0;
-    (across >= 1.0 && down >= 1.0).then_some((across, down))
+    (across >= 1.0 && down >= 1.0 && (0.2..=2.0).contains(&(down / across))).then_some((across, down))
 }
 
 /// The bottom of the document whose corners (top-left, top-right, bottom-right, bottom-left, in

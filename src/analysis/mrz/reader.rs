@@ -12,6 +12,9 @@ use super::MrzThresholds;
 use super::glyphs::{GlyphMatch, Glyphs};
 use super::text::{MrzFormat, MrzText};
 
+/// Most groups of lines read as a zone on one region (each format tried counts).
+const MAX_READ_ATTEMPTS: usize = 4;
+
 /// A line of text found on the region: rows `top..bottom`, ink from `left` to `right`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct TextLine {
@@ -61,13 +64,19 @@ pub(super) fn read_zone(region: &GrayImage, glyphs: &Glyphs, thresholds: &MrzThr
         (region, Projection::scale(1.0, 1.0))
     };
     let lines = text_lines(&ink, width, height, thresholds);
-    // Lowest first: a zone is the last print of a card or page.
+    // Lowest first: a zone is the last print of a card or page. A page of evenly set text has many
+    // zone-shaped groups: only the lowest few are read, so no upload costs more than a few zones.
+    let mut attempts = 0;
     for end in (0..lines.len()).rev() {
         let mut best: Option<ZoneRead> = None;
         for format in MrzFormat::ALL {
             let count = format.shape().0;
             if end + 1 < count || !zone_shaped(&lines[end + 1 - count..=end]) {
                 continue;
+            }
+            attempts += 1;
+            if attempts > MAX_READ_ATTEMPTS {
+                return None;
             }
             if let Some(read) = read_lines(region, &lines[end + 1 - count..=end], format, glyphs, to_region)
                 && best.as_ref().is_none_or(|b| read.zone_score > b.zone_score)
