@@ -364,3 +364,44 @@ async fn server_responses_convert_to_the_cli_json_shape() {
     assert_eq!(converted, local);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_retyped_mrz_date_is_flagged_with_its_field_over_grpc() {
+    use idforensics::eval::synthetic::capture::{CaptureSettings, Device, capture};
+    use idforensics::eval::synthetic::cards::Template;
+    use idforensics::eval::synthetic::mrz_documents::td1_card;
+    use idforensics::eval::synthetic::ocr_b::OcrB;
+    use rand::SeedableRng;
+
+    let font = match OcrB::system() {
+        Ok(font) => font,
+        Err(error) => {
+            assert!(std::env::var_os("IDF_REQUIRE_OCRB").is_none(), "IDF_REQUIRE_OCRB is set: {error}");
+            eprintln!("skipped: {error}");
+            return;
+        }
+    };
+    // ICAO's TD1 specimen, its birth date retyped 740812 -> 740612 and its digits left as they were.
+    let zone: Vec<String> = [
+        "I<UTOD231458907<<<<<<<<<<<<<<<",
+        "7406122F1204159UTO<<<<<<<<<<<6",
+        "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+    ]
+    .map(str::to_owned)
+    .into();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x4D52_6770);
+    let card = td1_card(&font, &Template::new(904), &zone, &mut rng);
+    let upload = capture(&card, &CaptureSettings::draw(Device::Scanner, &mut rng), &mut rng).jpeg;
+
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let response = client.analyze(analyze(upload, "acct", "mrz-1", false)).await.unwrap().into_inner();
+    assert_eq!(response.decision(), pb::Decision::Review);
+    let finding = response.findings.iter().find(|f| f.code == "tamper.mrz_check_digit").expect("flagged");
+    let fields = finding.evidence.iter().find(|e| e.name == "fields").and_then(|e| e.value.clone());
+    assert_eq!(fields, Some(pb::evidence::Value::Text("birth_date,composite".into())));
+    assert_eq!(finding.regions.len(), 1);
+    let metrics = &response.tamper.as_ref().unwrap().metrics;
+    assert!(metrics.iter().any(|m| m.name == "mrz_format"));
+    server.stop().await;
+}
