@@ -39,8 +39,11 @@ async fn registration_reuse_and_erasure_over_grpc() {
     assert!(!first.policy_version.is_empty());
     let stages: Vec<&str> = first.timings.iter().map(|t| t.stage.as_str()).collect();
     let registration_stages = ["wait_for_registration_slot", "match_since", "policy", "store", "serialised"];
-    assert_eq!(stages[..7], ["decode", "planes", "locate", "quality", "tamper", "fingerprint", "match"]);
-    assert_eq!(stages[7..], registration_stages);
+    assert_eq!(
+        stages[..8],
+        ["decode", "planes", "locate", "quality", "tamper", "mrz", "fingerprint", "match"]
+    );
+    assert_eq!(stages[8..], registration_stages);
     let metrics = &first.quality.as_ref().unwrap().metrics;
     assert!(metrics.iter().any(|m| m.name == "jpeg_quality_estimate"), "every JPEG gets a quality estimate");
 
