@@ -56,6 +56,11 @@ pub struct GlyphMatch {
     pub runner_up: char,
 }
 
+impl GlyphMatch {
+    /// No reading: a cell not matched yet, scoring nothing.
+    pub const NONE: GlyphMatch = GlyphMatch { character: '<', score: 0.0, margin: 0.0, runner_up: '<' };
+}
+
 impl Glyphs {
     /// Validates and normalises a glyph file.
     pub fn from_file(file: GlyphFile) -> Result<Self, String> {

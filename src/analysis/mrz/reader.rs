@@ -344,8 +344,7 @@ fn read_lines(
         let first = line.left as f32 + file.ink_per_advance * pitch / 2.0;
         let last = line.right as f32 - file.ink_per_advance * pitch / 2.0;
         let track = |order: &mut dyn Iterator<Item = usize>, start: (usize, f32)| {
-            let mut cells =
-                vec![(0.0, GlyphMatch { character: '<', score: 0.0, margin: 0.0, runner_up: '<' }); count];
+            let mut cells = vec![(0.0, GlyphMatch::NONE); count];
             let mut anchor = start;
             for i in order {
                 let predicted = anchor.1 + (i as f32 - anchor.0 as f32) * pitch;
@@ -404,7 +403,6 @@ fn best_near(
     reach: f32,
 ) -> (f32, GlyphMatch) {
     const STEPS: i32 = 3;
-    let blank = GlyphMatch { character: '<', score: 0.0, margin: 0.0, runner_up: '<' };
     let steps = if reach > 0.0 { STEPS } else { 0 };
     (-steps..=steps)
         .map(|step| centre + step as f32 * reach * pitch / STEPS as f32)
@@ -412,7 +410,7 @@ fn best_near(
             let sample = cell_sample(region, x, pitch, rows, glyphs.file.width, glyphs.file.height);
             glyphs.best(&sample, kind).map(|found| (x, found))
         })
-        .fold((centre, blank), |best, next| if next.1.score > best.1.score { next } else { best })
+        .fold((centre, GlyphMatch::NONE), |best, next| if next.1.score > best.1.score { next } else { best })
 }
 
 /// The least-squares grid (first centre, pitch) through the cells read with a score of 0.5 or
