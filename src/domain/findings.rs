@@ -80,6 +80,9 @@ pub enum ReasonCode {
     ReuseSamePortrait,
     /// The same personal data with a different portrait.
     ReuseSamePersonalData,
+    /// The same issuing state and document number, read from a machine-readable zone whose check
+    /// digits all pass, whatever the images.
+    ReuseSameDocumentNumber,
 }
 
 impl ReasonCode {
@@ -117,6 +120,7 @@ impl ReasonCode {
         ReasonCode::ReuseSameDocument,
         ReasonCode::ReuseSamePortrait,
         ReasonCode::ReuseSamePersonalData,
+        ReasonCode::ReuseSameDocumentNumber,
     ];
 
     /// The code as it appears on the wire and in `models/policy.toml`.
@@ -154,6 +158,7 @@ impl ReasonCode {
             ReasonCode::ReuseSameDocument => "reuse.same_document",
             ReasonCode::ReuseSamePortrait => "reuse.same_portrait",
             ReasonCode::ReuseSamePersonalData => "reuse.same_personal_data",
+            ReasonCode::ReuseSameDocumentNumber => "reuse.same_document_number",
         }
     }
 }

@@ -79,20 +79,22 @@ pub fn clusters(links: Vec<AccountLink>) -> Vec<AccountCluster> {
     clusters
 }
 
-/// A registered document that shares an exact fingerprint with a query.
+/// A registered document that shares an exact fingerprint with a query: its file, its pixels or its
+/// document number.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExactHit {
     /// The other registration's account.
     pub account_id: AccountId,
     /// The other registration's document id.
     pub document_id: DocumentId,
-    /// The file bytes are identical (otherwise only the pixels are).
-    pub same_file: bool,
+    /// What is shared, the strongest first: `reuse.same_file`, `reuse.same_image` or
+    /// `reuse.same_document_number`.
+    pub kind: ReasonCode,
     /// When it was registered (Unix ms).
     pub registered_at_ms: i64,
 }
 
-/// Two accounts' registrations with identical pixels.
+/// Two accounts' registrations with identical pixels or the same document number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExactLink {
     /// The account with the smaller id.
@@ -103,8 +105,8 @@ pub struct ExactLink {
     pub account_b: AccountId,
     /// Its document.
     pub document_b: DocumentId,
-    /// The files are identical too.
-    pub same_file: bool,
+    /// What is shared, as for [`ExactHit::kind`].
+    pub kind: ReasonCode,
 }
 
 /// Perceptual reuse between two registrations, as stored.

@@ -1,5 +1,5 @@
-//! Matching an upload against the store: exact matches from the store, perceptual ones proposed by
-//! the followed index and verified on keypoints.
+//! Matching an upload against the store: exact matches (file, pixels, document number) from the
+//! store, perceptual ones proposed by the followed index and verified on keypoints.
 //!
 //! A registration matches twice. First against everything stored so far, in parallel with other
 //! uploads ([`Engine::find`]); then, holding the registration slot, only against what was written
@@ -10,6 +10,7 @@ use crate::analysis::fingerprint::ExactFingerprints;
 use crate::analysis::fingerprint::document::DocumentPrint;
 use crate::analysis::reuse;
 use crate::analysis::reuse::confirm::confirm;
+use crate::analysis::reuse::document_number::DocumentNumberKey;
 use crate::analysis::reuse::perceptual::PerceptualIndex;
 use crate::domain::ids::AccountId;
 use crate::domain::report::Match;
@@ -59,6 +60,7 @@ impl Engine {
     pub(super) fn find(
         &self,
         exact: &ExactFingerprints,
+        document_number: Option<&DocumentNumberKey>,
         print: &DocumentPrint,
         account_id: Option<&AccountId>,
     ) -> Result<Found, AnalyzeError> {
@@ -69,7 +71,8 @@ impl Engine {
         // Before the exact look-up: a write the look-up misses comes after it, and `refresh` looks
         // again.
         let as_of = self.read_index().applied;
-        let exact = reuse::exact_matches(store.find_exact(exact, account_id, MAX_MATCHES)?);
+        let exact =
+            reuse::exact_matches(store.find_exact(exact, document_number, account_id, MAX_MATCHES)?);
         let followed = self.read_index();
         let perceptual = self.verified(store, &followed.index, print, account_id, 0, &[])?;
         Ok(Found { exact, perceptual, as_of })
@@ -81,6 +84,7 @@ impl Engine {
         &self,
         found: Found,
         exact: &ExactFingerprints,
+        document_number: Option<&DocumentNumberKey>,
         print: &DocumentPrint,
         account_id: Option<&AccountId>,
     ) -> Result<Found, AnalyzeError> {
@@ -91,7 +95,8 @@ impl Engine {
         if self.read_index().applied == found.as_of {
             return Ok(found);
         }
-        let exact = reuse::exact_matches(store.find_exact(exact, account_id, MAX_MATCHES)?);
+        let exact =
+            reuse::exact_matches(store.find_exact(exact, document_number, account_id, MAX_MATCHES)?);
         let followed = self.read_index();
         let mut perceptual: Vec<(Match, i64)> = found
             .perceptual

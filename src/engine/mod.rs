@@ -17,6 +17,7 @@ use crate::analysis::fingerprint::{ExactFingerprints, Fingerprints};
 use crate::analysis::mrz::{MrzModels, assess_mrz};
 use crate::analysis::quality::{QualityThresholds, assess_quality};
 use crate::analysis::reuse;
+use crate::analysis::reuse::document_number::{DocumentNumberKey, DocumentNumberSecret};
 use crate::analysis::reuse::perceptual::ReuseModel;
 use crate::analysis::reuse::verify::keypoints_to_verify;
 use crate::analysis::tamper::{TamperModels, TamperReport, assess_tamper};
@@ -112,6 +113,8 @@ pub struct Engine {
     models: Models,
     store: Option<Box<dyn Store>>,
     index: RwLock<FollowedIndex>,
+    /// What keys document numbers; without it they are neither stored nor matched.
+    document_number_secret: Option<DocumentNumberSecret>,
 }
 
 /// What the analysers and the policy load from `models/`.
@@ -231,7 +234,13 @@ impl Stopwatch {
 impl Engine {
     /// An engine without a store: it analyses but neither matches nor registers.
     pub fn new(limits: DecodeLimits, models: Models) -> Self {
-        Engine { limits, models, store: None, index: RwLock::new(FollowedIndex::default()) }
+        Engine {
+            limits,
+            models,
+            store: None,
+            index: RwLock::new(FollowedIndex::default()),
+            document_number_secret: None,
+        }
     }
 
     /// An engine on a store, its perceptual index loaded from the stored zone hashes.
@@ -241,7 +250,27 @@ impl Engine {
         store: Box<dyn Store>,
     ) -> Result<Self, StoreError> {
         let index = FollowedIndex::load(store.as_ref())?;
-        Ok(Engine { limits, models, store: Some(store), index: RwLock::new(index) })
+        Ok(Engine {
+            limits,
+            models,
+            store: Some(store),
+            index: RwLock::new(index),
+            document_number_secret: None,
+        })
+    }
+
+    /// The engine keying document numbers with `secret` (stored and matched as
+    /// `reuse.same_document_number`), or with none. The store records which secret keyed its numbers
+    /// and refuses another, or none once one is recorded ([`StoreError::SecretMismatch`]).
+    pub fn with_document_number_secret(
+        mut self,
+        secret: Option<DocumentNumberSecret>,
+    ) -> Result<Self, StoreError> {
+        if let Some(store) = self.store.as_deref() {
+            store.claim_document_number_secret(secret.as_ref().map(DocumentNumberSecret::id))?;
+        }
+        self.document_number_secret = secret;
+        Ok(self)
     }
 
     /// Documents in the perceptual index.
@@ -339,6 +368,11 @@ impl Engine {
         let mut tamper = assess_tamper(&document, &planes, &self.models.tamper);
         stopwatch.lap("tamper");
         let mrz = assess_mrz(&document.rgb, &planes, location.outline(), &self.models.mrz);
+        let document_number = mrz
+            .reading
+            .as_ref()
+            .zip(self.document_number_secret.as_ref())
+            .and_then(|(reading, secret)| DocumentNumberKey::of(reading, secret));
         // The zone's evidence is tamper evidence: its metrics, findings and doubts join the tamper
         // analysis's.
         tamper.metrics.extend(mrz.metrics);
@@ -362,7 +396,12 @@ impl Engine {
         stopwatch.lap("fingerprint");
         let outline = fingerprints.document.outline(planes.factor);
         tamper.findings.extend(self.models.portrait_finding(&tamper.findings, &outline));
-        let found = self.find(&fingerprints.exact, &fingerprints.document, request.account_id)?;
+        let found = self.find(
+            &fingerprints.exact,
+            document_number.as_ref(),
+            &fingerprints.document,
+            request.account_id,
+        )?;
         let crop_print = registration_target.is_some().then(|| {
             let reused = found.reuses_the_document();
             self.read_index().index.crop_print_to_store(&fingerprints.document, &self.models.reuse, reused)
@@ -375,8 +414,13 @@ impl Engine {
                 let slot = store.begin_registration()?;
                 stopwatch.lap("wait_for_registration_slot");
                 let serialised_from = Instant::now();
-                let found =
-                    self.refresh(found, &fingerprints.exact, &fingerprints.document, request.account_id)?;
+                let found = self.refresh(
+                    found,
+                    &fingerprints.exact,
+                    document_number.as_ref(),
+                    &fingerprints.document,
+                    request.account_id,
+                )?;
                 stopwatch.lap("match_since");
                 (found.into_matches(), Some((slot, serialised_from)))
             }
@@ -395,6 +439,7 @@ impl Engine {
                     account_id,
                     document_id,
                     fingerprints: &fingerprints.exact,
+                    document_number: document_number.as_ref(),
                     decision: assessment.decision,
                     risk_score: assessment.risk_score,
                     reason_codes: assessment.findings.iter().map(|f| f.finding.code.as_str()).collect(),
@@ -457,7 +502,9 @@ impl Engine {
         let location = DocumentLocation::find(&planes, &self.models.reuse.layout);
         let print =
             DocumentPrint::at(&planes, &self.reuse_location(&planes, location), &self.models.reuse.layout);
-        let matches = self.find(&exact, &print, account_id)?.into_matches();
+        // Matched on the image only: reading the machine-readable zone for a document number would
+        // cost an analysis.
+        let matches = self.find(&exact, None, &print, account_id)?.into_matches();
         Ok(MatchReport { matches, fingerprints: exact.digests() })
     }
 

@@ -4,7 +4,11 @@
 //! are captured by a phone or a scanner (the shared capture chain: perspective, blur, noise,
 //! sharpening, the device's JPEG) and analysed as uploads. Reported: the read rate (every character
 //! right), how many valid zones were fully validated, altered zones flagged, valid zones falsely
-//! flagged, and zones found on generated cards that carry none.
+//! flagged, and zones found on generated cards that carry none. For the document-number match: each
+//! valid zone is captured a second time on another card (another holder's face and data), and
+//! reported are the pairs whose two readings give one number (linked), validated readings whose
+//! number is not the printed one, and readings of different documents that give one number (false
+//! links).
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -13,7 +17,7 @@ use serde::Serialize;
 use crate::analysis::decode::planes::working_planes;
 use crate::analysis::decode::{DecodeLimits, decode};
 use crate::analysis::fingerprint::document::DocumentLocation;
-use crate::analysis::mrz::text::MrzFormat;
+use crate::analysis::mrz::text::{MrzFormat, MrzText};
 use crate::analysis::mrz::{MrzReport, assess_mrz};
 use crate::domain::findings::ReasonCode;
 use crate::engine::Models;
@@ -50,6 +54,11 @@ pub struct MrzRow {
     pub altered_flagged: usize,
     /// Documents of either kind whose zone was found but judged inconclusive.
     pub inconclusive: usize,
+    /// Valid documents whose second capture, on another card, gives the same document number key
+    /// (both readings fully valid, one issuing state and number).
+    pub linked: usize,
+    /// Fully valid readings (of either capture) whose issuing state or number is not the printed one.
+    pub wrong_number: usize,
 }
 
 /// The evaluation's result.
@@ -65,12 +74,18 @@ pub struct MrzEvaluation {
     pub zones_found_without_one: usize,
     /// ... flagged `tamper.mrz_check_digit`.
     pub flagged_without_one: usize,
+    /// Fully valid readings of documents with different printed numbers that give one number.
+    pub false_links: usize,
+    /// Fully valid readings compared for it.
+    pub keyed_readings: usize,
 }
 
 /// Runs the evaluation; fails when the OCR-B font is missing.
 pub fn evaluate_mrz(config: &MrzEvalConfig, models: &Models) -> Result<MrzEvaluation, String> {
     let font = OcrB::system()?;
     let mut rows = Vec::new();
+    // (printed, read) issuing state and number of every fully valid reading.
+    let mut keyed: Vec<(String, String)> = Vec::new();
     for format in [MrzFormat::Td1, MrzFormat::Td3] {
         for device in [Device::Phone, Device::Scanner] {
             let mut row = MrzRow {
@@ -87,16 +102,15 @@ pub fn evaluate_mrz(config: &MrzEvalConfig, models: &Models) -> Result<MrzEvalua
                 );
                 let mut lines = random_zone(format, &mut rng);
                 let altered = rng.random_bool(0.5).then(|| alter_one_digit(&mut lines, format, &mut rng));
-                let image = match format {
-                    MrzFormat::Td1 => {
-                        td1_card(&font, &Template::new(rng.random_range(0..1000)), &lines, &mut rng)
-                    }
-                    _ => td3_page(&font, &lines, &mut rng),
+                let card = |rng: &mut StdRng| match format {
+                    MrzFormat::Td1 => td1_card(&font, &Template::new(rng.random_range(0..1000)), &lines, rng),
+                    _ => td3_page(&font, &lines, rng),
                 };
-                let report = analyse(
-                    &capture(&image, &CaptureSettings::draw(device, &mut rng), &mut rng).jpeg,
-                    models,
-                );
+                let captured = |rng: &mut StdRng| {
+                    let image = card(rng);
+                    analyse(&capture(&image, &CaptureSettings::draw(device, rng), rng).jpeg, models)
+                };
+                let report = captured(&mut rng);
                 let flagged = report.findings.iter().any(|f| f.code == ReasonCode::TamperMrzCheckDigit);
                 row.inconclusive += usize::from(!report.inconclusive.is_empty());
                 if altered.is_some() {
@@ -108,6 +122,18 @@ pub fn evaluate_mrz(config: &MrzEvalConfig, models: &Models) -> Result<MrzEvalua
                     let reading = report.reading.as_ref();
                     row.read_exactly += usize::from(reading.is_some_and(|r| r.text.lines == lines));
                     row.validated += usize::from(reading.is_some_and(|r| r.fully_valid()));
+                    let printed = MrzText::parse(&lines.join("\n")).map_err(|e| e.to_string())?;
+                    let printed = number_of(&printed);
+                    let second = captured(&mut rng);
+                    let numbers: Vec<String> = [reading, second.reading.as_ref()]
+                        .into_iter()
+                        .flatten()
+                        .filter(|r| r.fully_valid())
+                        .map(|r| number_of(&r.text))
+                        .collect();
+                    row.linked += usize::from(numbers.len() == 2 && numbers[0] == numbers[1]);
+                    row.wrong_number += numbers.iter().filter(|number| **number != printed).count();
+                    keyed.extend(numbers.into_iter().map(|number| (printed.clone(), number)));
                 }
             }
             rows.push(row);
@@ -125,13 +151,27 @@ pub fn evaluate_mrz(config: &MrzEvalConfig, models: &Models) -> Result<MrzEvalua
         found += usize::from(report.reading.is_some());
         flagged += usize::from(report.findings.iter().any(|f| f.code == ReasonCode::TamperMrzCheckDigit));
     }
+    let mut false_links = 0;
+    for (index, (printed, read)) in keyed.iter().enumerate() {
+        false_links += keyed[index + 1..]
+            .iter()
+            .filter(|(other_printed, other_read)| other_read == read && other_printed != printed)
+            .count();
+    }
     Ok(MrzEvaluation {
         seed: config.seed,
         rows,
         cards_without_zone,
         zones_found_without_one: found,
         flagged_without_one: flagged,
+        false_links,
+        keyed_readings: keyed.len(),
     })
+}
+
+/// What the document-number key is made of: issuing state and number.
+fn number_of(text: &MrzText) -> String {
+    format!("{}/{}", text.issuing_state(), text.document_number())
 }
 
 /// The MRZ analysis of one upload, as the engine runs it.
@@ -146,10 +186,10 @@ impl MrzEvaluation {
     /// The Markdown report.
     pub fn to_markdown(&self) -> String {
         let mut out = format!("# MRZ evaluation (seed {})\n\n", self.seed);
-        out.push_str("| case | valid | read exactly | validated | falsely flagged | altered | altered flagged | inconclusive |\n|---|---|---|---|---|---|---|---|\n");
+        out.push_str("| case | valid | read exactly | validated | falsely flagged | altered | altered flagged | inconclusive | linked to a 2nd capture | wrong number |\n|---|---|---|---|---|---|---|---|---|---|\n");
         for row in &self.rows {
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 row.case,
                 row.valid,
                 row.read_exactly,
@@ -157,12 +197,18 @@ impl MrzEvaluation {
                 row.falsely_flagged,
                 row.altered,
                 row.altered_flagged,
-                row.inconclusive
+                row.inconclusive,
+                row.linked,
+                row.wrong_number
             ));
         }
         out.push_str(&format!(
             "\nCards without a zone: {}; a zone read on {}, flagged {}.\n",
             self.cards_without_zone, self.zones_found_without_one, self.flagged_without_one
+        ));
+        out.push_str(&format!(
+            "Document numbers: {} fully valid readings, {} pairs of different documents giving one number.\n",
+            self.keyed_readings, self.false_links
         ));
         out
     }

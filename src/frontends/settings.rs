@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::analysis::decode::DecodeLimits;
+use crate::analysis::reuse::document_number::{DocumentNumberSecret, SecretError};
 use crate::frontends::access::{Access, TokenEntry, check_exposure};
 use crate::storage::StoreLocation;
 
@@ -16,6 +17,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 /// The data directory `serve` uses unless told otherwise.
 pub const DEFAULT_DATA_DIR: &str = "./idforensics-data";
+/// The document-number secret the embedded store makes in its data directory when given none.
+pub const DOCUMENT_NUMBER_SECRET_FILE: &str = "document-number.secret";
 
 /// Where the HTTP listener (`/metrics`, `/healthz`, `/readyz`) listens; `off` for none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -71,6 +74,10 @@ pub struct Settings {
     pub max_concurrent_analyses: usize,
     /// A folder with tuned copies of `models/*.toml`; files absent there are the shipped ones.
     pub models_dir: Option<PathBuf>,
+    /// The secret that keys document numbers (at least 32 bytes; every replica the same). Default:
+    /// [`DOCUMENT_NUMBER_SECRET_FILE`] in the data directory, made on first start; none for
+    /// PostgreSQL, whose replicas then neither store nor match document numbers.
+    pub document_number_secret_file: Option<PathBuf>,
     /// Log line format.
     pub log_format: LogFormat,
     /// Limits on each upload.
@@ -108,6 +115,7 @@ impl Default for Settings {
             max_message_bytes: 25 * 1024 * 1024,
             max_concurrent_analyses: 2 * std::thread::available_parallelism().map_or(1, usize::from),
             models_dir: None,
+            document_number_secret_file: None,
             log_format: LogFormat::Text,
             limits: DecodeLimits::default(),
             shutdown_grace_seconds: 10,
@@ -137,6 +145,8 @@ pub struct Overrides {
     pub max_concurrent_analyses: Option<usize>,
     /// `--models-dir` / `IDF_MODELS_DIR`.
     pub models_dir: Option<PathBuf>,
+    /// `--document-number-secret-file` / `IDF_DOCUMENT_NUMBER_SECRET_FILE`.
+    pub document_number_secret_file: Option<PathBuf>,
     /// `--log-format` / `IDF_LOG_FORMAT`.
     pub log_format: Option<LogFormat>,
     /// `--shutdown-grace-seconds` / `IDF_SHUTDOWN_GRACE_SECONDS`.
@@ -197,6 +207,7 @@ impl Settings {
             max_message_bytes,
             max_concurrent_analyses,
             models_dir,
+            document_number_secret_file,
             log_format,
             shutdown_grace_seconds,
             tokens_file,
@@ -214,6 +225,8 @@ impl Settings {
         settings.max_concurrent_analyses =
             max_concurrent_analyses.unwrap_or(settings.max_concurrent_analyses);
         settings.models_dir = models_dir.or(settings.models_dir);
+        settings.document_number_secret_file =
+            document_number_secret_file.or(settings.document_number_secret_file);
         settings.log_format = log_format.unwrap_or(settings.log_format);
         settings.shutdown_grace_seconds = shutdown_grace_seconds.unwrap_or(settings.shutdown_grace_seconds);
         settings.tokens_file = tokens_file.or(settings.tokens_file);
@@ -247,6 +260,18 @@ impl Settings {
             (Some(url), _) => Some(StoreLocation::Postgres(url.clone())),
             (None, Some(dir)) => Some(StoreLocation::Embedded(dir.clone())),
             (None, None) => None,
+        }
+    }
+
+    /// The secret that keys document numbers: the file configured, or the embedded store's own (made
+    /// in its data directory on first start, which must exist); `None` for PostgreSQL without a file.
+    pub fn document_number_secret(&self) -> Result<Option<DocumentNumberSecret>, SecretError> {
+        match (&self.document_number_secret_file, &self.postgres_url, &self.data_dir) {
+            (Some(file), ..) => DocumentNumberSecret::read(file).map(Some),
+            (None, None, Some(dir)) => {
+                DocumentNumberSecret::read_or_create(&dir.join(DOCUMENT_NUMBER_SECRET_FILE)).map(Some)
+            }
+            _ => Ok(None),
         }
     }
 

@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::analysis::fingerprint::ExactFingerprints;
 use crate::analysis::fingerprint::document::{CropPrint, ZoneHashes};
 use crate::analysis::fingerprint::keypoints::Keypoint;
+use crate::analysis::reuse::document_number::DocumentNumberKey;
 use crate::analysis::reuse::perceptual::IndexedDocument;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::findings::ReasonCode;
@@ -98,6 +99,13 @@ pub enum StoreError {
         /// The document id that was reused.
         document_id: DocumentId,
     },
+    /// The store's document-number keys were made with another secret than this process's (or this
+    /// process has none): they would never match.
+    #[error(
+        "the store's document numbers are keyed with another secret: give every process the same \
+         document-number secret file"
+    )]
+    SecretMismatch,
     /// A stored value this build cannot read back.
     #[error("damaged store: {0}")]
     Damaged(&'static str),
@@ -118,6 +126,7 @@ impl StoreError {
         match self {
             StoreError::Conflict { .. } => "registration.conflict",
             StoreError::Damaged(_) => "store.damaged",
+            StoreError::SecretMismatch => "store.secret_mismatch",
             StoreError::CreateDir { .. }
             | StoreError::SchemaTooNew { .. }
             | StoreError::Sqlite(_)
@@ -150,6 +159,8 @@ pub struct NewRegistration<'a> {
     pub crop_print: Option<&'a CropPrint>,
     /// Keypoints that verify candidate matches against it.
     pub verification_keypoints: Option<&'a [Keypoint]>,
+    /// The keyed hash of its document number, when its machine-readable zone was read and valid.
+    pub document_number: Option<&'a DocumentNumberKey>,
     /// Perceptual reuse of earlier registrations found for it: (account, document, kind, distance).
     pub links: Vec<(&'a AccountId, &'a DocumentId, ReasonCode, u32)>,
 }
@@ -200,11 +211,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Waits for the registration slot (see [`RegistrationSlot`]).
     fn begin_registration(&self) -> Result<Box<dyn RegistrationSlot + '_>, StoreError>;
 
-    /// Registered documents with the same file or the same pixels, other than `exclude_account`'s,
-    /// oldest first, at most `limit`.
+    /// Records the id of the secret this process keys document numbers with
+    /// ([`DocumentNumberSecret::id`](crate::analysis::reuse::document_number::DocumentNumberSecret::id)),
+    /// or checks it against the one recorded: [`StoreError::SecretMismatch`] when they differ, or when
+    /// one is recorded and the process has none.
+    fn claim_document_number_secret(&self, secret_id: Option<[u8; 8]>) -> Result<(), StoreError>;
+
+    /// Registered documents with the same file, the same pixels or the same document number, other
+    /// than `exclude_account`'s, oldest first, at most `limit`.
     fn find_exact(
         &self,
         fingerprints: &ExactFingerprints,
+        document_number: Option<&DocumentNumberKey>,
         exclude_account: Option<&AccountId>,
         limit: usize,
     ) -> Result<Vec<ExactHit>, StoreError>;
@@ -231,7 +249,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn perceptual_links(&self) -> Result<Vec<StoredLink>, StoreError>;
 
     /// Pairs of registrations on different accounts with the same pixels (so also every pair with
-    /// the same file), each pair once with the smaller account id first.
+    /// the same file) or else the same document number, each pair once with the smaller account id
+    /// first.
     fn exact_links(&self) -> Result<Vec<ExactLink>, StoreError>;
 
     /// How many documents are registered.
@@ -333,16 +352,38 @@ fn stored_link(ids: [String; 4], kind: &str, distance: i64) -> Result<StoredLink
     })
 }
 
-/// Two accounts' documents with the same pixels: `[account a, document a, account b, document b]`.
-fn exact_link(ids: [String; 4], same_file: bool) -> Result<ExactLink, StoreError> {
+/// Two accounts' documents with the same pixels or document number: `[account a, document a,
+/// account b, document b]` and the reason code of what they share.
+fn exact_link(ids: [String; 4], kind: &str) -> Result<ExactLink, StoreError> {
     let [account_a, document_a, account_b, document_b] = ids;
     Ok(ExactLink {
         account_a: stored_id(AccountId::new(account_a))?,
         document_a: stored_id(DocumentId::new(document_a))?,
         account_b: stored_id(AccountId::new(account_b))?,
         document_b: stored_id(DocumentId::new(document_b))?,
-        same_file,
+        kind: exact_kind(kind)?,
     })
+}
+
+/// What an exact hit or link shares, as the stores' queries name it.
+fn exact_kind(kind: &str) -> Result<ReasonCode, StoreError> {
+    match kind.parse() {
+        Ok(
+            code @ (ReasonCode::ReuseSameFile
+            | ReasonCode::ReuseSameImage
+            | ReasonCode::ReuseSameDocumentNumber),
+        ) => Ok(code),
+        _ => Err(StoreError::Damaged("an exact link of an unknown kind")),
+    }
+}
+
+/// Checks a process's secret id against the one a store recorded (`None` when none was).
+fn check_secret_id(recorded: Option<Vec<u8>>, ours: Option<[u8; 8]>) -> Result<(), StoreError> {
+    match (recorded, ours) {
+        (None, _) => Ok(()),
+        (Some(recorded), Some(ours)) if recorded == ours => Ok(()),
+        _ => Err(StoreError::SecretMismatch),
+    }
 }
 
 /// Merges a page of registrations and a page of erasures (each ascending, each at most `limit`

@@ -24,14 +24,15 @@ use r2d2_postgres::PostgresConnectionManager;
 use crate::analysis::fingerprint::ExactFingerprints;
 use crate::analysis::fingerprint::document::CropPrint;
 use crate::analysis::fingerprint::keypoints::Keypoint;
+use crate::analysis::reuse::document_number::DocumentNumberKey;
 use crate::analysis::reuse::verify::keypoints_to_bytes;
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{AccountId, DocumentId};
 use crate::domain::links::{AccountDocument, ExactHit, ExactLink, StoredLink};
 use crate::storage::{
     ChangePage, ERASURE_RECORD_RETENTION, NewRegistration, RegisterOutcome, RegistrationSlot, Store,
-    StoreError, account_document, exact_link, indexed_document, merge_changes, now_unix_ms,
-    stored_audit_entry, stored_id, stored_keypoints, stored_link,
+    StoreError, account_document, check_secret_id, exact_kind, exact_link, indexed_document, merge_changes,
+    now_unix_ms, stored_audit_entry, stored_id, stored_keypoints, stored_link,
 };
 
 /// Advisory lock key of the registration slot and of erasures ("idforens" in ASCII).
@@ -93,6 +94,15 @@ const MIGRATIONS: &[&str] = &[
         document_id text,
         outcome     text      NOT NULL
     );
+",
+    "
+    -- The keyed hash of the document number (reuse::document_number), for documents whose
+    -- machine-readable zone was read with every check digit passing; NULL for the others.
+    ALTER TABLE documents ADD COLUMN document_number_key bytea;
+    CREATE INDEX documents_by_document_number ON documents (document_number_key)
+        WHERE document_number_key IS NOT NULL;
+    -- Which secret made those keys (DocumentNumberSecret::id): a replica with another is refused.
+    ALTER TABLE store_state ADD COLUMN document_number_secret_id bytea;
 ",
 ];
 
@@ -216,8 +226,9 @@ impl PostgresSlot {
         client.execute(
             "INSERT INTO documents (account_id, document_id, file_sha256, pixel_sha256, decision,
                                     risk_score, reason_codes, policy_version, registered_at_ms,
-                                    zone_hashes, crop_print, verification_keypoints, sequence)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, nextval('changes_sequence'))",
+                                    zone_hashes, crop_print, verification_keypoints, sequence,
+                                    document_number_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, nextval('changes_sequence'), $13)",
             &[
                 &registration.account_id.as_str(),
                 &registration.document_id.as_str(),
@@ -231,6 +242,7 @@ impl PostgresSlot {
                 &registration.zone_hashes.map(|hashes| hashes.to_bytes()),
                 &registration.crop_print.map(CropPrint::to_bytes),
                 &registration.verification_keypoints.map(keypoints_to_bytes),
+                &registration.document_number.map(|key| &key.0[..]),
             ],
         )?;
         for (other_account, other_document, kind, distance) in &registration.links {
@@ -283,21 +295,41 @@ impl Store for PostgresStore {
         Ok(Box::new(slot))
     }
 
+    fn claim_document_number_secret(&self, secret_id: Option<[u8; 8]>) -> Result<(), StoreError> {
+        let mut client = self.connection()?;
+        if let Some(id) = secret_id {
+            client.execute(
+                "UPDATE store_state SET document_number_secret_id = $1 WHERE document_number_secret_id IS NULL",
+                &[&&id[..]],
+            )?;
+        }
+        let recorded = client.query_one("SELECT document_number_secret_id FROM store_state", &[])?.get(0);
+        check_secret_id(recorded, secret_id)
+    }
+
     fn find_exact(
         &self,
         fingerprints: &ExactFingerprints,
+        document_number: Option<&DocumentNumberKey>,
         exclude_account: Option<&AccountId>,
         limit: usize,
     ) -> Result<Vec<ExactHit>, StoreError> {
         let rows = self.connection()?.query(
-            "SELECT account_id, document_id, file_sha256 = $1, registered_at_ms FROM documents
-             WHERE (file_sha256 = $1 OR pixel_sha256 = $2) AND account_id IS DISTINCT FROM $3
+            "SELECT account_id, document_id,
+                    CASE WHEN file_sha256 = $1 THEN 'reuse.same_file'
+                         WHEN pixel_sha256 = $2 THEN 'reuse.same_image'
+                         ELSE 'reuse.same_document_number' END,
+                    registered_at_ms
+             FROM documents
+             WHERE (file_sha256 = $1 OR pixel_sha256 = $2 OR document_number_key = $5)
+               AND account_id IS DISTINCT FROM $3
              ORDER BY registered_at_ms, account_id, document_id LIMIT $4",
             &[
                 &&fingerprints.file_sha256.0[..],
                 &&fingerprints.pixel_sha256.0[..],
                 &exclude_account.map(AccountId::as_str),
                 &(limit as i64),
+                &document_number.map(|key| &key.0[..]),
             ],
         )?;
         rows.iter()
@@ -305,7 +337,7 @@ impl Store for PostgresStore {
                 Ok(ExactHit {
                     account_id: stored_id(AccountId::new(row.get::<_, String>(0)))?,
                     document_id: stored_id(DocumentId::new(row.get::<_, String>(1)))?,
-                    same_file: row.get(2),
+                    kind: exact_kind(row.get(2))?,
                     registered_at_ms: row.get(3),
                 })
             })
@@ -417,9 +449,15 @@ impl Store for PostgresStore {
 
     fn exact_links(&self) -> Result<Vec<ExactLink>, StoreError> {
         let rows = self.connection()?.query(
-            "SELECT a.account_id, a.document_id, b.account_id, b.document_id, a.file_sha256 = b.file_sha256
+            "SELECT a.account_id, a.document_id, b.account_id, b.document_id,
+                    CASE WHEN a.file_sha256 = b.file_sha256 THEN 'reuse.same_file' ELSE 'reuse.same_image' END
              FROM documents a JOIN documents b
                ON b.pixel_sha256 = a.pixel_sha256 AND b.account_id > a.account_id
+             UNION ALL
+             SELECT a.account_id, a.document_id, b.account_id, b.document_id, 'reuse.same_document_number'
+             FROM documents a JOIN documents b
+               ON b.document_number_key = a.document_number_key AND b.account_id > a.account_id
+                  AND b.pixel_sha256 <> a.pixel_sha256
              ORDER BY 1, 2, 3, 4",
             &[],
         )?;

@@ -13,14 +13,15 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::analysis::fingerprint::ExactFingerprints;
 use crate::analysis::fingerprint::document::CropPrint;
 use crate::analysis::fingerprint::keypoints::Keypoint;
+use crate::analysis::reuse::document_number::DocumentNumberKey;
 use crate::analysis::reuse::verify::keypoints_to_bytes;
 use crate::domain::audit::AuditEntry;
 use crate::domain::ids::{AccountId, DocumentId};
 use crate::domain::links::{AccountDocument, ExactHit, ExactLink, StoredLink};
 use crate::storage::{
     ChangePage, ERASURE_RECORD_RETENTION, NewRegistration, RegisterOutcome, RegistrationSlot, Store,
-    StoreError, account_document, exact_link, indexed_document, merge_changes, now_unix_ms,
-    stored_audit_entry, stored_id, stored_keypoints, stored_link,
+    StoreError, account_document, check_secret_id, exact_kind, exact_link, indexed_document, merge_changes,
+    now_unix_ms, stored_audit_entry, stored_id, stored_keypoints, stored_link,
 };
 
 /// File name of the database inside the data directory.
@@ -108,6 +109,15 @@ const MIGRATIONS: &[&str] = &[
         outcome     TEXT    NOT NULL
     );
 ",
+    "
+    -- The keyed hash of the document number (reuse::document_number), for documents whose
+    -- machine-readable zone was read with every check digit passing; NULL for the others.
+    ALTER TABLE documents ADD COLUMN document_number_key BLOB;
+    CREATE INDEX documents_by_document_number ON documents (document_number_key)
+        WHERE document_number_key IS NOT NULL;
+    -- Which secret made those keys (DocumentNumberSecret::id): a process with another is refused.
+    ALTER TABLE store_state ADD COLUMN document_number_secret_id BLOB;
+",
 ];
 
 /// The embedded store.
@@ -164,8 +174,9 @@ impl SqliteStore {
         transaction.execute(
             "INSERT INTO documents (account_id, document_id, file_sha256, pixel_sha256, decision,
                                     risk_score, reason_codes, policy_version, registered_at_ms,
-                                    zone_hashes, crop_print, verification_keypoints, sequence)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                    zone_hashes, crop_print, verification_keypoints, sequence,
+                                    document_number_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 registration.account_id.as_str(),
                 registration.document_id.as_str(),
@@ -180,6 +191,7 @@ impl SqliteStore {
                 registration.crop_print.map(CropPrint::to_bytes),
                 registration.verification_keypoints.map(keypoints_to_bytes),
                 sequence,
+                registration.document_number.map(|key| &key.0[..]),
             ],
         )?;
         for (other_account, other_document, kind, distance) in &registration.links {
@@ -221,16 +233,37 @@ impl Store for SqliteStore {
         Ok(Box::new(SqliteSlot { store: self, _held: held }))
     }
 
+    fn claim_document_number_secret(&self, secret_id: Option<[u8; 8]>) -> Result<(), StoreError> {
+        let connection = self.lock();
+        if let Some(id) = secret_id {
+            connection.execute(
+                "UPDATE store_state SET document_number_secret_id = ?1 WHERE document_number_secret_id IS NULL",
+                [&id[..]],
+            )?;
+        }
+        let recorded =
+            connection
+                .query_row("SELECT document_number_secret_id FROM store_state", [], |row| row.get(0))?;
+        check_secret_id(recorded, secret_id)
+    }
+
     fn find_exact(
         &self,
         fingerprints: &ExactFingerprints,
+        document_number: Option<&DocumentNumberKey>,
         exclude_account: Option<&AccountId>,
         limit: usize,
     ) -> Result<Vec<ExactHit>, StoreError> {
         let connection = self.lock();
         let mut statement = connection.prepare_cached(
-            "SELECT account_id, document_id, file_sha256 = ?1, registered_at_ms FROM documents
-             WHERE (file_sha256 = ?1 OR pixel_sha256 = ?2) AND account_id IS NOT ?3
+            "SELECT account_id, document_id,
+                    CASE WHEN file_sha256 = ?1 THEN 'reuse.same_file'
+                         WHEN pixel_sha256 = ?2 THEN 'reuse.same_image'
+                         ELSE 'reuse.same_document_number' END,
+                    registered_at_ms
+             FROM documents
+             WHERE (file_sha256 = ?1 OR pixel_sha256 = ?2 OR document_number_key = ?5)
+               AND account_id IS NOT ?3
              ORDER BY registered_at_ms, account_id, document_id LIMIT ?4",
         )?;
         let rows = statement.query_map(
@@ -238,18 +271,24 @@ impl Store for SqliteStore {
                 &fingerprints.file_sha256.0[..],
                 &fingerprints.pixel_sha256.0[..],
                 exclude_account.map(AccountId::as_str),
-                limit as i64
+                limit as i64,
+                document_number.map(|key| &key.0[..]),
             ],
             |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, bool>(2)?, row.get(3)?))
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get(3)?,
+                ))
             },
         )?;
         rows.map(|row| {
-            let (account_id, document_id, same_file, registered_at_ms) = row?;
+            let (account_id, document_id, kind, registered_at_ms) = row?;
             Ok(ExactHit {
                 account_id: stored_id(AccountId::new(account_id))?,
                 document_id: stored_id(DocumentId::new(document_id))?,
-                same_file,
+                kind: exact_kind(&kind)?,
                 registered_at_ms,
             })
         })
@@ -375,16 +414,23 @@ impl Store for SqliteStore {
     fn exact_links(&self) -> Result<Vec<ExactLink>, StoreError> {
         let connection = self.lock();
         let mut statement = connection.prepare_cached(
-            "SELECT a.account_id, a.document_id, b.account_id, b.document_id, a.file_sha256 = b.file_sha256
+            "SELECT a.account_id, a.document_id, b.account_id, b.document_id,
+                    IIF(a.file_sha256 = b.file_sha256, 'reuse.same_file', 'reuse.same_image')
              FROM documents a JOIN documents b INDEXED BY documents_by_pixels
                ON b.pixel_sha256 = a.pixel_sha256 AND b.account_id > a.account_id
+             UNION ALL
+             SELECT a.account_id, a.document_id, b.account_id, b.document_id, 'reuse.same_document_number'
+             FROM documents a JOIN documents b INDEXED BY documents_by_document_number
+               ON b.document_number_key = a.document_number_key AND b.account_id > a.account_id
+                  AND b.pixel_sha256 <> a.pixel_sha256
              ORDER BY 1, 2, 3, 4",
         )?;
-        let rows = statement
-            .query_map([], |row| Ok(([row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?], row.get(4)?)))?;
+        let rows = statement.query_map([], |row| {
+            Ok(([row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?], row.get::<_, String>(4)?))
+        })?;
         rows.map(|row| {
-            let (ids, same_file) = row?;
-            exact_link(ids, same_file)
+            let (ids, kind) = row?;
+            exact_link(ids, &kind)
         })
         .collect()
     }

@@ -13,6 +13,7 @@ fn idforensics(args: &[&str]) -> Output {
         .args(args)
         .env_remove("IDF_DATA_DIR")
         .env_remove("IDF_POSTGRES_URL")
+        .env_remove("IDF_DOCUMENT_NUMBER_SECRET_FILE")
         .output()
         .unwrap()
 }
@@ -113,6 +114,38 @@ fn analyze_registers_on_postgresql_and_an_unreachable_one_exits_2() {
     let refused = idforensics(&["analyze", "--postgres", &unreachable, &camera]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("opening the store (postgresql 127.0.0.1:"));
+}
+
+/// The embedded store makes its document-number secret on first use, keeps using it, and refuses
+/// another secret (whose keys would never match its own) or one too short.
+#[test]
+fn the_document_number_secret_is_made_once_and_another_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let camera = testdata("camera-sony-cybershot.jpg");
+    let analyze = |secret: Option<&Path>| {
+        let mut args = vec!["analyze", "--data-dir", &data];
+        let secret = secret.map(|path| path.display().to_string());
+        if let Some(path) = &secret {
+            args.extend(["--document-number-secret-file", path]);
+        }
+        args.push(&camera);
+        idforensics(&args)
+    };
+    assert_eq!(analyze(None).status.code(), Some(0));
+    let made = Path::new(&data).join("document-number.secret");
+    assert_eq!(std::fs::read_to_string(&made).unwrap().trim().len(), 64);
+    assert_eq!(analyze(Some(&made)).status.code(), Some(0), "the same secret, given");
+
+    let other = dir.path().join("other.secret");
+    std::fs::write(&other, "an-other-deployment-s-secret-of-40-bytes").unwrap();
+    let refused = analyze(Some(&other));
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("keyed with another secret"));
+    std::fs::write(&other, "short\n").unwrap();
+    let short = analyze(Some(&other));
+    assert_eq!(short.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 32"));
 }
 
 #[test]

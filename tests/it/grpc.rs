@@ -408,3 +408,69 @@ async fn a_retyped_mrz_date_is_flagged_with_its_field_over_grpc() {
     assert!(metrics.iter().any(|m| m.name == "mrz_format"));
     server.stop().await;
 }
+
+/// Two different cards carrying one document number (ICAO's TD1 specimen's zone, every check digit
+/// valid) on two accounts: linked as `reuse.same_document_number` though the images share nothing,
+/// clustered, and unlinked once the first account is erased.
+#[tokio::test]
+async fn one_document_number_on_two_accounts_links_them_over_grpc() {
+    use idforensics::eval::synthetic::capture::{CaptureSettings, Device, capture};
+    use idforensics::eval::synthetic::cards::Template;
+    use idforensics::eval::synthetic::mrz_documents::td1_card;
+    use idforensics::eval::synthetic::ocr_b::OcrB;
+    use rand::SeedableRng;
+
+    let font = match OcrB::system() {
+        Ok(font) => font,
+        Err(error) => {
+            assert!(std::env::var_os("IDF_REQUIRE_OCRB").is_none(), "IDF_REQUIRE_OCRB is set: {error}");
+            eprintln!("skipped: {error}");
+            return;
+        }
+    };
+    let zone: Vec<String> = [
+        "I<UTOD231458907<<<<<<<<<<<<<<<",
+        "7408122F1204159UTO<<<<<<<<<<<6",
+        "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+    ]
+    .map(str::to_owned)
+    .into();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x4E55_4D42);
+    let mut scanned = |template: u64| {
+        let card = td1_card(&font, &Template::new(template), &zone, &mut rng);
+        capture(&card, &CaptureSettings::draw(Device::Scanner, &mut rng), &mut rng).jpeg
+    };
+    let (first, second) = (scanned(904), scanned(911));
+
+    let server = TestServer::start().await;
+    let mut client = server.client().await;
+    let registered = client.analyze(analyze(first, "acct-a", "id-card", true)).await.unwrap().into_inner();
+    assert!(registered.matches.is_empty());
+    let metrics = &registered.tamper.as_ref().unwrap().metrics;
+    let passing = metrics.iter().find(|m| m.name == "mrz_check_digits_passing").expect("the zone was read");
+    assert_eq!(passing.value, Some(pb::evidence::Value::Number(4.0)), "{metrics:?}");
+
+    let linked =
+        client.analyze(analyze(second.clone(), "acct-b", "id-card", true)).await.unwrap().into_inner();
+    let kinds: Vec<(&str, &str)> =
+        linked.matches.iter().map(|m| (m.account_id.as_str(), m.kind.as_str())).collect();
+    assert_eq!(kinds, [("acct-a", "reuse.same_document_number")], "{:?}", codes(&linked));
+    assert_eq!(linked.decision(), pb::Decision::Review);
+    assert!(codes(&linked).contains(&"reuse.same_document_number"));
+
+    let clusters = client
+        .get_account_links(pb::GetAccountLinksRequest { account_id: "acct-b".into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .clusters;
+    assert_eq!(clusters.len(), 1);
+    assert_eq!(clusters[0].account_ids, ["acct-a", "acct-b"]);
+    assert_eq!(clusters[0].links[0].kind, "reuse.same_document_number");
+
+    client.forget_account(pb::ForgetAccountRequest { account_id: "acct-a".into() }).await.unwrap();
+    let after = client.analyze(analyze(second, "acct-c", "id-card", false)).await.unwrap().into_inner();
+    let accounts: Vec<&str> = after.matches.iter().map(|m| m.account_id.as_str()).collect();
+    assert_eq!(accounts, ["acct-b"], "the erased account's number is gone with it");
+    server.stop().await;
+}

@@ -1,13 +1,15 @@
 //! The store contract, checked on both stores: the embedded SQLite file and a real PostgreSQL.
-//! Exact look-ups, idempotent registration and conflicts, erasure, the change sequence replicas
-//! follow (with dropped erasure records), an account's documents, the audit log, reopening, and a
-//! schema newer than the build.
+//! Exact look-ups (file, pixels, document number), idempotent registration and conflicts, erasure,
+//! the change sequence replicas follow (with dropped erasure records), an account's documents, the
+//! audit log, the document-number secret's id, reopening, and a schema newer than the build.
 
 use std::time::Duration;
 
 use idforensics::analysis::fingerprint::document::ZoneHashes;
 use idforensics::analysis::fingerprint::{ExactFingerprints, Sha256Digest};
+use idforensics::analysis::reuse::document_number::DocumentNumberKey;
 use idforensics::domain::audit::{AuditAction, AuditEntry};
+use idforensics::domain::findings::ReasonCode;
 use idforensics::domain::ids::{AccountId, DocumentId};
 use idforensics::domain::policy::Decision;
 use idforensics::storage::postgresql::{PostgresOptions, PostgresStore};
@@ -26,11 +28,23 @@ fn register(
     document: &str,
     file: u8,
 ) -> Result<RegisterOutcome, StoreError> {
+    register_numbered(store, account, document, file, None)
+}
+
+/// Registers a document whose file and pixels are `file`, with the document number key `number`.
+fn register_numbered(
+    store: &dyn Store,
+    account: &str,
+    document: &str,
+    file: u8,
+    number: Option<u8>,
+) -> Result<RegisterOutcome, StoreError> {
     let hashes = ZoneHashes::from_bytes(&[file; 98]).unwrap();
     store.begin_registration()?.register(&NewRegistration {
         account_id: &AccountId::new(account).unwrap(),
         document_id: &DocumentId::new(document).unwrap(),
         fingerprints: &fingerprints(file, file),
+        document_number: number.map(|byte| DocumentNumberKey([byte; 32])).as_ref(),
         decision: Decision::Accept,
         risk_score: 0.0,
         reason_codes: vec!["quality.ok"],
@@ -51,11 +65,12 @@ fn account(id: &str) -> AccountId {
 fn contract(store: &dyn Store, backdate_erasures: &dyn Fn()) {
     // Exact look-ups.
     assert!(!register(store, "a", "d1", 1).unwrap().replayed);
-    let same_file = store.find_exact(&fingerprints(1, 1), None, 10).unwrap();
+    let same_file = store.find_exact(&fingerprints(1, 1), None, None, 10).unwrap();
     assert_eq!(same_file.len(), 1);
-    assert!(same_file[0].same_file);
-    assert!(!store.find_exact(&fingerprints(9, 1), None, 10).unwrap()[0].same_file, "same pixels only");
-    assert!(store.find_exact(&fingerprints(1, 1), Some(&account("a")), 10).unwrap().is_empty(), "own");
+    assert_eq!(same_file[0].kind, ReasonCode::ReuseSameFile);
+    let same_pixels = store.find_exact(&fingerprints(9, 1), None, None, 10).unwrap();
+    assert_eq!(same_pixels[0].kind, ReasonCode::ReuseSameImage, "same pixels only");
+    assert!(store.find_exact(&fingerprints(1, 1), None, Some(&account("a")), 10).unwrap().is_empty(), "own");
 
     // Idempotent registration; a conflict is refused.
     let again = register(store, "a", "d1", 1).unwrap();
@@ -84,7 +99,7 @@ fn contract(store: &dyn Store, backdate_erasures: &dyn Fn()) {
     assert_eq!(paged.changes.len(), 1);
     assert_eq!(paged.changes[0].0, sequences[1]);
     assert!(store.changes_since(sequences[2], 100).unwrap().changes.is_empty());
-    assert!(store.find_exact(&fingerprints(1, 1), None, 10).unwrap().is_empty(), "erased");
+    assert!(store.find_exact(&fingerprints(1, 1), None, None, 10).unwrap().is_empty(), "erased");
 
     // Erasure records past their retention are dropped at the next erasure; a follower behind them
     // is told to reload.
@@ -121,6 +136,44 @@ fn contract(store: &dyn Store, backdate_erasures: &dyn Fn()) {
     store.forget_account(&account("a")).unwrap();
     assert_eq!(store.audit_entries(0, 10).unwrap().len(), 2);
     register(store, "a", "d2", 4).unwrap();
+
+    // Document numbers: the same key on another account's other image is found and linked, a
+    // document without one is not, and erasure takes the key with the row.
+    register_numbered(store, "n1", "passport", 20, Some(7)).unwrap();
+    register_numbered(store, "n2", "passport", 21, Some(8)).unwrap();
+    let key = DocumentNumberKey([7; 32]);
+    let hits = store.find_exact(&fingerprints(30, 30), Some(&key), Some(&account("n9")), 10).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!((hits[0].account_id.as_str(), hits[0].kind), ("n1", ReasonCode::ReuseSameDocumentNumber));
+    let both = store.find_exact(&fingerprints(20, 20), Some(&key), None, 10).unwrap();
+    assert_eq!(both[0].kind, ReasonCode::ReuseSameFile, "the strongest kind shared");
+    assert!(
+        store.find_exact(&fingerprints(30, 30), Some(&key), Some(&account("n1")), 10).unwrap().is_empty()
+    );
+    register_numbered(store, "n3", "licence", 22, Some(7)).unwrap();
+    let links = store.exact_links().unwrap();
+    let numbered: Vec<(&str, &str)> = links
+        .iter()
+        .filter(|link| link.kind == ReasonCode::ReuseSameDocumentNumber)
+        .map(|link| (link.account_a.as_str(), link.account_b.as_str()))
+        .collect();
+    assert_eq!(numbered, [("n1", "n3")]);
+    store.forget_account(&account("n1")).unwrap();
+    let hits = store.find_exact(&fingerprints(30, 30), Some(&key), Some(&account("n9")), 10).unwrap();
+    assert_eq!(hits.iter().map(|hit| hit.account_id.as_str()).collect::<Vec<_>>(), ["n3"], "erased");
+    for erased in ["n2", "n3"] {
+        store.forget_account(&account(erased)).unwrap();
+    }
+
+    // The document-number secret: the first id is recorded, the same one accepted again, another
+    // or none refused.
+    store.claim_document_number_secret(None).unwrap();
+    store.claim_document_number_secret(Some([1; 8])).unwrap();
+    store.claim_document_number_secret(Some([1; 8])).unwrap();
+    for other in [Some([2; 8]), None] {
+        let refused = store.claim_document_number_secret(other).unwrap_err();
+        assert_eq!(refused.reason(), "store.secret_mismatch");
+    }
 
     // Waiting returns.
     store.wait_for_changes(Duration::from_millis(10)).unwrap();

@@ -10,7 +10,8 @@ use std::time::Duration;
 use idforensics::engine::{Engine, Models};
 use idforensics::frontends::service::pb::id_forensics_client::IdForensicsClient;
 
-use idforensics::frontends::settings::Settings;
+use idforensics::analysis::reuse::document_number::DocumentNumberSecret;
+use idforensics::frontends::settings::{DOCUMENT_NUMBER_SECRET_FILE, Settings};
 use idforensics::storage::sqlite::SqliteStore;
 use image::{ImageEncoder, Rgb, RgbImage};
 use tokio::sync::oneshot;
@@ -176,7 +177,9 @@ impl TestServer {
         let mut settings = Settings::default();
         configure(&mut settings);
         let store = Box::new(SqliteStore::open(data_dir.path()).unwrap());
-        let engine = Arc::new(Engine::with_store(settings.limits, Models::embedded(), store).unwrap());
+        let secret = DocumentNumberSecret::read_or_create(&data_dir.path().join(DOCUMENT_NUMBER_SECRET_FILE));
+        let engine = Engine::with_store(settings.limits, Models::embedded(), store).unwrap();
+        let engine = Arc::new(engine.with_document_number_secret(Some(secret.unwrap())).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -6,10 +6,12 @@
 //! another capture of the same card, or one zone of it (portrait or personal data) reused; a
 //! cropped capture is read in a frame fitted from keypoints ([`crops`]). The indexes only propose:
 //! a proposal is a match once the two cards' keypoints agree under one homography ([`confirm`],
-//! [`verify`]).
+//! [`verify`]). The same document number in two machine-readable zones is found whatever the images,
+//! through a keyed hash of it ([`document_number`]).
 
 pub mod confirm;
 pub mod crops;
+pub mod document_number;
 pub mod hamming_index;
 pub mod layout_fit;
 pub mod perceptual;
@@ -97,15 +99,15 @@ pub fn perceptual_links(links: Vec<StoredLink>) -> Vec<AccountLink> {
 pub fn exact_matches(hits: Vec<ExactHit>) -> Vec<Match> {
     hits.into_iter()
         .map(|hit| {
-            let (kind, fingerprint) = if hit.same_file {
-                (ReasonCode::ReuseSameFile, "file_sha256")
-            } else {
-                (ReasonCode::ReuseSameImage, "pixel_sha256")
+            let fingerprint = match hit.kind {
+                ReasonCode::ReuseSameFile => "file_sha256",
+                ReasonCode::ReuseSameImage => "pixel_sha256",
+                _ => "document_number_key",
             };
             Match {
                 account_id: hit.account_id,
                 document_id: hit.document_id,
-                kind,
+                kind: hit.kind,
                 distance: Some(0),
                 score: 1.0,
                 evidence: vec![Evidence::text("fingerprint", fingerprint)],
@@ -115,12 +117,12 @@ pub fn exact_matches(hits: Vec<ExactHit>) -> Vec<Match> {
         .collect()
 }
 
-/// Turns stored exact links into account links of the matching reuse kind.
+/// Turns stored exact links into account links.
 pub fn exact_links(links: Vec<ExactLink>) -> Vec<AccountLink> {
     links
         .into_iter()
         .map(|link| AccountLink {
-            kind: if link.same_file { ReasonCode::ReuseSameFile } else { ReasonCode::ReuseSameImage },
+            kind: link.kind,
             distance: Some(0),
             account_a: link.account_a,
             document_a: link.document_a,
@@ -138,6 +140,7 @@ pub fn reuse_findings(matches: &[Match]) -> Vec<Finding> {
         ReasonCode::ReuseSameDocument,
         ReasonCode::ReuseSamePortrait,
         ReasonCode::ReuseSamePersonalData,
+        ReasonCode::ReuseSameDocumentNumber,
     ]
     .into_iter()
     .filter_map(|kind| {
@@ -155,7 +158,13 @@ pub fn reuse_findings(matches: &[Match]) -> Vec<Finding> {
             ReasonCode::ReuseSamePortrait => {
                 "this portrait is registered on another account with different personal data"
             }
-            _ => "these personal data are registered on another account with a different portrait",
+            ReasonCode::ReuseSamePersonalData => {
+                "these personal data are registered on another account with a different portrait"
+            }
+            _ => {
+                "this document's number, read from a machine-readable zone whose check digits all pass, \
+                  is registered on another account"
+            }
         };
         let best = of_kind.iter().map(|m| m.score).fold(0.0, f64::max);
         let mut evidence = vec![
@@ -176,24 +185,31 @@ mod tests {
     use super::*;
     use crate::domain::ids::{AccountId, DocumentId};
 
-    fn hit(account: &str, document: &str, same_file: bool) -> ExactHit {
+    fn hit(account: &str, document: &str, kind: ReasonCode) -> ExactHit {
         ExactHit {
             account_id: AccountId::new(account).unwrap(),
             document_id: DocumentId::new(document).unwrap(),
-            same_file,
+            kind,
             registered_at_ms: 1,
         }
     }
 
     #[test]
     fn groups_hits_by_kind_and_counts_accounts() {
-        let matches = exact_matches(vec![hit("b", "1", true), hit("b", "2", true), hit("c", "3", false)]);
+        let matches = exact_matches(vec![
+            hit("b", "1", ReasonCode::ReuseSameFile),
+            hit("b", "2", ReasonCode::ReuseSameFile),
+            hit("c", "3", ReasonCode::ReuseSameImage),
+            hit("d", "4", ReasonCode::ReuseSameDocumentNumber),
+        ]);
+        assert_eq!(matches[3].evidence, [Evidence::text("fingerprint", "document_number_key")]);
         let findings = reuse_findings(&matches);
-        assert_eq!(findings.len(), 2);
+        assert_eq!(findings.len(), 3);
         assert_eq!(findings[0].code, ReasonCode::ReuseSameFile);
         assert_eq!(findings[0].evidence[0], Evidence::number("other_accounts", 1.0));
         assert_eq!(findings[0].evidence[1], Evidence::number("other_documents", 2.0));
         assert_eq!(findings[1].code, ReasonCode::ReuseSameImage);
+        assert_eq!(findings[2].code, ReasonCode::ReuseSameDocumentNumber);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::args::AnalyzeArgs;
-use crate::{load_models, open_store, overrides};
+use crate::{engine_on_store, load_models, open_store, overrides};
 use idforensics::domain::ids::{AccountId, DocumentId};
 use idforensics::domain::policy::Decision;
 use idforensics::domain::report::Report;
@@ -53,7 +53,7 @@ impl AnalyzePlan {
             .collect::<anyhow::Result<_>>()?;
         let models = load_models(&settings)?;
         let engine = match open_store(&settings)? {
-            Some(store) => Engine::with_store(settings.limits, models, store)?,
+            Some(store) => engine_on_store(&settings, models, store)?,
             None => Engine::new(settings.limits, models),
         };
         Ok(AnalyzePlan {

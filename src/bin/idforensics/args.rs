@@ -170,6 +170,10 @@ pub(crate) struct BatchArgs {
     /// A folder with tuned copies of models/*.toml.
     #[arg(long, env = "IDF_MODELS_DIR")]
     pub(crate) models_dir: Option<PathBuf>,
+    /// The secret that keys document numbers (as for serve) [default: document-number.secret in
+    /// the data directory].
+    #[arg(long, env = "IDF_DOCUMENT_NUMBER_SECRET_FILE", value_name = "FILE", conflicts_with = "server")]
+    pub(crate) document_number_secret_file: Option<PathBuf>,
 }
 
 #[cfg(feature = "eval")]
@@ -331,6 +335,11 @@ pub(crate) struct CommonArgs {
     /// shipped models, compiled in].
     #[arg(long, env = "IDF_MODELS_DIR")]
     pub(crate) models_dir: Option<PathBuf>,
+    /// The secret that keys document numbers, a file of at least 32 bytes, the same for every
+    /// replica [default: document-number.secret in the data directory, made on first start; none
+    /// with --postgres, which then neither stores nor matches document numbers].
+    #[arg(long, env = "IDF_DOCUMENT_NUMBER_SECRET_FILE", value_name = "FILE")]
+    pub(crate) document_number_secret_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -6,8 +6,7 @@ use anyhow::Context;
 
 use crate::args::BatchArgs;
 use crate::progress::ProgressLine;
-use crate::{load_models, open_store};
-use idforensics::engine::Engine;
+use crate::{engine_on_store, load_models, open_store};
 use idforensics::frontends::batch::{BatchBackend, read_folder, read_manifest, run_batch};
 use idforensics::frontends::service::{RemoteClient, ServerAddress};
 use idforensics::frontends::settings::{Overrides, Settings};
@@ -19,6 +18,7 @@ pub(crate) fn batch(config: Option<&Path>, args: BatchArgs) -> anyhow::Result<()
             data_dir: args.data_dir.clone(),
             postgres_url: args.postgres.clone(),
             models_dir: args.models_dir,
+            document_number_secret_file: args.document_number_secret_file.clone(),
             ..Overrides::default()
         },
     )?;
@@ -38,7 +38,7 @@ pub(crate) fn batch(config: Option<&Path>, args: BatchArgs) -> anyhow::Result<()
             let server = ServerAddress { url: url.clone(), token: args.token.clone(), ca_certificate_pem };
             Box::new(RemoteClient::connect(&server, settings.max_message_bytes)?)
         }
-        (None, Some(store)) => Box::new(Engine::with_store(settings.limits, load_models(&settings)?, store)?),
+        (None, Some(store)) => Box::new(engine_on_store(&settings, load_models(&settings)?, store)?),
         (None, None) => anyhow::bail!("give --data-dir, --postgres or --server"),
     };
     // Against a server, twice as many requests as cores keep it busy while files are read and

@@ -17,7 +17,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use args::{Cli, Command, CommonArgs};
-use idforensics::engine::Models;
+use idforensics::engine::{Engine, Models};
 use idforensics::frontends::settings::{Overrides, Settings};
 use idforensics::storage::Store;
 
@@ -57,6 +57,7 @@ pub(crate) fn overrides(common: CommonArgs) -> Overrides {
         data_dir: common.data_dir,
         postgres_url: common.postgres,
         models_dir: common.models_dir,
+        document_number_secret_file: common.document_number_secret_file,
         ..Overrides::default()
     }
 }
@@ -71,6 +72,23 @@ pub(crate) fn open_store(settings: &Settings) -> anyhow::Result<Option<Box<dyn S
                 .with_context(|| format!("opening the store ({location})"))
         })
         .transpose()
+}
+
+/// The engine on the configured store, keying document numbers with the configured secret.
+pub(crate) fn engine_on_store(
+    settings: &Settings,
+    models: Models,
+    store: Box<dyn Store>,
+) -> anyhow::Result<Engine> {
+    let secret = settings.document_number_secret()?;
+    if secret.is_none() {
+        tracing::warn!(
+            "no document-number secret (--document-number-secret-file): document numbers are neither \
+             stored nor matched"
+        );
+    }
+    let engine = Engine::with_store(settings.limits, models, store)?;
+    Ok(engine.with_document_number_secret(secret)?)
 }
 
 pub(crate) fn load_models(settings: &Settings) -> anyhow::Result<Models> {

@@ -8,8 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::args::{LogFormatArg, ServeArgs};
-use crate::{load_models, open_store, overrides};
-use idforensics::engine::Engine;
+use crate::{engine_on_store, load_models, open_store, overrides};
 use idforensics::frontends::settings::{DEFAULT_DATA_DIR, LogFormat, Overrides, Settings};
 
 pub(crate) fn serve(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()> {
@@ -43,7 +42,7 @@ pub(crate) fn serve(config: Option<&Path>, args: ServeArgs) -> anyhow::Result<()
     let (policy_version, quality_version, reuse_version) =
         (models.policy.version().to_owned(), models.quality.version.clone(), models.reuse.version.clone());
     let started = std::time::Instant::now();
-    let engine = Arc::new(Engine::with_store(settings.limits, models, store)?);
+    let engine = Arc::new(engine_on_store(&settings, models, store)?);
     tracing::info!(
         store = location,
         documents,

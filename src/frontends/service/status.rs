@@ -59,6 +59,7 @@ impl ServiceError {
                 StoreError::Damaged(_) => (Code::DataLoss, error.reason()),
                 StoreError::CreateDir { .. }
                 | StoreError::SchemaTooNew { .. }
+                | StoreError::SecretMismatch
                 | StoreError::Sqlite(_)
                 | StoreError::Postgres(_)
                 | StoreError::Connection(_) => (Code::Unavailable, error.reason()),
