@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use idforensics::analysis::decode::{ContainerFacts, DecodeLimits, decode};
 use idforensics::analysis::tamper::TamperModels;
+use idforensics::analysis::tamper::content_credentials::{CredentialModels, assess_content_credentials};
 use idforensics::analysis::tamper::generative::generative_findings;
 use idforensics::analysis::tamper::metadata::read_metadata_facts;
 
@@ -29,6 +30,20 @@ fn read_container(container: &ContainerFacts) {
 pub(crate) fn decode_upload(data: &[u8]) {
     if let Ok(document) = decode(data, &FUZZ_LIMITS) {
         read_container(&document.container);
+    }
+}
+
+fn credential_models() -> &'static CredentialModels {
+    static MODELS: OnceLock<CredentialModels> = OnceLock::new();
+    MODELS.get_or_init(CredentialModels::embedded)
+}
+
+/// Content Credentials: an upload whose C2PA manifest store (JUMBF boxes in a JPEG's APP11
+/// segments, a PNG's `caBX` chunk) the C2PA reader parses and validates: claim, assertions, COSE
+/// signature, certificates, the hard binding's hash of the file.
+pub(crate) fn content_credentials(data: &[u8]) {
+    if let Ok(document) = decode(data, &FUZZ_LIMITS) {
+        let _ = assess_content_credentials(data, &document, credential_models(), &models().generators);
     }
 }
 

@@ -70,6 +70,8 @@ pub enum ReasonCode {
     TamperAiEdited,
     /// A check digit of the machine-readable zone disagrees with the field it guards.
     TamperMrzCheckDigit,
+    /// The file's Content Credentials (C2PA) no longer hold: changed after signing.
+    TamperC2paMismatch,
     /// The same file bytes are registered on another account.
     ReuseSameFile,
     /// The same decoded pixels (another encoding of one image) are registered on another account.
@@ -115,6 +117,7 @@ impl ReasonCode {
         ReasonCode::TamperAiGenerated,
         ReasonCode::TamperAiEdited,
         ReasonCode::TamperMrzCheckDigit,
+        ReasonCode::TamperC2paMismatch,
         ReasonCode::ReuseSameFile,
         ReasonCode::ReuseSameImage,
         ReasonCode::ReuseSameDocument,
@@ -153,6 +156,7 @@ impl ReasonCode {
             ReasonCode::TamperAiGenerated => "tamper.ai_generated",
             ReasonCode::TamperAiEdited => "tamper.ai_edited",
             ReasonCode::TamperMrzCheckDigit => "tamper.mrz_check_digit",
+            ReasonCode::TamperC2paMismatch => "tamper.c2pa_mismatch",
             ReasonCode::ReuseSameFile => "reuse.same_file",
             ReasonCode::ReuseSameImage => "reuse.same_image",
             ReasonCode::ReuseSameDocument => "reuse.same_document",

@@ -20,6 +20,9 @@ use crate::analysis::reuse;
 use crate::analysis::reuse::document_number::{DocumentNumberKey, DocumentNumberSecret};
 use crate::analysis::reuse::perceptual::ReuseModel;
 use crate::analysis::reuse::verify::keypoints_to_verify;
+use crate::analysis::tamper::content_credentials::{
+    CredentialModels, assess_content_credentials, merge_findings,
+};
 use crate::analysis::tamper::{TamperModels, TamperReport, assess_tamper};
 use crate::domain::audit::AuditEntry;
 use crate::domain::findings::Finding;
@@ -130,6 +133,8 @@ pub struct Models {
     pub reuse: ReuseModel,
     /// The machine-readable zone's reader: OCR-B templates and thresholds.
     pub mrz: MrzModels,
+    /// Which Content Credentials results and actions are evidence.
+    pub credentials: CredentialModels,
 }
 
 /// A models folder that cannot be used.
@@ -150,6 +155,9 @@ pub enum ModelsError {
     /// The MRZ models are invalid.
     #[error(transparent)]
     Mrz(#[from] crate::analysis::mrz::MrzConfigError),
+    /// The Content Credentials model is invalid.
+    #[error(transparent)]
+    Credentials(#[from] crate::analysis::tamper::content_credentials::CredentialModelsError),
 }
 
 impl Models {
@@ -161,6 +169,7 @@ impl Models {
             tamper: TamperModels::embedded(),
             reuse: ReuseModel::embedded(),
             mrz: MrzModels::embedded(),
+            credentials: CredentialModels::embedded(),
         }
     }
 
@@ -185,7 +194,8 @@ impl Models {
     }
 
     /// Tuned copies from `dir` (`policy.toml`, `quality.toml`, `editors.toml`, `tamper.toml`,
-    /// `reuse.toml`, `mrz.toml`, `mrz_glyphs.toml`); a file absent there is the shipped one.
+    /// `reuse.toml`, `mrz.toml`, `mrz_glyphs.toml`, `content_credentials.toml`); a file absent there
+    /// is the shipped one.
     pub fn load(dir: &std::path::Path) -> Result<Self, ModelsError> {
         let mut models = Models::embedded();
         let policy = dir.join("policy.toml");
@@ -198,6 +208,7 @@ impl Models {
         }
         models.tamper = TamperModels::load(dir)?;
         models.mrz = MrzModels::load(dir)?;
+        models.credentials = CredentialModels::load(dir)?;
         let reuse = dir.join("reuse.toml");
         if reuse.is_file() {
             models.reuse = ReuseModel::load(&reuse)?;
@@ -366,6 +377,15 @@ impl Engine {
         let quality = assess_quality(&document, &planes, location.outline(), &self.models.quality);
         stopwatch.lap("quality");
         let mut tamper = assess_tamper(&document, &planes, &self.models.tamper);
+        let credentials = assess_content_credentials(
+            request.image,
+            &document,
+            &self.models.credentials,
+            &self.models.tamper.generators,
+        );
+        tamper.metrics.extend(credentials.metrics);
+        merge_findings(&mut tamper.findings, credentials.findings);
+        tamper.inconclusive.extend(credentials.inconclusive);
         stopwatch.lap("tamper");
         let mrz = assess_mrz(&document.rgb, &planes, location.outline(), &self.models.mrz);
         let document_number = mrz

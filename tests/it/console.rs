@@ -152,6 +152,9 @@ async fn a_reviewer_sees_the_verdict_the_evidence_and_the_linked_account_in_a_br
     assert!(matched.contains("acct-holder") && matched.contains("reuse.same_portrait"), "{matched}");
     let findings = browser.find_all(Locator::Css("tr.finding")).await.unwrap();
     assert!(!findings.is_empty());
+    let provenance = browser.find(Locator::Css("table.provenance")).await.unwrap().text().await.unwrap();
+    assert!(provenance.contains("Content Credentials none"), "{provenance}");
+    assert!(provenance.contains("machine-readable zone"), "{provenance}");
     screenshot(&browser, &shots, "02-verdict-and-match").await;
 
     // Turn a heatmap on: its layer shows over the image.

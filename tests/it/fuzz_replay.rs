@@ -13,13 +13,14 @@ type Target = fn(&[u8]);
 
 #[test]
 fn every_kept_fuzz_input_is_handled_without_a_panic() {
-    let targets: [(&str, Target); 6] = [
+    let targets: [(&str, Target); 7] = [
         ("decode_upload", harness::decode_upload),
         ("png_chunks", harness::png_chunks),
         ("xmp_packet", harness::xmp_packet),
         ("exif_block", harness::exif_block),
         ("mrz_text", harness::mrz_text),
         ("mrz_zone", harness::mrz_zone),
+        ("content_credentials", harness::content_credentials),
     ];
     let corpora = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
     for (target, run) in targets {

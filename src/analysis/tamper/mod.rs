@@ -6,6 +6,7 @@
 //! reason on its own. Signatures live in `models/editors.toml`, thresholds in `models/tamper.toml`;
 //! statements of generation by a model (`generative`) in `models/generators.toml`.
 
+pub mod content_credentials;
 pub mod generative;
 pub mod local;
 pub mod metadata;

@@ -148,6 +148,20 @@ function matchesTable(matches) {
   return el("table", {}, el("tr", {}, ...["account", "document", "kind", "distance", "score", "evidence"].map((t) => el("th", { text: t }))), ...rows);
 }
 
+/** What the file says of its own making: its Content Credentials (C2PA) and machine-readable zone. */
+function provenanceTable(metrics) {
+  const rows = [["Content Credentials", metrics.c2pa_manifest ? "present" : "none"]];
+  if (metrics.c2pa_manifest && metrics.c2pa_claim_generator !== undefined) {
+    rows.push(["claim generator", metrics.c2pa_claim_generator], ["signer", metrics.c2pa_signer],
+      ["signed at", metrics.c2pa_signed_at || "no time stamp"], ["actions", metrics.c2pa_actions],
+      ["ingredients", metrics.c2pa_ingredients], ["validation failures", metrics.c2pa_validation_failures || "none"]);
+  }
+  rows.push(["machine-readable zone", metrics.mrz_found
+    ? `${metrics.mrz_format}, ${metrics.mrz_check_digits_passing} check digits passing` : "none found"]);
+  return el("table", { class: "provenance" },
+    ...rows.map(([name, value]) => el("tr", {}, el("th", { text: name }), el("td", { text: String(value ?? "") }))));
+}
+
 async function analyse(file) {
   const result = el("div", { class: "result" }, el("p", { text: `${file.name}: analysing…` }));
   $("results").prepend(result);
@@ -167,7 +181,8 @@ async function analyse(file) {
     result.replaceChildren(head, el("div", { class: "columns" },
       viewer(file, analysis),
       el("div", {}, el("h3", { text: "Findings" }), findingsTable(report.findings),
-        el("h3", { text: "Matches" }), matchesTable(report.matches))));
+        el("h3", { text: "Matches" }), matchesTable(report.matches),
+        el("h3", { text: "Provenance" }), provenanceTable(report.tamper.metrics))));
   } catch (error) {
     result.replaceChildren(el("p", { class: "error", text: `${file.name}: ${error.message}` }));
   }
