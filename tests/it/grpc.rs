@@ -368,8 +368,9 @@ async fn server_responses_convert_to_the_cli_json_shape() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_retyped_mrz_date_is_flagged_with_its_field_over_grpc() {
+/// Scanner captures of TD1 cards carrying `zone`, one per template, drawn in Debian's OCR-B from one
+/// seed; `None` (the test skips) when the font is missing and not required.
+fn scanned_td1_cards(zone: [&str; 3], templates: &[u64], seed: u64) -> Option<Vec<Vec<u8>>> {
     use idforensics::eval::synthetic::capture::{CaptureSettings, Device, capture};
     use idforensics::eval::synthetic::cards::Template;
     use idforensics::eval::synthetic::mrz_documents::td1_card;
@@ -381,20 +382,28 @@ async fn a_retyped_mrz_date_is_flagged_with_its_field_over_grpc() {
         Err(error) => {
             assert!(std::env::var_os("IDF_REQUIRE_OCRB").is_none(), "IDF_REQUIRE_OCRB is set: {error}");
             eprintln!("skipped: {error}");
-            return;
+            return None;
         }
     };
+    let zone: Vec<String> = zone.map(str::to_owned).into();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let scans = templates.iter().map(|&template| {
+        let card = td1_card(&font, &Template::new(template), &zone, &mut rng);
+        capture(&card, &CaptureSettings::draw(Device::Scanner, &mut rng), &mut rng).jpeg
+    });
+    Some(scans.collect())
+}
+
+#[tokio::test]
+async fn a_retyped_mrz_date_is_flagged_with_its_field_over_grpc() {
     // ICAO's TD1 specimen, its birth date retyped 740812 -> 740612 and its digits left as they were.
-    let zone: Vec<String> = [
+    let zone = [
         "I<UTOD231458907<<<<<<<<<<<<<<<",
         "7406122F1204159UTO<<<<<<<<<<<6",
         "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
-    ]
-    .map(str::to_owned)
-    .into();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0x4D52_6770);
-    let card = td1_card(&font, &Template::new(904), &zone, &mut rng);
-    let upload = capture(&card, &CaptureSettings::draw(Device::Scanner, &mut rng), &mut rng).jpeg;
+    ];
+    let Some(mut scans) = scanned_td1_cards(zone, &[904], 0x4D52_6770) else { return };
+    let upload = scans.remove(0);
 
     let server = TestServer::start().await;
     let mut client = server.client().await;
@@ -414,33 +423,13 @@ async fn a_retyped_mrz_date_is_flagged_with_its_field_over_grpc() {
 /// clustered, and unlinked once the first account is erased.
 #[tokio::test]
 async fn one_document_number_on_two_accounts_links_them_over_grpc() {
-    use idforensics::eval::synthetic::capture::{CaptureSettings, Device, capture};
-    use idforensics::eval::synthetic::cards::Template;
-    use idforensics::eval::synthetic::mrz_documents::td1_card;
-    use idforensics::eval::synthetic::ocr_b::OcrB;
-    use rand::SeedableRng;
-
-    let font = match OcrB::system() {
-        Ok(font) => font,
-        Err(error) => {
-            assert!(std::env::var_os("IDF_REQUIRE_OCRB").is_none(), "IDF_REQUIRE_OCRB is set: {error}");
-            eprintln!("skipped: {error}");
-            return;
-        }
-    };
-    let zone: Vec<String> = [
+    let zone = [
         "I<UTOD231458907<<<<<<<<<<<<<<<",
         "7408122F1204159UTO<<<<<<<<<<<6",
         "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
-    ]
-    .map(str::to_owned)
-    .into();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0x4E55_4D42);
-    let mut scanned = |template: u64| {
-        let card = td1_card(&font, &Template::new(template), &zone, &mut rng);
-        capture(&card, &CaptureSettings::draw(Device::Scanner, &mut rng), &mut rng).jpeg
-    };
-    let (first, second) = (scanned(904), scanned(911));
+    ];
+    let Some(mut scans) = scanned_td1_cards(zone, &[904, 911], 0x4E55_4D42) else { return };
+    let (first, second) = (scans.remove(0), scans.remove(0));
 
     let server = TestServer::start().await;
     let mut client = server.client().await;
