@@ -56,6 +56,22 @@ pub struct VerificationModel {
     pub portrait_max_keypoints: usize,
     /// Smallest distance between two portrait-zone keypoints, pixels.
     pub portrait_keypoint_spacing: u32,
+    /// The photo's frame: a column (row) of the portrait zone along which at least `share` of the
+    /// zone's rows (columns) step by `step` grey levels or more across it is a straight edge, and
+    /// the zone's keypoints within `margin` px of one are left out.
+    pub portrait_frame_edges: FrameEdges,
+}
+
+/// Straight edges of the portrait zone (`portrait_frame_edges` in `[verification]`).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameEdges {
+    /// Smallest step across the edge, grey levels (between the pixels either side of it).
+    pub step: u8,
+    /// Smallest share of the zone's length the step runs along.
+    pub share: f32,
+    /// Keypoints this close to an edge (pixels) are left out.
+    pub margin: u32,
 }
 
 /// One homography fit.
@@ -259,7 +275,9 @@ fn verification_keypoints(
         max: model.portrait_max_keypoints,
         spacing: model.portrait_keypoint_spacing,
     };
-    let portrait = keypoints(&crop_imm(card, left, top, right - left, bottom - top).to_image(), parameters);
+    let area = crop_imm(card, left, top, right - left, bottom - top).to_image();
+    let on_frame = frame_edges(&area, model.portrait_frame_edges);
+    let portrait = keypoints(&area, parameters);
     strongest
         .iter()
         .filter(|keypoint| !inside(keypoint.x, keypoint.y))
@@ -267,6 +285,7 @@ fn verification_keypoints(
         .chain(
             portrait
                 .into_iter()
+                .filter(|keypoint| !on_frame(keypoint.x, keypoint.y))
                 .map(|keypoint| Keypoint {
                     x: keypoint.x + left as f32,
                     y: keypoint.y + top as f32,
@@ -275,6 +294,41 @@ fn verification_keypoints(
                 .filter(|keypoint| inside(keypoint.x, keypoint.y)),
         )
         .collect()
+}
+
+/// Whether a point of `area` (the portrait zone) lies on the photo's frame: within the margin of a
+/// column or row along which the grey level steps by `edges.step` over at least `edges.share` of the
+/// area's length. The frame is printed alike on every holder's card; its corners with the face's
+/// outline and the photo's background pair between two holders whose photos are toned alike, so
+/// they are no evidence of one portrait (on `eval-reuse`, most of the portrait inliers of distinct
+/// cards of one template lay on it).
+fn frame_edges(area: &GrayImage, edges: FrameEdges) -> impl Fn(f32, f32) -> bool {
+    let (width, height) = (area.width() as usize, area.height() as usize);
+    let raw = area.as_raw();
+    let at = |x: usize, y: usize| i16::from(raw[y * width + x]);
+    let steps_across = |count: usize, length: usize, step: &dyn Fn(usize, usize) -> bool| -> Vec<bool> {
+        let hits: Vec<usize> = (0..count)
+            .map(|i| if i == 0 || i + 1 == count { 0 } else { (0..length).filter(|&j| step(i, j)).count() })
+            .collect();
+        // A line a pixel off vertical still counts: the strongest of three neighbours.
+        (0..count)
+            .map(|i| {
+                let strongest =
+                    hits[i.saturating_sub(1)..(i + 2).min(count)].iter().max().copied().unwrap_or(0);
+                strongest as f32 >= edges.share * length as f32
+            })
+            .collect()
+    };
+    let threshold = i16::from(edges.step);
+    let columns = steps_across(width, height, &|x, y| (at(x + 1, y) - at(x - 1, y)).abs() >= threshold);
+    let rows = steps_across(height, width, &|y, x| (at(x, y + 1) - at(x, y - 1)).abs() >= threshold);
+    let margin = i64::from(edges.margin);
+    let near = move |lines: &[bool], at: f32| {
+        let centre = at.round() as i64;
+        (centre - margin..=centre + margin)
+            .any(|i| usize::try_from(i).is_ok_and(|i| lines.get(i).copied().unwrap_or(false)))
+    };
+    move |x, y| near(&columns, x) || near(&rows, y)
 }
 
 /// How far from a keypoint BRIEF reads (imageproc keeps keypoints this far from the edges).
@@ -599,5 +653,33 @@ mod tests {
         assert!(convex(&[(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)]));
         assert!(!convex(&[(0.0, 0.0), (10.0, 10.0), (10.0, 0.0), (0.0, 10.0)]));
         assert_eq!(polygon_area(&[(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0)]), 100.0);
+    }
+
+    #[test]
+    fn the_photos_frame_is_a_straight_edge_and_the_face_inside_is_not() {
+        // Paper, a photo a pixel off vertical at x 20..80, y 10..110, and a face-like blob in it.
+        let area = GrayImage::from_fn(100, 120, |x, y| {
+            let left = 20 + u32::from(y > 60);
+            let photo = (left..80).contains(&x) && (10..110).contains(&y);
+            let face = (f64::from(x) - 50.0).hypot((f64::from(y) - 55.0) * 0.8) < 18.0;
+            Luma([if face {
+                60
+            } else if photo {
+                150
+            } else {
+                225
+            }])
+        });
+        let edges = FrameEdges { step: 16, share: 0.5, margin: 4 };
+        let on_frame = frame_edges(&area, edges);
+        for (x, y) in [(20.0, 40.0), (21.0, 90.0), (79.0, 30.0), (50.0, 10.0), (40.0, 109.0), (24.0, 70.0)] {
+            assert!(on_frame(x, y), "({x}, {y}) lies on the frame");
+        }
+        for (x, y) in [(35.0, 55.0), (50.0, 38.0), (66.0, 60.0), (50.0, 72.0)] {
+            assert!(!on_frame(x, y), "({x}, {y}) is the face's");
+        }
+        // A weaker step, or a shorter run, is no frame.
+        assert!(!frame_edges(&area, FrameEdges { step: 100, ..edges })(20.0, 40.0));
+        assert!(!frame_edges(&area, FrameEdges { share: 0.9, ..edges })(20.0, 40.0));
     }
 }
