@@ -39,13 +39,13 @@ pub fn confirm<'a, E>(
     let mut verifier = Verifier::new(query, index, stored_keypoints, model);
     let mut hits = Vec::new();
     for proposal in proposals {
-        let same_document = !proposal.judged || proposal.verdict.kind == ReasonCode::ReuseSameDocument;
-        let Some(verification) = verifier.verify(
-            proposal.document,
-            proposal.verdict.turned,
-            proposal.frame.as_ref(),
-            same_document,
-        )?
+        let sought = match proposal.verdict.kind {
+            _ if !proposal.judged => Sought::SameDocument { judged: false },
+            ReasonCode::ReuseSameDocument => Sought::SameDocument { judged: true },
+            _ => Sought::ZoneReuse,
+        };
+        let Some(verification) =
+            verifier.verify(proposal.document, proposal.verdict.turned, proposal.frame.as_ref(), sought)?
         else {
             continue;
         };
@@ -66,6 +66,19 @@ pub fn confirm<'a, E>(
         )
     });
     Ok(hits)
+}
+
+/// What a proposal's verification must show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sought {
+    /// The same document; `judged` when the zone hashes judged both zones alike, so that its
+    /// portrait need not agree.
+    SameDocument {
+        /// The zone hashes judged both zones alike.
+        judged: bool,
+    },
+    /// A portrait or personal-data reuse the zone hashes judged.
+    ZoneReuse,
 }
 
 /// Verifies stored documents against one query: its keypoints both ways up, the stored cards that
@@ -110,17 +123,17 @@ where
     /// out (what they share with the other stored cards that give the layout, at most
     /// [`TEMPLATE_REFERENCES`], of holders other than theirs); `None` when it has no stored
     /// keypoints. A query read as a crop of `document` in `frame` is also verified read in that
-    /// frame. When a `same_document` match is sought and that is none, but the whole card agrees
-    /// well enough (`second_look_min_card_inliers`), the query's card is read again resampled onto
-    /// the stored card through that fit (never for a portrait or personal-data reuse: a second look
-    /// at two low-detail portraits is a second chance for a false link). The strongest evidence
-    /// wins.
+    /// frame. When the same document is `sought` and that is none (its portrait needed unless the
+    /// hashes judged it), but the whole card agrees well enough (`second_look_min_card_inliers`),
+    /// the query's card is read again resampled onto the stored card through that fit (never for a
+    /// portrait or personal-data reuse: a second look at two low-detail portraits is a second
+    /// chance for a false link). The strongest evidence wins.
     pub fn verify(
         &mut self,
         document: &'a IndexedDocument,
         turned_first: bool,
         frame: Option<&CropFrame>,
-        same_document: bool,
+        sought: Sought,
     ) -> Result<Option<Verification>, E> {
         let Some(stored) = self.keypoints_of(document)?.map(<[Keypoint]>::to_vec) else { return Ok(None) };
         let (layout, checks) = (&self.model.layout, &self.model.verification);
@@ -132,7 +145,8 @@ where
         };
         let personal = [masked(&self.ways[0], 0), masked(&self.ways[1], 1)];
         let stored_personal = [masked(&stored, 0), masked(&stored, 1)];
-        let mut best = verify(&personal, &stored_personal, turned_first, layout, checks);
+        let judged = sought == Sought::SameDocument { judged: true };
+        let mut best = verify(&personal, &stored_personal, turned_first, judged, layout, checks);
         if let Some(&frame) = frame {
             let way = usize::from(turned_first);
             let to_query = move |x, y| frame.apply(x, y);
@@ -143,9 +157,9 @@ where
             };
             best = best.or_stronger(in_frame, checks);
         }
-        let second_look = same_document
+        let second_look = matches!(sought, Sought::SameDocument { .. })
             && best.reading == KeypointReading::RectifiedCard
-            && !best.document_verified(checks, false)
+            && !best.document_verified(checks, judged)
             && best.card.inliers >= checks.second_look_min_card_inliers;
         if second_look {
             let (turned, way) = (best.turned, usize::from(best.turned));

@@ -380,11 +380,13 @@ pub fn keypoints_from_bytes(bytes: &[u8]) -> Option<Vec<Keypoint>> {
 
 /// Verifies a stored card's keypoints against the query's (`ways`: upright and turned 180°, each
 /// with the stored card's keypoints masked alike), `turned_first` first (the reading the indexes
-/// matched); the stronger evidence wins.
+/// matched); the stronger evidence wins. The second way is not read when the first is the same
+/// document already, its portrait not needed when the hashes `judged` both zones alike.
 pub(super) fn verify(
     ways: &[Vec<Keypoint>; 2],
     stored: &[Vec<Keypoint>; 2],
     turned_first: bool,
+    judged: bool,
     layout: &DocumentLayout,
     model: &VerificationModel,
 ) -> Verification {
@@ -392,7 +394,7 @@ pub(super) fn verify(
         verify_way(&ways[usize::from(turned)], &stored[usize::from(turned)], turned, layout, model)
     };
     let first = one_way(turned_first);
-    if first.document_verified(model, false) {
+    if first.document_verified(model, judged) {
         return first;
     }
     let second = one_way(!turned_first);

@@ -26,7 +26,7 @@ use crate::analysis::fingerprint::Fingerprints;
 use crate::analysis::fingerprint::document::{DocumentLocation, DocumentPrint, InnerHashes};
 use crate::analysis::fingerprint::keypoints::Keypoint;
 use crate::analysis::fingerprint::pdq::Pdq;
-use crate::analysis::reuse::confirm::{Verifier, confirm};
+use crate::analysis::reuse::confirm::{Sought, Verifier, confirm};
 use crate::analysis::reuse::hamming_index::HammingIndex;
 use crate::analysis::reuse::perceptual::{IndexedDocument, PerceptualHit, PerceptualIndex};
 use crate::analysis::reuse::verify::{STORED_KEYPOINT_BYTES, keypoints_to_verify};
@@ -573,7 +573,7 @@ impl<'a> Registered<'a> {
             self.index.document(source as u32).expect("originals are never removed"),
             false,
             None,
-            true,
+            Sought::SameDocument { judged: false },
         );
         let verification = match verification {
             Ok(verification) => verification.expect("every original has keypoints"),
