@@ -26,8 +26,8 @@ fn tamper(c: &mut Criterion) {
     let mut group = c.benchmark_group("tamper");
     group.sample_size(20);
     let signed =
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/content_credentials/signed.jpg"));
-    let signed = signed.unwrap();
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/content_credentials/signed.jpg"))
+            .unwrap();
     let signed_document = decode(&signed, &limits).unwrap();
     group.bench_function("content_credentials/signed_jpeg_15kb", |b| {
         b.iter(|| {

@@ -71,10 +71,9 @@ pub fn confirm<'a, E>(
 /// What a proposal's verification must show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sought {
-    /// The same document; `judged` when the zone hashes judged both zones alike, so that its
-    /// portrait need not agree.
+    /// The same document.
     SameDocument {
-        /// The zone hashes judged both zones alike.
+        /// The zone hashes judged both zones alike, so that the portrait need not agree.
         judged: bool,
     },
     /// A portrait or personal-data reuse the zone hashes judged.

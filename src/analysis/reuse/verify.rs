@@ -56,9 +56,9 @@ pub struct VerificationModel {
     pub portrait_max_keypoints: usize,
     /// Smallest distance between two portrait-zone keypoints, pixels.
     pub portrait_keypoint_spacing: u32,
-    /// The photo's frame: a column (row) of the portrait zone along which at least `share` of the
-    /// zone's rows (columns) step by `step` grey levels or more across it is a straight edge, and
-    /// the zone's keypoints within `margin` px of one are left out.
+    /// The photo's frame: a column (row) of the portrait zone, read with BRIEF's reach around it,
+    /// along which at least `share` of its rows (columns) step by `step` grey levels or more across
+    /// it is a straight edge, and the zone's keypoints within `margin` px of one are left out.
     pub portrait_frame_edges: FrameEdges,
 }
 
@@ -68,7 +68,7 @@ pub struct VerificationModel {
 pub struct FrameEdges {
     /// Smallest step across the edge, grey levels (between the pixels either side of it).
     pub step: u8,
-    /// Smallest share of the zone's length the step runs along.
+    /// Smallest share of the area's length (the zone and BRIEF's reach) the step runs along.
     pub share: f32,
     /// Keypoints this close to an edge (pixels) are left out.
     pub margin: u32,
@@ -296,9 +296,9 @@ fn verification_keypoints(
         .collect()
 }
 
-/// Whether a point of `area` (the portrait zone) lies on the photo's frame: within the margin of a
-/// column or row along which the grey level steps by `edges.step` over at least `edges.share` of the
-/// area's length. The frame is printed alike on every holder's card; its corners with the face's
+/// Whether a point of `area` (the portrait zone and BRIEF's reach around it) lies on the photo's
+/// frame: within the margin of a column or row along which the grey level steps by `edges.step` over
+/// at least `edges.share` of the area's length. The frame is printed alike on every holder's card; its corners with the face's
 /// outline and the photo's background pair between two holders whose photos are toned alike, so
 /// they are no evidence of one portrait (on `eval-reuse`, most of the portrait inliers of distinct
 /// cards of one template lay on it).
