@@ -298,10 +298,10 @@ fn verification_keypoints(
 
 /// Whether a point of `area` (the portrait zone and BRIEF's reach around it) lies on the photo's
 /// frame: within the margin of a column or row along which the grey level steps by `edges.step` over
-/// at least `edges.share` of the area's length. The frame is printed alike on every holder's card; its corners with the face's
-/// outline and the photo's background pair between two holders whose photos are toned alike, so
-/// they are no evidence of one portrait (on `eval-reuse`, most of the portrait inliers of distinct
-/// cards of one template lay on it).
+/// at least `edges.share` of the area's length. The frame is printed alike on every holder's card;
+/// its corners with the face's outline and the photo's background pair between two holders whose
+/// photos are toned alike, so they are no evidence of one portrait (on `eval-reuse`, most of the
+/// portrait inliers of distinct cards of one template lay on it).
 fn frame_edges(area: &GrayImage, edges: FrameEdges) -> impl Fn(f32, f32) -> bool {
     let (width, height) = (area.width() as usize, area.height() as usize);
     let raw = area.as_raw();
