@@ -36,6 +36,8 @@ pub struct MrzThresholds {
     pub rectified_width: u32,
     /// Where the search starts, as a share of the document's height from its top edge.
     pub search_from: f32,
+    /// Rows read above the zone the small look found, as a share of the document's height.
+    pub zone_margin: f32,
     /// Strokes a pixel row must cross to be part of a line of text.
     pub min_row_strokes: u32,
     /// Smallest mean glyph score of a group of lines read as a zone.
@@ -86,8 +88,13 @@ impl MrzModels {
     /// Parses `mrz.toml` and `mrz_glyphs.toml` text.
     pub fn parse(thresholds: &str, glyphs: &str) -> Result<Self, MrzConfigError> {
         let thresholds: MrzThresholds = toml::from_str(thresholds)?;
-        if thresholds.rectified_width < 300 || !(0.0..1.0).contains(&thresholds.search_from) {
-            return Err(MrzConfigError::Invalid("rectified_width or search_from out of range".into()));
+        if thresholds.rectified_width < 300
+            || !(0.0..1.0).contains(&thresholds.search_from)
+            || !(0.0..0.5).contains(&thresholds.zone_margin)
+        {
+            return Err(MrzConfigError::Invalid(
+                "rectified_width, search_from or zone_margin out of range".into(),
+            ));
         }
         let glyphs =
             Glyphs::from_file(toml::from_str::<GlyphFile>(glyphs)?).map_err(MrzConfigError::Invalid)?;
@@ -160,15 +167,22 @@ pub fn assess_mrz(
         .flat_map(|quad| {
             // A look at the whole document rectified small from the working planes, then the
             // full-resolution read of the edge a zone-shaped group lies near.
-            let (bottom, top) = glimpse(&planes.luma, &quad, models.thresholds.rectified_width / 2)
-                .map_or((false, false), |document| reader::zone_sides(&document, &models.thresholds));
+            let rows = glimpse(&planes.luma, &quad, models.thresholds.rectified_width / 2)
+                .map(|document| reader::zone_rows(&document, &models.thresholds))
+                .unwrap_or_default();
             let quad = quad.map(|(x, y)| (x * factor, y * factor));
-            [bottom.then_some(quad), top.then_some([quad[2], quad[3], quad[0], quad[1]])]
-                .into_iter()
-                .flatten()
+            // From a little above the zone, never above where the search starts.
+            let thresholds = &models.thresholds;
+            let from = |share: f32| (share - thresholds.zone_margin).max(thresholds.search_from);
+            [
+                rows.bottom.map(|top| (quad, from(top), rows.skew)),
+                rows.top.map(|bottom| ([quad[2], quad[3], quad[0], quad[1]], from(1.0 - bottom), rows.skew)),
+            ]
+            .into_iter()
+            .flatten()
         })
-        .find_map(|quad| {
-            let (region, to_image) = rectified_bottom(rgb, &quad, &models.thresholds)?;
+        .find_map(|(quad, from, skew)| {
+            let (region, to_image) = rectified_bottom(rgb, &quad, from, skew, &models.thresholds)?;
             reader::read_zone(&region, &models.glyphs, &models.thresholds).map(|read| (read, to_image))
         });
     let mut report = MrzReport::default();
@@ -350,11 +364,14 @@ fn quad_sides(quad: &[(f32, f32); 4]) -> Option<(f32, f32)> {
 
 /// The bottom of the document whose corners (top-left, top-right, bottom-right, bottom-left, in
 /// image pixels) are `quad`, rectified to at least `rectified_width` at the quad's own proportions
-/// (an ID-1 card or an ID-3 page alike), from `search_from` of its height down; and the projection
-/// from the region back to the image. `None` for a degenerate quad.
+/// (an ID-1 card or an ID-3 page alike), from the share `from` of its height down, turned about
+/// its centre so that print skewed by `skew` runs level (the reader levels what is left); and the
+/// projection from the region back to the image. `None` for a degenerate quad.
 fn rectified_bottom(
     rgb: &RgbImage,
     quad: &[(f32, f32); 4],
+    from: f32,
+    skew: f32,
     thresholds: &MrzThresholds,
 ) -> Option<(GrayImage, Projection)> {
     let (across, down) = quad_sides(quad)?;
@@ -362,10 +379,15 @@ fn rectified_bottom(
     // zone seen in a whole frame keeps its resolution.
     let width = (across.round() as u32).clamp(thresholds.rectified_width, 2 * thresholds.rectified_width);
     let full_height = width as f32 * down / across;
-    let from = thresholds.search_from * full_height;
+    let from = from * full_height;
     let height = (full_height - from).round().max(1.0) as u32;
     let to_quad = Projection::from_control_points([(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)], *quad)?;
-    let to_image = Projection::translate(0.0, from)
+    let (cx, cy) = (width as f32 / 2.0, height as f32 / 2.0);
+    let level = Projection::translate(-cx, -cy)
+        .and_then(Projection::rotate(skew))
+        .and_then(Projection::translate(cx, cy));
+    let to_image = level
+        .and_then(Projection::translate(0.0, from))
         .and_then(Projection::scale(1.0 / width as f32, 1.0 / full_height))
         .and_then(to_quad);
     let mut region = GrayImage::new(width, height);

@@ -68,20 +68,34 @@ pub(super) fn read_zone(region: &GrayImage, glyphs: &Glyphs, thresholds: &MrzThr
     // zone-shaped groups: only the lowest few are read, so no upload costs more than a few zones.
     let mut attempts = 0;
     for end in (0..lines.len()).rev() {
+        // The formats this group's line count and shape allow, the one whose pitch fits the line
+        // best read first: the first reading that scores as a zone is kept, so a TD1 zone's last
+        // two lines are not also read as TD2.
+        let mut formats: Vec<(MrzFormat, f32)> = MrzFormat::ALL
+            .into_iter()
+            .filter_map(|format| {
+                let count = format.shape().0;
+                let group = lines.get((end + 1).checked_sub(count)?..=end)?;
+                zone_shaped(group)
+                    .then(|| (format, pitch_over_expected(&lines[end], format, glyphs).ln().abs()))
+            })
+            .collect();
+        formats.sort_by(|a, b| a.1.total_cmp(&b.1));
         let mut best: Option<ZoneRead> = None;
-        for format in MrzFormat::ALL {
-            let count = format.shape().0;
-            if end + 1 < count || !zone_shaped(&lines[end + 1 - count..=end]) {
-                continue;
-            }
+        for (format, _) in formats {
             attempts += 1;
             if attempts > MAX_READ_ATTEMPTS {
-                return None;
+                return best;
             }
-            if let Some(read) = read_lines(region, &lines[end + 1 - count..=end], format, glyphs, to_region)
+            let group = &lines[end + 1 - format.shape().0..=end];
+            if let Some(read) = read_lines(region, group, format, glyphs, to_region)
                 && best.as_ref().is_none_or(|b| read.zone_score > b.zone_score)
             {
+                let confident = read.zone_score >= thresholds.min_zone_score;
                 best = Some(read);
+                if confident {
+                    break;
+                }
             }
         }
         if best.is_some() {
@@ -91,23 +105,55 @@ pub(super) fn read_zone(region: &GrayImage, glyphs: &Glyphs, thresholds: &MrzThr
     None
 }
 
-/// Where a zone-shaped group of lines lies on a whole document rectified small: near its bottom
-/// edge (the document upright), near its top edge (turned 180°), both or neither. A cheap look that
-/// spares the full-resolution read on documents without a zone.
-pub(super) fn zone_sides(document: &GrayImage, thresholds: &MrzThresholds) -> (bool, bool) {
+/// A line's character pitch if it holds `format`'s count of characters, over the pitch OCR-B has
+/// at the line's height: about 1 for the format it holds.
+fn pitch_over_expected(line: &TextLine, format: MrzFormat, glyphs: &Glyphs) -> f32 {
+    let count = format.shape().1 as f32;
+    let file = &glyphs.file;
+    let pitch = (line.right - line.left) as f32 / (count - 1.0 + file.ink_per_advance);
+    pitch / (file.advance_per_cap_height * line.height())
+}
+
+/// Where zone-shaped groups of lines lie on a whole document rectified small, as shares of its
+/// height: `bottom` is the highest top edge of a group near the bottom edge (the document upright),
+/// `top` the lowest bottom edge of one near the top edge (turned 180°); `None` on a side without
+/// one; and the print's skew, which widens each group by the rise across half the document. A cheap look
+/// that spares the full-resolution read on documents without a zone, and most of the rows of
+/// documents with one.
+pub(super) fn zone_rows(document: &GrayImage, thresholds: &MrzThresholds) -> ZoneRows {
     let (width, height) = (document.width() as usize, document.height() as usize);
     let ink = glyph_mask(&ink_mask(document), width, height);
-    let ink = sheared_level(&ink, width, height, skew_radians(&ink, width, height));
+    let skew = skew_radians(&ink, width, height);
+    let ink = sheared_level(&ink, width, height, skew);
     let lines = text_lines(&ink, width, height, thresholds);
-    let (mut bottom, mut top) = (false, false);
+    let rise = width as f32 / 2.0 * skew.tan().abs();
+    let mut rows = ZoneRows { skew, ..ZoneRows::default() };
     for count in [2, 3] {
         for group in lines.windows(count).filter(|group| zone_shaped(group)) {
-            let centre = (group[0].top + group[count - 1].bottom) as f32 / 2.0 / height as f32;
-            bottom |= centre >= thresholds.search_from;
-            top |= centre <= 1.0 - thresholds.search_from;
+            let (top, bottom) = (group[0].top as f32, group[count - 1].bottom as f32);
+            let centre = (top + bottom) / 2.0 / height as f32;
+            if centre >= thresholds.search_from {
+                let share = (top - rise) / height as f32;
+                rows.bottom = Some(rows.bottom.map_or(share, |b: f32| b.min(share)));
+            }
+            if centre <= 1.0 - thresholds.search_from {
+                let share = (bottom + rise) / height as f32;
+                rows.top = Some(rows.top.map_or(share, |t: f32| t.max(share)));
+            }
         }
     }
-    (bottom, top)
+    rows
+}
+
+/// What [`zone_rows`] found.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct ZoneRows {
+    /// Upright: the zone starts this share of the height down.
+    pub bottom: Option<f32>,
+    /// Turned: the zone ends this share of the height down.
+    pub top: Option<f32>,
+    /// The print's skew, radians (positive: lines fall to the right); the same either way up.
+    pub skew: f32,
 }
 
 /// The mask with each column shifted so that print skewed by `skew` runs level: enough to find
@@ -315,11 +361,10 @@ fn read_lines(
     let mut text = Vec::new();
     let mut matches = Vec::new();
     for (line_index, line) in lines.iter().enumerate() {
-        let pitch = (line.right - line.left) as f32 / (count as f32 - 1.0 + file.ink_per_advance);
-        let expected = file.advance_per_cap_height * line.height();
-        if !(0.7..=1.45).contains(&(pitch / expected)) {
+        if !(0.7..=1.45).contains(&pitch_over_expected(line, format, glyphs)) {
             return None;
         }
+        let pitch = (line.right - line.left) as f32 / (count as f32 - 1.0 + file.ink_per_advance);
         let kinds = &alphabet[line_index * count..(line_index + 1) * count];
         let centre = (line.top + line.bottom) as f32 / 2.0;
         // The band's rows with the templates' margin, `stretch` times as tall: blur widens a band
