@@ -45,9 +45,10 @@ pub(super) struct ZoneRead {
     pub to_region: Projection,
 }
 
-/// Reads the lowest zone-shaped group of lines on `region`, in every format its shape allows; the
-/// best-scoring reading, or `None` when no group of lines has a zone's shape. The region is first
-/// turned level when its print is skewed (a frame read without a located outline).
+/// Reads the lowest zone-shaped group of lines on `region` in the formats its shape allows, best
+/// pitch first: the first reading that scores as a zone, else the best-scoring one, or `None` when
+/// no group of lines has a zone's shape. The region is first turned level when its print is still
+/// skewed.
 pub(super) fn read_zone(region: &GrayImage, glyphs: &Glyphs, thresholds: &MrzThresholds) -> Option<ZoneRead> {
     let (width, height) = (region.width() as usize, region.height() as usize);
     let mut ink = glyph_mask(&ink_mask(region), width, height);
@@ -117,9 +118,9 @@ fn pitch_over_expected(line: &TextLine, format: MrzFormat, glyphs: &Glyphs) -> f
 /// Where zone-shaped groups of lines lie on a whole document rectified small, as shares of its
 /// height: `bottom` is the highest top edge of a group near the bottom edge (the document upright),
 /// `top` the lowest bottom edge of one near the top edge (turned 180°); `None` on a side without
-/// one; and the print's skew, which widens each group by the rise across half the document. A cheap look
-/// that spares the full-resolution read on documents without a zone, and most of the rows of
-/// documents with one.
+/// one; and the print's skew, which widens each group by the rise across half the document. A
+/// cheap look that spares the full-resolution read on documents without a zone, and most of the
+/// rows of documents with one.
 pub(super) fn zone_rows(document: &GrayImage, thresholds: &MrzThresholds) -> ZoneRows {
     let (width, height) = (document.width() as usize, document.height() as usize);
     let ink = glyph_mask(&ink_mask(document), width, height);
