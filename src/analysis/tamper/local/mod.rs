@@ -55,9 +55,8 @@ pub struct LocalThresholds {
     pub double_quantization_min_frequencies: usize,
     /// Smoothed anomaly score from which a cell is suspicious, per map.
     pub anomaly_scores: AnomalyScores,
-    /// The methods whose peaks (each over its threshold) add up to the image's local-manipulation
-    /// score.
-    pub scored_methods: Vec<ScoredMethod>,
+    /// What each method adds to the image's local-manipulation score.
+    pub score_weights: ScoreWeights,
     /// Smallest luma range of an 8×8 block whose steepest step is read as an edge's sharpness.
     pub sharpness_min_edge_range: f32,
     /// Smallest suspicious region, in cells.
@@ -120,42 +119,36 @@ impl AnomalyScores {
     }
 }
 
-/// A local method that can count towards the local-manipulation score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScoredMethod {
-    /// The error-level map.
-    ErrorLevel,
-    /// The noise map.
-    Noise,
-    /// The aligned double-quantization map.
-    DoubleQuantization,
-    /// The second-grid map.
-    ForeignGrid,
-    /// The sharpness map.
-    Sharpness,
+/// How much each local method adds to the image's local-manipulation score, per unit of
+/// ln(1 + peak / threshold) (a copy-move finding: per unit of its score). Learned by
+/// `scripts/train_local_score.py`; none is negative, so every method can only add evidence.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreWeights {
+    /// Error level.
+    pub error_level: f64,
+    /// Noise.
+    pub noise: f64,
+    /// Aligned double quantization.
+    pub double_quantization: f64,
+    /// A second block grid.
+    pub foreign_grid: f64,
+    /// Edges sharper than the rest.
+    pub sharpness: f64,
     /// Copy-move detection.
-    CopyMove,
+    pub copy_move: f64,
 }
 
-impl ScoredMethod {
-    /// The method's map name.
-    fn name(self) -> &'static str {
-        match self {
-            ScoredMethod::ErrorLevel => "error_level",
-            ScoredMethod::Noise => "noise",
-            ScoredMethod::DoubleQuantization => "double_quantization",
-            ScoredMethod::ForeignGrid => "foreign_grid",
-            ScoredMethod::Sharpness => "sharpness",
-            ScoredMethod::CopyMove => "copy_move",
+impl ScoreWeights {
+    /// The weight of map `name`.
+    fn of(&self, name: &str) -> f64 {
+        match name {
+            "error_level" => self.error_level,
+            "noise" => self.noise,
+            "double_quantization" => self.double_quantization,
+            "sharpness" => self.sharpness,
+            _ => self.foreign_grid,
         }
-    }
-}
-
-impl LocalThresholds {
-    /// Does method `name` count towards the local-manipulation score?
-    fn scores(&self, name: &str) -> bool {
-        self.scored_methods.iter().any(|method| method.name() == name)
     }
 }
 
@@ -181,9 +174,9 @@ pub struct LocalReport {
     pub inconclusive: Vec<Inconclusive>,
     /// The maps behind the findings.
     pub maps: Vec<AnomalyMap>,
-    /// The image-level local-manipulation score the evaluation ranks by: the sum, over the scored
-    /// methods, of each one's peak over its threshold (a copy-move finding adds its score). It ranks
-    /// images; the findings, not this sum, carry the decision.
+    /// The image-level local-manipulation score the evaluation ranks by: over the methods, each
+    /// one's weight times ln(1 + its peak over its threshold) (a copy-move finding: times its
+    /// score). It ranks images; the findings, not this sum, carry the decision.
     pub score: f64,
     /// Evidence of double quantization over the whole image, when present.
     pub double_quantization: Option<Vec<Evidence>>,
@@ -430,9 +423,8 @@ impl LocalReport {
         let Some(map) = map else { return };
         let peak = map.scores.peak();
         self.metrics.push(Evidence::number(format!("{}_peak_score", map.name), round2(f64::from(peak))));
-        if thresholds.scores(map.name) {
-            self.score += f64::from(peak / thresholds.anomaly_scores.of(map.name));
-        }
+        let over = f64::from(peak.max(0.0) / thresholds.anomaly_scores.of(map.name));
+        self.score += thresholds.score_weights.of(map.name) * over.ln_1p();
         self.maps.push(map);
     }
 }
@@ -512,9 +504,7 @@ pub fn map_findings(maps: &[AnomalyMap], thresholds: &LocalThresholds) -> Vec<Fi
 impl LocalReport {
     fn add_copy_move(&mut self, copy: CopyMove, thresholds: &LocalThresholds) {
         self.metrics.push(Evidence::number("copy_move_score", round2(copy.score)));
-        if thresholds.scores("copy_move") {
-            self.score += copy.score;
-        }
+        self.score += thresholds.score_weights.copy_move * copy.score;
         let evidence = vec![
             Evidence::number("shift_x", copy.shift.0 as f64),
             Evidence::number("shift_y", copy.shift.1 as f64),
@@ -603,7 +593,9 @@ mod tests {
         assert_eq!(local_codes(&strong_only), local_codes(&report));
         let strong_region = noise_region(&strong_only);
         assert!(covered(&region) > covered(&strong_region), "{region:?} against {strong_region:?}");
-        assert!(report.score > clean.score);
+        let noise_peak =
+            |report: &LocalReport| report.maps.iter().find(|m| m.name == "noise").unwrap().scores.peak();
+        assert!(noise_peak(&report) > noise_peak(&clean));
     }
 
     #[test]
@@ -637,31 +629,44 @@ mod tests {
     }
 
     #[test]
-    fn the_local_score_adds_up_the_scored_methods_peaks_over_their_thresholds() {
+    fn the_local_score_weighs_each_methods_peak_over_its_threshold() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(11);
         let mut photo = Template::new(2).render(&Template::new(2).holder(&mut rng));
         add_noise(&mut photo, 3.0, &mut rng);
         let document = decode(&encode_jpeg(&photo, 85), &DecodeLimits::default()).unwrap();
         let mut chosen = thresholds();
         let limits = chosen.anomaly_scores.clone();
-        let ratio = |report: &LocalReport, name: &str| {
-            let map = report.maps.iter().find(|m| m.name == name).unwrap();
-            f64::from(map.scores.peak() / limits.of(name))
+        let term = |report: &LocalReport, name: &str| {
+            report
+                .maps
+                .iter()
+                .find(|m| m.name == name)
+                .map_or(0.0, |map| f64::from(map.scores.peak().max(0.0) / limits.of(name)).ln_1p())
         };
-        let everything = analyze_local(&document, &chosen);
+        let shipped = analyze_local(&document, &chosen);
+        assert!(shipped.maps.len() >= 4 && !shipped.maps.iter().any(|m| m.name == "copy_move"));
+        let weights = &chosen.score_weights;
         let expected: f64 =
-            ["noise", "foreign_grid", "sharpness"].iter().map(|name| ratio(&everything, name)).sum();
-        assert!((everything.score - expected).abs() < 1e-9, "{} against {expected}", everything.score);
+            AnomalyScores::NAMES.iter().map(|name| weights.of(name) * term(&shipped, name)).sum();
+        assert!(expected > 0.0);
+        assert!((shipped.score - expected).abs() < 1e-9, "{} against {expected}", shipped.score);
 
-        chosen.scored_methods = vec![ScoredMethod::ErrorLevel];
+        chosen.score_weights = ScoreWeights {
+            error_level: 2.0,
+            noise: 0.0,
+            double_quantization: 0.0,
+            foreign_grid: 0.0,
+            sharpness: 0.0,
+            copy_move: 0.0,
+        };
         let error_level_only = analyze_local(&document, &chosen);
-        assert!((error_level_only.score - ratio(&everything, "error_level")).abs() < 1e-9);
-        assert_eq!(error_level_only.findings, everything.findings, "the score does not change the findings");
-
-        chosen.scored_methods.clear();
-        assert_eq!(analyze_local(&document, &chosen).score, 0.0);
-        let misspelt = serde_json::from_str::<ScoredMethod>("\"blur\"");
-        assert!(misspelt.is_err(), "a method the analyses do not have is refused");
+        assert!((error_level_only.score - 2.0 * term(&shipped, "error_level")).abs() < 1e-9);
+        assert_eq!(error_level_only.findings, shipped.findings, "the score does not change the findings");
+        let unknown = toml::from_str::<ScoreWeights>(
+            "error_level = 1\nnoise = 1\ndouble_quantization = 1\nforeign_grid = 1\nsharpness = 1\n\
+             copy_move = 1\nblur = 1",
+        );
+        assert!(unknown.is_err(), "a method the analyses do not have is refused");
     }
 
     #[test]
