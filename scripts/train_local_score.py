@@ -24,7 +24,8 @@ STEPS, RATE, L2 = 20000, 0.5, 0.01
 
 def features(result, thresholds):
     metrics = result["tamper"]["metrics"]
-    row = [math.log1p(max(float(metrics.get(f"{name}_peak_score", 0.0)), 0.0) / thresholds[name]) for name in MAPS]
+    peaks = [max(float(metrics.get(f"{name}_peak_score", 0.0)), 0.0) for name in MAPS]
+    row = [math.log1p(peak / thresholds[name]) for peak, name in zip(peaks, MAPS)]
     return row + [float(metrics.get("copy_move_score", 0.0))]
 
 
