@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Learns the weights of the local-manipulation score (`[local.score_weights]` in models/tamper.toml).
+"""Learns the weights of the local-manipulation score (`[local.score_weights]` and
+`copy_move_score_weight` in models/tamper.toml).
 
 The score is a weighted sum, over the local methods, of ln(1 + peak / threshold) for each map's peak
 (and the copy-move finding's score): a logistic regression of "edited" on those features, with every
@@ -53,8 +54,10 @@ def main(model, *results):
         weights = [max(0.0, w - RATE * (g / n + L2 * w)) for w, g in zip(weights, gradient)]
         bias -= RATE * bias_gradient / n
     print(f"# {len(rows)} cases ({int(sum(labels))} edited) from {', '.join(results)}")
+    print("[local]")
+    print(f"copy_move_score_weight = {weights[-1]:.2f}")
     print("[local.score_weights]")
-    for name, weight in zip(MAPS + ["copy_move"], weights):
+    for name, weight in zip(MAPS, weights):
         print(f"{name} = {weight:.2f}")
 
 

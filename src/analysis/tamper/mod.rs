@@ -152,10 +152,20 @@ impl TamperModels {
         for signature in &mut software {
             signature.patterns.iter_mut().for_each(|pattern| *pattern = pattern.to_lowercase());
         }
+        let parsed: TamperThresholds = toml::from_str(thresholds)?;
+        let local = &parsed.local;
+        let unusable = |weight: f32| weight.is_nan() || weight < 0.0;
+        if local::AnomalyScores::NAMES.iter().any(|name| unusable(local.score_weights.of(name)))
+            || unusable(local.copy_move_score_weight)
+        {
+            return Err(TamperConfigError::Invalid(
+                "tamper.toml: a local score weight is negative (or not a number)".into(),
+            ));
+        }
         Ok(TamperModels {
             editors_version: editors.version,
             software,
-            thresholds: toml::from_str(thresholds)?,
+            thresholds: parsed,
             signatures,
             thresholds_toml: thresholds.to_owned(),
             generators,
@@ -493,6 +503,22 @@ mod tests {
         assert_eq!(models.identify("QuickTime 6.0.2").unwrap().kind, SoftwareKind::Converter);
         for firmware in ["Ver 1.12", "HDR+ 1.0.621982163zd", "E5000v1.6", "Digital Camera DX-10 Ver1.00"] {
             assert!(models.identify(firmware).is_none(), "{firmware}");
+        }
+    }
+
+    #[test]
+    fn a_negative_local_score_weight_is_refused() {
+        let parse = |thresholds: &str| {
+            TamperModels::parse(EMBEDDED_EDITORS, thresholds, EMBEDDED_SIGNATURES, EMBEDDED_GENERATORS)
+        };
+        assert!(parse(EMBEDDED_THRESHOLDS).is_ok());
+        for (shipped, changed) in [
+            ("sharpness = 1.63", "sharpness = -1.63"),
+            ("copy_move_score_weight = 0.23", "copy_move_score_weight = -1"),
+        ] {
+            assert!(EMBEDDED_THRESHOLDS.contains(shipped), "{shipped}");
+            let refused = parse(&EMBEDDED_THRESHOLDS.replace(shipped, changed));
+            assert!(matches!(refused, Err(TamperConfigError::Invalid(_))), "{changed}");
         }
     }
 
