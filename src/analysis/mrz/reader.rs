@@ -106,13 +106,15 @@ pub(super) fn read_zone(region: &GrayImage, glyphs: &Glyphs, thresholds: &MrzThr
     None
 }
 
-/// A line's character pitch if it holds `format`'s count of characters, over the pitch OCR-B has
-/// at the line's height: about 1 for the format it holds.
-fn pitch_over_expected(line: &TextLine, format: MrzFormat, glyphs: &Glyphs) -> f32 {
+/// A line's character pitch if it holds `format`'s count of characters.
+fn pitch(line: &TextLine, format: MrzFormat, glyphs: &Glyphs) -> f32 {
     let count = format.shape().1 as f32;
-    let file = &glyphs.file;
-    let pitch = (line.right - line.left) as f32 / (count - 1.0 + file.ink_per_advance);
-    pitch / (file.advance_per_cap_height * line.height())
+    (line.right - line.left) as f32 / (count - 1.0 + glyphs.file.ink_per_advance)
+}
+
+/// That pitch over the pitch OCR-B has at the line's height: about 1 for the format it holds.
+fn pitch_over_expected(line: &TextLine, format: MrzFormat, glyphs: &Glyphs) -> f32 {
+    pitch(line, format, glyphs) / (glyphs.file.advance_per_cap_height * line.height())
 }
 
 /// Where zone-shaped groups of lines lie on a whole document rectified small, as shares of its
@@ -365,7 +367,7 @@ fn read_lines(
         if !(0.7..=1.45).contains(&pitch_over_expected(line, format, glyphs)) {
             return None;
         }
-        let pitch = (line.right - line.left) as f32 / (count as f32 - 1.0 + file.ink_per_advance);
+        let pitch = pitch(line, format, glyphs);
         let kinds = &alphabet[line_index * count..(line_index + 1) * count];
         let centre = (line.top + line.bottom) as f32 / 2.0;
         // The band's rows with the templates' margin, `stretch` times as tall: blur widens a band

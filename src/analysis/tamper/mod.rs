@@ -153,15 +153,7 @@ impl TamperModels {
             signature.patterns.iter_mut().for_each(|pattern| *pattern = pattern.to_lowercase());
         }
         let parsed: TamperThresholds = toml::from_str(thresholds)?;
-        let local = &parsed.local;
-        let unusable = |weight: f32| weight.is_nan() || weight < 0.0;
-        if local::AnomalyScores::NAMES.iter().any(|name| unusable(local.score_weights.of(name)))
-            || unusable(local.copy_move_score_weight)
-        {
-            return Err(TamperConfigError::Invalid(
-                "tamper.toml: a local score weight is negative (or not a number)".into(),
-            ));
-        }
+        parsed.local.validate().map_err(TamperConfigError::Invalid)?;
         Ok(TamperModels {
             editors_version: editors.version,
             software,

@@ -77,6 +77,19 @@ pub struct LocalThresholds {
     pub copy_move: CopyMoveThresholds,
 }
 
+impl LocalThresholds {
+    /// Refuses a negative (or NaN) score weight: every method may only add evidence.
+    pub fn validate(&self) -> Result<(), String> {
+        let unusable = |weight: f32| weight.is_nan() || weight < 0.0;
+        if AnomalyScores::NAMES.iter().any(|name| unusable(self.score_weights.of(name)))
+            || unusable(self.copy_move_score_weight)
+        {
+            return Err("tamper.toml: a local score weight is negative (or not a number)".into());
+        }
+        Ok(())
+    }
+}
+
 /// One value per anomaly map: their thresholds (each map's natural spread differs), or their
 /// weights in the local-manipulation score.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
